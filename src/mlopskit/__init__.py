@@ -1,0 +1,62 @@
+"""mlopskit: SageMaker-style ML workflows, locally (no Docker) or on AWS, with one interface.
+
+Importing the package is cheap: the public names below load their modules on first use,
+and boto3, pandas and scikit-learn load only when a backend or feature needs them.
+
+Example:
+    >>> import mlopskit
+    >>> mlopskit.__version__
+    '0.1.0'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; resolved lazily by __getattr__ below.
+_EXPORTS: dict[str, str] = {
+    "AwsSession": "mlopskit.session",
+    "Estimator": "mlopskit.training",
+    "FakeClock": "mlopskit.clock",
+    "LocalSession": "mlopskit.session",
+    "Session": "mlopskit.session",
+    "SystemClock": "mlopskit.clock",
+    "TrainingInput": "mlopskit.training",
+    "TrainingJob": "mlopskit.training",
+    "default_session": "mlopskit.session",
+    "errors": "mlopskit.errors",
+    "session_from_env": "mlopskit.session",
+    "set_default_session": "mlopskit.session",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from . import errors
+    from .clock import FakeClock, SystemClock
+    from .session import (
+        AwsSession,
+        LocalSession,
+        Session,
+        default_session,
+        session_from_env,
+        set_default_session,
+    )
+    from .training import Estimator, TrainingInput, TrainingJob
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'mlopskit' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

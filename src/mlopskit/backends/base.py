@@ -1,0 +1,128 @@
+"""The contract every backend implements.
+
+A backend executes small verbs on specs and names; it owns no policy. Naming, validation,
+uploads, waiting and logging policy live in the public objects and the session, so the
+local and AWS backends cannot drift apart in behaviour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ..specs.training import TrainingJobSpec
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Backend",
+    "Capability",
+    "LogSink",
+    "MetricValue",
+    "ObjectStore",
+    "TrainingJobDescription",
+]
+
+LogSink = Callable[[str], None]
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+
+
+class Capability(str, enum.Enum):
+    """Things a backend may or may not do; asking for a missing one fails early."""
+
+    TRAINING = "training"
+    TRAINING_STOP = "training-stop"
+    TRAINING_LOGS = "training-logs"
+    MULTI_HOST = "multi-host"
+    REQUIREMENTS = "requirements-txt"
+    CONTAINER_IMAGES = "container-images"
+    IN_PROCESS_WAIT = "in-process-wait"
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricValue:
+    """One final metric of a job (``FinalMetricDataList`` entry)."""
+
+    name: str
+    value: float
+    timestamp: _dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingJobDescription:
+    """What a backend reports about a training job, in the same shape on every backend."""
+
+    name: str
+    arn: str
+    status: str
+    secondary_status: str
+    failure_reason: str | None
+    model_data: str | None
+    output_data: str | None
+    hyperparameters: dict[str, Any]
+    metrics: tuple[MetricValue, ...]
+    instance_type: str
+    instance_count: int
+    creation_time: _dt.datetime
+    start_time: _dt.datetime | None
+    end_time: _dt.datetime | None
+    tags: dict[str, str]
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """S3-shaped storage: the local folder store and real S3 both provide this."""
+
+    def put_file(self, path: Path, uri: str) -> None: ...
+
+    def put_bytes(self, data: bytes, uri: str) -> None: ...
+
+    def get_bytes(self, uri: str) -> bytes: ...
+
+    def download(self, uri: str, path: Path) -> None: ...
+
+    def exists(self, uri: str) -> bool: ...
+
+    def list(self, uri_prefix: str) -> list[str]: ...
+
+    def delete(self, uri: str) -> None: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The verbs a session hands specs to."""
+
+    name: str
+    region: str
+    capabilities: frozenset[Capability]
+
+    @property
+    def objects(self) -> ObjectStore: ...
+
+    def create_training_job(
+        self, spec: TrainingJobSpec, *, wait: bool = False, on_log: LogSink | None = None
+    ) -> None:
+        """Start the job. A backend with IN_PROCESS_WAIT may run it to the end when ``wait``."""
+        ...
+
+    def describe_training_job(self, name: str) -> TrainingJobDescription: ...
+
+    def stop_training_job(self, name: str) -> None: ...
+
+    def read_training_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
+        """Log lines after ``cursor``; returns them and the cursor to pass next time."""
+        ...
+
+    def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]: ...
+
+    def training_job_exists(self, name: str) -> bool: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,256 @@
+"""Sessions: one switch that picks where everything runs.
+
+A session holds a backend, a clock and the defaults (bucket, region, role). Public objects
+take ``session=``; when it is omitted they use :func:`default_session`, which reads the
+environment once per process (see :func:`session_from_env`).
+
+Example:
+    >>> import tempfile
+    >>> with LocalSession(root=tempfile.mkdtemp()) as session:
+    ...     session.backend.name
+    'local'
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock, SystemClock
+from .errors import CapabilityError, ValidationError
+
+if TYPE_CHECKING:
+    from .backends.base import Backend, Capability
+
+__all__ = [
+    "AwsSession",
+    "LocalSession",
+    "Session",
+    "default_session",
+    "session_from_env",
+    "set_default_session",
+]
+
+BACKEND_NAMES = ("local", "aws")
+DEFAULT_LOCAL_BUCKET = "mlopskit-local"
+DEFAULT_REGION = "us-east-1"
+
+
+class Session:
+    """Base of :class:`LocalSession` and :class:`AwsSession`; build one of those instead."""
+
+    def __init__(self, *, region: str, bucket: str | None, role_arn: str | None,
+                 clock: Clock | None) -> None:
+        self.region = region
+        self._bucket = bucket
+        self.role_arn = role_arn
+        self.clock: Clock = clock or SystemClock()
+        self._backend: Backend | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def backend_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def backend(self) -> Backend:
+        """The backend, built on first use so a session costs nothing until it acts."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._make_backend()
+            return self._backend
+
+    def _make_backend(self) -> Backend:
+        raise NotImplementedError
+
+    @property
+    def default_bucket(self) -> str:
+        """The bucket used for uploads and outputs when no S3 URI says otherwise."""
+        if self._bucket is None:
+            raise ValidationError(
+                "bucket: no default bucket; pass bucket= to the session or set MLOPSKIT_BUCKET",
+                field="bucket",
+            )
+        return self._bucket
+
+    def require(self, capability: Capability, what: str) -> None:
+        """Fail early, with a clear error, when the backend lacks ``capability``."""
+        if capability not in self.backend.capabilities:
+            raise CapabilityError(
+                f"{what} needs the {capability.value!r} capability, which the "
+                f"{self.backend_name} backend does not have"
+            )
+
+    def close(self) -> None:
+        """Release the backend's resources (connections, servers started by this session)."""
+        with self._lock:
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LocalSession(Session):
+    """Everything on this machine: SQLite metadata and a folder that plays S3.
+
+    ``s3://bucket/key`` maps to ``<root>/s3/bucket/key``, so code written against S3 URIs
+    runs unchanged. ``root`` defaults to ``$MLOPSKIT_ROOT`` or ``./.mlopskit``; nothing is
+    written to your home folder. ``python`` is the interpreter jobs run with (this one by
+    default).
+
+    Example:
+        >>> import tempfile
+        >>> s = LocalSession(root=tempfile.mkdtemp())
+        >>> s.default_bucket
+        'mlopskit-local'
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        bucket: str = DEFAULT_LOCAL_BUCKET,
+        region: str = DEFAULT_REGION,
+        role_arn: str | None = None,
+        clock: Clock | None = None,
+        python: str | None = None,
+    ) -> None:
+        super().__init__(region=region, bucket=bucket, role_arn=role_arn, clock=clock)
+        self.root = Path(root or os.environ.get("MLOPSKIT_ROOT") or ".mlopskit").absolute()
+        self.python = python
+
+    @property
+    def backend_name(self) -> str:
+        return "local"
+
+    def _make_backend(self) -> Backend:
+        from .backends.local import LocalBackend
+
+        return LocalBackend(self.root, region=self.region, clock=self.clock, python=self.python)
+
+    def __repr__(self) -> str:
+        return f"LocalSession(root={str(self.root)!r})"
+
+
+class AwsSession(Session):
+    """SageMaker, S3 and CloudWatch Logs through boto3 (loaded on first use).
+
+    ``boto3_session`` lets you bring your own credentials; otherwise boto3's default chain
+    is used. Throttling and 5xx errors are retried with capped exponential backoff and
+    jitter (``max_attempts`` tries in all).
+
+    Example:
+        >>> s = AwsSession(region="eu-west-1", role_arn="arn:aws:iam::111122223333:role/x",
+        ...                bucket="my-bucket")
+        >>> s.backend_name, s.default_bucket
+        ('aws', 'my-bucket')
+    """
+
+    def __init__(
+        self,
+        region: str | None = None,
+        role_arn: str | None = None,
+        bucket: str | None = None,
+        boto3_session: Any = None,
+        *,
+        clock: Clock | None = None,
+        max_attempts: int = 8,
+        max_backoff: float = 20.0,
+    ) -> None:
+        resolved = (
+            region
+            or (boto3_session.region_name if boto3_session is not None else None)
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or DEFAULT_REGION
+        )
+        super().__init__(region=resolved, bucket=bucket, role_arn=role_arn, clock=clock)
+        if max_attempts < 1:
+            raise ValidationError(f"max_attempts: must be >= 1 (got {max_attempts})",
+                                  field="max_attempts")
+        self.boto3_session = boto3_session
+        self.max_attempts = max_attempts
+        self.max_backoff = max_backoff
+
+    @property
+    def backend_name(self) -> str:
+        return "aws"
+
+    def _make_backend(self) -> Backend:
+        try:
+            from .backends.aws import AwsBackend
+        except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
+            from .errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"the aws backend needs boto3 ({exc}); pip install 'mlopskit'", extra="aws"
+            ) from exc
+        return AwsBackend(self)
+
+    def __repr__(self) -> str:
+        # role and bucket are not secrets, but credentials in boto3_session are: never shown.
+        return f"AwsSession(region={self.region!r}, bucket={self._bucket!r})"
+
+
+def session_from_env(environ: dict[str, str] | None = None) -> Session:
+    """Build a session from ``MLOPSKIT_*`` variables.
+
+    ``MLOPSKIT_BACKEND`` is ``local`` (default) or ``aws``. Local reads ``MLOPSKIT_ROOT``
+    and ``MLOPSKIT_BUCKET``; aws reads ``MLOPSKIT_REGION`` (else ``AWS_REGION`` /
+    ``AWS_DEFAULT_REGION``), ``MLOPSKIT_ROLE_ARN`` and ``MLOPSKIT_BUCKET``.
+
+    Example:
+        >>> import tempfile
+        >>> session_from_env({"MLOPSKIT_BACKEND": "local", "MLOPSKIT_ROOT": tempfile.mkdtemp()})
+        LocalSession(root=...)
+    """
+    env = os.environ if environ is None else environ
+    backend = env.get("MLOPSKIT_BACKEND", "local").strip().lower() or "local"
+    if backend == "local":
+        return LocalSession(
+            root=env.get("MLOPSKIT_ROOT") or None,
+            bucket=env.get("MLOPSKIT_BUCKET") or DEFAULT_LOCAL_BUCKET,
+        )
+    if backend == "aws":
+        return AwsSession(
+            region=env.get("MLOPSKIT_REGION") or env.get("AWS_REGION")
+            or env.get("AWS_DEFAULT_REGION"),
+            role_arn=env.get("MLOPSKIT_ROLE_ARN") or None,
+            bucket=env.get("MLOPSKIT_BUCKET") or None,
+        )
+    raise ValidationError(
+        f"MLOPSKIT_BACKEND: {backend!r} is not a backend; allowed: {', '.join(BACKEND_NAMES)}",
+        field="MLOPSKIT_BACKEND",
+    )
+
+
+_default: Session | None = None
+_default_lock = threading.Lock()
+
+
+def default_session() -> Session:
+    """The process-wide session used when ``session=`` is omitted (built from the env)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = session_from_env()
+        return _default
+
+
+def set_default_session(session: Session | None) -> None:
+    """Replace the process-wide default session (``None`` rebuilds it from the env)."""
+    global _default
+    with _default_lock:
+        _default = session
+
+
+def resolve_session(session: Session | None) -> Session:
+    """``session`` itself, or the default one."""
+    return session if session is not None else default_session()

@@ -1,0 +1,187 @@
+"""Shared field types and the pydantic -> :class:`~mlopskit.errors.ValidationError` bridge.
+
+SageMaker's own limits live here once, so every spec and both backends check the same
+thing. botocore checks required fields and types but not patterns, maximums or enums
+(CONTRACTS.md), so these validators are the only guard the AWS backend has too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from ..errors import ValidationError
+
+__all__ = [
+    "NAME_PATTERN",
+    "Spec",
+    "build",
+    "check_environment",
+    "check_name",
+    "check_s3_uri",
+    "check_tags",
+    "format_pydantic_error",
+]
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+S3_URI_PATTERN = re.compile(rf"^s3://({_BUCKET})(/.*)?$")
+INSTANCE_TYPE_PATTERN = re.compile(
+    r"^ml\.[a-z0-9-]+\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal[0-9a-z-]*)$"
+)
+ENV_KEY_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+class Spec(BaseModel):
+    """Base of every spec: immutable, strict about unknown fields, serialisable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+def check_name(value: str, *, kind: str = "name", max_length: int = 63) -> str:
+    """Check a SageMaker resource name (``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$``).
+
+    Example:
+        >>> check_name("my-job-1")
+        'my-job-1'
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{kind} must be a non-empty string")
+    if len(value) > max_length:
+        raise ValueError(f"{kind} {value!r} is {len(value)} characters; at most {max_length}")
+    if max_length == 63 and not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{kind} {value!r} must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$: "
+            "letters, digits and hyphens, starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_s3_uri(value: str) -> str:
+    """Check an ``s3://bucket/key`` URI (bucket naming rules, no ``..`` segments).
+
+    Example:
+        >>> check_s3_uri("s3://my-bucket/data/train")
+        's3://my-bucket/data/train'
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected an s3://bucket/key URI, got {type(value).__name__}")
+    match = S3_URI_PATTERN.match(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not an S3 URI; expected s3://bucket/key with a bucket name of "
+            "3-63 lowercase letters, digits, dots and hyphens"
+        )
+    key = (match.group(2) or "").lstrip("/")
+    if any(part in {"..", "."} for part in key.split("/")):
+        raise ValueError(f"{value!r}: '.' and '..' segments are not allowed in an S3 key")
+    if len(value) > 1024:
+        raise ValueError(f"S3 URI is {len(value)} characters; at most 1024")
+    return value
+
+
+def check_instance_type(value: str) -> str:
+    """Check an instance type such as ``ml.m5.xlarge``; ``local`` is also accepted.
+
+    Example:
+        >>> check_instance_type("ml.m5.large")
+        'ml.m5.large'
+    """
+    if value == "local" or (isinstance(value, str) and INSTANCE_TYPE_PATTERN.match(value)):
+        return value
+    raise ValueError(
+        f"{value!r} is not an instance type; expected ml.<family>.<size> such as "
+        "'ml.m5.xlarge', or 'local'"
+    )
+
+
+def check_environment(value: Mapping[str, str]) -> dict[str, str]:
+    """Check container environment variables: at most 100, keys and values <= 512 chars.
+
+    Example:
+        >>> check_environment({"MY_FLAG": "1"})
+        {'MY_FLAG': '1'}
+    """
+    if len(value) > 100:
+        raise ValueError(f"{len(value)} variables given; at most 100")
+    for key, val in value.items():
+        if not isinstance(key, str) or not ENV_KEY_PATTERN.match(key) or len(key) > 512:
+            raise ValueError(
+                f"variable name {key!r} must match [a-zA-Z_][a-zA-Z0-9_]* (at most 512 chars)"
+            )
+        if not isinstance(val, str):
+            raise ValueError(f"variable {key!r}: value must be a string, got {type(val).__name__}")
+        if len(val) > 512:
+            raise ValueError(f"variable {key!r}: value is {len(val)} characters; at most 512")
+    return dict(value)
+
+
+def check_tags(value: Mapping[str, str]) -> dict[str, str]:
+    """Check resource tags: at most 50, keys 1..128 chars (no ``aws:``), values <= 256.
+
+    Example:
+        >>> check_tags({"team": "fraud"})
+        {'team': 'fraud'}
+    """
+    if len(value) > 50:
+        raise ValueError(f"{len(value)} tags given; at most 50")
+    for key, val in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            raise ValueError(f"tag key {key!r} must be 1 to 128 characters")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r}: the 'aws:' prefix is reserved")
+        if not isinstance(val, str) or len(val) > 256:
+            raise ValueError(f"tag {key!r}: value must be a string of at most 256 characters")
+    return dict(value)
+
+
+ResourceName = Annotated[str, AfterValidator(check_name)]
+S3Uri = Annotated[str, AfterValidator(check_s3_uri)]
+InstanceType = Annotated[str, AfterValidator(check_instance_type)]
+Environment = Annotated[dict[str, str], AfterValidator(check_environment)]
+Tags = Annotated[dict[str, str], AfterValidator(check_tags)]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def format_pydantic_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:
+    """Turn pydantic's report into one :class:`ValidationError` naming every bad field."""
+    parts: list[str] = []
+    first_field: str | None = None
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+        field = f"{prefix}{loc}" if loc else prefix.rstrip(".") or None
+        first_field = first_field or field
+        msg = str(err["msg"])
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        received = err.get("input")
+        if err["type"] in {"missing"}:
+            parts.append(f"{field}: required")
+        elif err["type"] == "extra_forbidden":
+            parts.append(f"{field}: unknown option")
+        else:
+            shown = repr(received)
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            parts.append(f"{field}: {msg} (got {shown})")
+    return ValidationError("; ".join(parts), field=first_field)
+
+
+def build(model: type[M], prefix: str = "", /, **data: Any) -> M:
+    """Validate ``data`` into ``model``, raising our :class:`ValidationError` on bad input.
+
+    Example:
+        >>> class Named(Spec):
+        ...     name: ResourceName
+        >>> build(Named, name="ok").name
+        'ok'
+    """
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise format_pydantic_error(exc, prefix) from None

@@ -107,6 +107,10 @@ class Backend(Protocol):
     @property
     def objects(self) -> ObjectStore: ...
 
+    def check_training_job(self, spec: TrainingJobSpec) -> None:
+        """Raise ValidationError if this backend cannot take ``spec``; runs before uploads."""
+        ...
+
     def create_training_job(
         self, spec: TrainingJobSpec, *, wait: bool = False, on_log: LogSink | None = None
     ) -> None:

@@ -1,0 +1,66 @@
+"""Polling a resource until it settles: capped exponential backoff with jitter, on the
+session's clock, with a timeout. Shared by every ``wait()`` in the package."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential_jitter
+
+from .clock import Clock
+from .errors import WaitTimeoutError
+
+__all__ = ["poll_until"]
+
+T = TypeVar("T")
+
+
+def poll_until(
+    fetch: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    clock: Clock,
+    timeout: float | None,
+    initial: float,
+    maximum: float,
+    describe: Callable[[T], str],
+    on_poll: Callable[[T], None] | None = None,
+) -> T:
+    """Call ``fetch`` until ``done(result)``; raise :class:`WaitTimeoutError` after ``timeout``.
+
+    Example:
+        >>> from mlopskit.clock import FakeClock
+        >>> states = iter(["InProgress", "InProgress", "Completed"])
+        >>> poll_until(lambda: next(states), lambda s: s == "Completed", clock=FakeClock(),
+        ...            timeout=60, initial=1, maximum=10, describe=str)
+        'Completed'
+    """
+    start = clock.monotonic()
+    last: list[T] = []
+
+    def fetch_once() -> T:
+        value = fetch()
+        last[:] = [value]
+        if on_poll is not None:
+            on_poll(value)
+        return value
+
+    def out_of_time(state: RetryCallState) -> bool:
+        return timeout is not None and clock.monotonic() - start >= timeout
+
+    retrying = Retrying(
+        retry=retry_if_result(lambda value: not done(value)),
+        wait=wait_exponential_jitter(initial=initial, max=maximum, jitter=initial),
+        stop=out_of_time,
+        sleep=clock.sleep,
+        retry_error_callback=lambda state: None,
+        reraise=True,
+    )
+    retrying(fetch_once)
+    if last and done(last[0]):
+        return last[0]
+    state = describe(last[0]) if last else "no answer yet"
+    raise WaitTimeoutError(
+        f"{state} after waiting {timeout:g} s; it was left as it is: wait again, or stop it"
+    )

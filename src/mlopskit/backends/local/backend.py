@@ -1,0 +1,213 @@
+"""The local backend: SQLite metadata, a folder for S3, subprocess jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ...clock import Clock
+from ...errors import ConflictError, NotFoundError
+from ...specs.training import TrainingJobSpec, decode_hyperparameter
+from ..base import Capability, LogSink, MetricValue, TrainingJobDescription
+from .objectstore import LocalObjectStore
+from .store import Store, dumps
+
+__all__ = ["LOCAL_ACCOUNT", "LocalBackend"]
+
+LOCAL_ACCOUNT = "000000000000"
+_ACTIVE = ("InProgress", "Stopping")
+
+
+def _parse_time(value: str | None) -> _dt.datetime | None:
+    return _dt.datetime.fromisoformat(value) if value else None
+
+
+class LocalBackend:
+    """Runs everything on this machine; state lives under ``root``.
+
+    Layout: ``metadata.db`` (SQLite), ``s3/<bucket>/<key>`` (objects),
+    ``jobs/training/<name>/`` (each job's hosts, config and logs), ``cache/`` (installed
+    requirements).
+    """
+
+    name = "local"
+    capabilities = frozenset(Capability)
+
+    def __init__(self, root: Path, *, region: str, clock: Clock,
+                 python: str | None = None) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.region = region
+        self.clock = clock
+        self.python = python or sys.executable
+        self.store = Store(root / "metadata.db")
+        self._objects = LocalObjectStore(root / "s3")
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def objects(self) -> LocalObjectStore:
+        return self._objects
+
+    def training_job_arn(self, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{LOCAL_ACCOUNT}:training-job/{name.lower()}"
+
+    def job_dir(self, name: str) -> Path:
+        return self.root / "jobs" / "training" / name
+
+    # -- training ------------------------------------------------------------------------
+
+    def check_training_job(self, spec: TrainingJobSpec) -> None:
+        """Everything a valid spec asks for runs locally; images are recorded, not pulled."""
+
+    def create_training_job(self, spec: TrainingJobSpec, *, wait: bool = False,
+                            on_log: LogSink | None = None) -> None:
+        job_dir = self.job_dir(spec.name)
+        with self.store.transaction() as db:
+            if db.execute("SELECT 1 FROM training_jobs WHERE name = ?",
+                          (spec.name,)).fetchone():
+                raise ConflictError(f"training job {spec.name!r} already exists; "
+                                    "job names must be unique")
+            db.execute(
+                "INSERT INTO training_jobs (name, arn, status, secondary_status, spec, region,"
+                " job_dir, created, transitions) VALUES (?, ?, 'InProgress', 'Starting', ?, ?,"
+                " ?, ?, ?)",
+                (spec.name, self.training_job_arn(spec.name), spec.model_dump_json(),
+                 self.region, str(job_dir), self.clock.now().isoformat(),
+                 dumps([{"Status": "Starting", "StartTime": self.clock.now().isoformat()}])),
+            )
+        job_dir.mkdir(parents=True, exist_ok=True)
+        if wait:
+            from .runner import TrainingRunner
+
+            TrainingRunner(self, spec.name, on_log).run()
+            return
+        log = open(job_dir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "mlopskit.backends.local._supervise", str(self.root),
+                 spec.name, self.region, self.python],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        finally:
+            log.close()
+        self._children[spec.name] = proc
+        with self.store.transaction() as db:
+            db.execute("UPDATE training_jobs SET supervisor_pid = ? WHERE name = ?",
+                       (proc.pid, spec.name))
+
+    def _row(self, name: str) -> Any:
+        row = self.store.query_one("SELECT * FROM training_jobs WHERE name = ?", (name,))
+        if row is None:
+            raise NotFoundError(f"training job {name!r} does not exist on the local backend "
+                                f"(root {str(self.root)!r})")
+        return row
+
+    def _supervisor_alive(self, pid: int | None, name: str) -> bool:
+        if pid is None:
+            return True  # not started yet: the creator is about to record it
+        child = self._children.get(name)
+        if child is not None and child.pid == pid:
+            return child.poll() is None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def describe_training_job(self, name: str) -> TrainingJobDescription:
+        row = self._row(name)
+        if row["status"] in _ACTIVE and not self._supervisor_alive(row["supervisor_pid"], name):
+            # Re-read: the supervisor may have finished between the two looks.
+            row = self._row(name)
+            if row["status"] in _ACTIVE:
+                with self.store.transaction() as db:
+                    db.execute(
+                        "UPDATE training_jobs SET status = 'Failed', secondary_status = "
+                        "'Failed', failure_reason = ?, ended = ? WHERE name = ? AND status IN "
+                        "('InProgress', 'Stopping')",
+                        (f"InternalServerError: the local supervisor (pid "
+                         f"{row['supervisor_pid']}) exited before the job finished; see "
+                         f"{row['job_dir']}/supervisor.log", self.clock.now().isoformat(),
+                         name))
+                row = self._row(name)
+        spec = TrainingJobSpec.model_validate_json(row["spec"])
+        encoded = spec.encoded_hyperparameters(row["region"])
+        return TrainingJobDescription(
+            name=row["name"],
+            arn=row["arn"],
+            status=row["status"],
+            secondary_status=row["secondary_status"],
+            failure_reason=row["failure_reason"],
+            model_data=row["model_data"],
+            output_data=row["output_data"],
+            hyperparameters={k: decode_hyperparameter(v) for k, v in encoded.items()
+                             if not k.startswith("sagemaker_")},
+            metrics=tuple(
+                MetricValue(m["MetricName"], float(m["Value"]),
+                            _dt.datetime.fromisoformat(m["Timestamp"]))
+                for m in json.loads(row["metrics"])),
+            instance_type=spec.instance_type,
+            instance_count=spec.instance_count,
+            creation_time=_dt.datetime.fromisoformat(row["created"]),
+            start_time=_parse_time(row["started"]),
+            end_time=_parse_time(row["ended"]),
+            tags=dict(spec.tags),
+            raw={"SecondaryStatusTransitions": json.loads(row["transitions"]),
+                 "JobDir": row["job_dir"], "Spec": json.loads(row["spec"])},
+        )
+
+    def stop_training_job(self, name: str) -> None:
+        with self.store.transaction() as db:
+            row = db.execute("SELECT status, host_pids FROM training_jobs WHERE name = ?",
+                             (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"training job {name!r} does not exist on the local backend")
+            if row["status"] == "Stopping":
+                return
+            if row["status"] != "InProgress":
+                raise ConflictError(f"training job {name!r} is {row['status']}; only an "
+                                    "InProgress job can be stopped")
+            db.execute("UPDATE training_jobs SET status = 'Stopping', secondary_status = "
+                       "'Stopping', stop_requested = 1 WHERE name = ?", (name,))
+            pids = json.loads(row["host_pids"])
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+
+    def read_training_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
+        row = self._row(name)
+        log = Path(row["job_dir"]) / "logs" / "training.log"
+        offset = int(cursor or 0)
+        if not log.is_file():
+            return [], offset
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+        end = data.rfind(b"\n")
+        if end < 0:
+            return [], offset
+        lines = data[: end + 1].decode("utf-8", "replace").splitlines()
+        return lines, offset + end + 1
+
+    def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]:
+        rows = self.store.query_all("SELECT name FROM training_jobs ORDER BY created DESC")
+        return [r["name"] for r in rows if not name_contains or name_contains in r["name"]]
+
+    def training_job_exists(self, name: str) -> bool:
+        return self.store.query_one(
+            "SELECT 1 FROM training_jobs WHERE name = ?", (name,)) is not None
+
+    def close(self) -> None:
+        for proc in self._children.values():
+            proc.poll()  # reap finished supervisors; running ones outlive the session
+        self.store.close()

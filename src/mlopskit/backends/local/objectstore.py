@@ -1,0 +1,138 @@
+"""A folder that plays S3: ``s3://bucket/key`` lives at ``<root>/bucket/key``.
+
+Writes are atomic (temporary file + rename), so a reader never sees half an object, and
+keys that would escape the folder are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ...errors import NotFoundError, ValidationError
+from ...specs._common import S3_URI_PATTERN
+
+__all__ = ["LocalObjectStore", "split_s3_uri"]
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``.
+
+    Example:
+        >>> split_s3_uri("s3://bucket/a/b")
+        ('bucket', 'a/b')
+    """
+    match = S3_URI_PATTERN.match(uri)
+    if match is None:
+        raise ValidationError(f"{uri!r} is not an s3://bucket/key URI")
+    return match.group(1), (match.group(2) or "").lstrip("/")
+
+
+class LocalObjectStore:
+    """The local backend's S3: a folder per bucket, a file per object.
+
+    Example:
+        >>> import tempfile
+        >>> store = LocalObjectStore(Path(tempfile.mkdtemp()))
+        >>> store.put_bytes(b"hi", "s3://bucket/greeting.txt")
+        >>> store.get_bytes("s3://bucket/greeting.txt"), store.list("s3://bucket/")
+        (b'hi', ['s3://bucket/greeting.txt'])
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._resolved_root = self.root.resolve()
+
+    def path_for(self, uri: str) -> Path:
+        """The file behind ``uri`` (which may not exist yet)."""
+        bucket, key = split_s3_uri(uri)
+        path = (self._resolved_root / bucket / key).resolve()
+        if not path.is_relative_to(self._resolved_root / bucket):
+            raise ValidationError(f"{uri!r} points outside its bucket")
+        return path
+
+    def _object_path(self, uri: str) -> Path:
+        bucket, key = split_s3_uri(uri)
+        if not key or key.endswith("/"):
+            raise ValidationError(f"{uri!r} names a prefix, not an object")
+        return self.path_for(uri)
+
+    def _write_atomic(self, path: Path, writer: object) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                if isinstance(writer, bytes):
+                    handle.write(writer)
+                else:
+                    with open(writer, "rb") as source:  # type: ignore[call-overload]
+                        shutil.copyfileobj(source, handle, 1024 * 1024)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_bytes(self, data: bytes, uri: str) -> None:
+        self._write_atomic(self._object_path(uri), data)
+
+    def put_file(self, path: Path, uri: str) -> None:
+        if not path.is_file():
+            raise NotFoundError(f"local file {str(path)!r} does not exist")
+        self._write_atomic(self._object_path(uri), path)
+
+    def get_bytes(self, uri: str) -> bytes:
+        path = self._object_path(uri)
+        if not path.is_file():
+            raise NotFoundError(f"object {uri!r} does not exist")
+        return path.read_bytes()
+
+    def download(self, uri: str, path: Path) -> None:
+        source = self._object_path(uri)
+        if not source.is_file():
+            raise NotFoundError(f"object {uri!r} does not exist")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
+
+    def exists(self, uri: str) -> bool:
+        try:
+            return self._object_path(uri).is_file()
+        except ValidationError:
+            return False
+
+    def list(self, uri_prefix: str) -> list[str]:
+        """Every object whose key starts with the prefix's key, sorted, as S3 URIs."""
+        bucket, key_prefix = split_s3_uri(uri_prefix)
+        bucket_root = self._resolved_root / bucket
+        if not bucket_root.is_dir():
+            return []
+        # Walk only the deepest folder the prefix names, then filter on the full key.
+        folder = key_prefix.rsplit("/", 1)[0] if "/" in key_prefix else ""
+        start = (bucket_root / folder).resolve()
+        if not start.is_relative_to(bucket_root) or not start.is_dir():
+            return []
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                if filename.startswith(".upload-"):
+                    continue
+                key = (Path(dirpath) / filename).relative_to(bucket_root).as_posix()
+                if key.startswith(key_prefix):
+                    found.append(f"s3://{bucket}/{key}")
+        return sorted(found)
+
+    def delete(self, uri: str) -> None:
+        path = self._object_path(uri)
+        path.unlink(missing_ok=True)
+        # Tidy empty folders up to the bucket, as S3 has no folders to leave behind.
+        bucket_root = self.path_for(f"s3://{split_s3_uri(uri)[0]}/")
+        parent = path.parent
+        while parent != bucket_root and parent.is_relative_to(bucket_root):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent

@@ -1,0 +1,374 @@
+"""Runs one local training job under the SageMaker training contract.
+
+The runner plays both SageMaker (download channels, write config, upload artifacts, keep
+status) and the training toolkit inside the container (decode hyperparameters, set
+``SM_*``, start the script). Each host is a subprocess in its own process group with its own
+``/opt/ml``-shaped folder under the job's directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..._archive import make_tar_gz, safe_extract
+from ...errors import MlopsKitError
+from ...specs.training import TrainingJobSpec
+from .store import dumps
+from .toolkit import ContainerPaths, to_cmd_args, training_environment, user_hyperparameters
+
+if TYPE_CHECKING:
+    from .backend import LocalBackend
+
+__all__ = ["TrainingRunner"]
+
+FAILURE_REASON_LIMIT = 1024
+STOP_GRACE_SECONDS = 10.0
+_POLL_SECONDS = 0.5
+
+
+class _JobError(Exception):
+    """Ends the job as Failed with ``reason`` (a ClientError/AlgorithmError-style text)."""
+
+
+class TrainingRunner:
+    """Drives one job from InProgress to Completed, Failed or Stopped."""
+
+    def __init__(self, backend: LocalBackend, name: str,
+                 on_log: Callable[[str], None] | None = None) -> None:
+        self.backend = backend
+        self.name = name
+        self.on_log = on_log
+        row = backend.store.query_one("SELECT * FROM training_jobs WHERE name = ?", (name,))
+        if row is None:
+            raise MlopsKitError(f"training job {name!r} vanished from the local store")
+        self.spec = TrainingJobSpec.model_validate_json(row["spec"])
+        self.region = str(row["region"])
+        self.job_dir = Path(row["job_dir"])
+        self.encoded = self.spec.encoded_hyperparameters(self.region)
+        self.hosts = self.spec.hosts
+        self.paths = {host: ContainerPaths(self.job_dir / "hosts" / host) for host in self.hosts}
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._metrics: dict[str, tuple[float, str]] = {}
+        self._metric_patterns = [(m.name, re.compile(m.regex))
+                                 for m in self.spec.metric_definitions]
+        self._log_lock = threading.Lock()
+        self._log_file: IO[str] | None = None
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self.backend.clock.now().isoformat()
+
+    def _set(self, **fields: Any) -> None:
+        secondary = fields.get("secondary_status")
+        with self.backend.store.transaction() as db:
+            if secondary is not None:
+                row = db.execute("SELECT transitions FROM training_jobs WHERE name = ?",
+                                 (self.name,)).fetchone()
+                transitions = json.loads(row["transitions"])
+                now = self._now()
+                if transitions:
+                    transitions[-1]["EndTime"] = now
+                transitions.append({"Status": secondary, "StartTime": now})
+                fields["transitions"] = dumps(transitions)
+            columns = ", ".join(f"{key} = ?" for key in fields)
+            db.execute(f"UPDATE training_jobs SET {columns} WHERE name = ?",  # noqa: S608
+                       (*fields.values(), self.name))
+
+    def _stop_requested(self) -> bool:
+        row = self.backend.store.query_one(
+            "SELECT stop_requested FROM training_jobs WHERE name = ?", (self.name,))
+        return bool(row and row["stop_requested"])
+
+    def _log(self, line: str) -> None:
+        with self._log_lock:
+            if self._log_file is not None:
+                self._log_file.write(line + "\n")
+                self._log_file.flush()
+            for metric, pattern in self._metric_patterns:
+                match = pattern.search(line)
+                if match:
+                    with contextlib.suppress(ValueError, IndexError):
+                        self._metrics[metric] = (float(match.group(1)), self._now())
+        if self.on_log is not None:
+            self.on_log(line)
+
+    # -- the phases ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run the job to its end; never raises for the job's own failures."""
+        (self.job_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self._log_file = open(self.job_dir / "logs" / "training.log", "a", encoding="utf-8")
+        deadline = time.monotonic() + self.spec.max_run
+        try:
+            self._set(started=self._now(), secondary_status="Downloading",
+                      supervisor_pid=os.getpid())
+            self._prepare()
+            deps = self._install_requirements()
+            if self._stop_requested():
+                self._finish("Stopped", "Stopped", None, upload=False)
+                return
+            self._set(secondary_status="Training")
+            outcome, reason = self._train(deps, deadline)
+            self._finish(*outcome, reason, upload=outcome[0] != "Failed")
+        except _JobError as exc:
+            self._finish("Failed", "Failed", str(exc), upload=False)
+        except KeyboardInterrupt:
+            self._terminate(force_after=0)
+            self._finish("Stopped", "Stopped", "interrupted by the user", upload=True)
+            raise
+        except BaseException as exc:
+            self._terminate(force_after=0)
+            self._finish("Failed", "Failed", f"InternalServerError: {type(exc).__name__}: {exc}",
+                         upload=False)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if self._log_file is not None:
+                self._log_file.close()
+            self._cleanup_inputs()
+
+    def _prepare(self) -> None:
+        objects = self.backend.objects
+        source = self.job_dir / "sourcedir.tar.gz"
+        try:
+            objects.download(self.spec.source_uri, source)
+        except MlopsKitError as exc:
+            raise _JobError(f"ClientError: cannot read the source archive: {exc}") from None
+        channel_files = {c.name: self._channel_objects(c.s3_uri) for c in self.spec.channels}
+        input_data_config = {c.name: c.data_config() for c in self.spec.channels}
+        for index, host in enumerate(self.hosts):
+            paths = self.paths[host]
+            paths.make([c.name for c in self.spec.channels])
+            safe_extract(source, paths.code)
+            self._write_json(paths.input_config / "hyperparameters.json", self.encoded)
+            self._write_json(paths.input_config / "inputdataconfig.json", input_data_config)
+            self._write_json(paths.input_config / "resourceconfig.json",
+                             self._resource_config(host))
+            for channel in self.spec.channels:
+                files = channel_files[channel.name]
+                if channel.distribution == "ShardedByS3Key":
+                    files = files[index :: len(self.hosts)]
+                for uri, relative in files:
+                    objects.download(uri, paths.channel(channel.name) / relative)
+
+    def _channel_objects(self, prefix: str) -> list[tuple[str, str]]:
+        """(object URI, path inside the channel folder) for every object the prefix names."""
+        objects = self.backend.objects
+        if objects.exists(prefix):
+            return [(prefix, prefix.rsplit("/", 1)[-1])]
+        folder = prefix if prefix.endswith("/") else prefix + "/"
+        found = [(uri, uri[len(folder):]) for uri in objects.list(folder)]
+        if not found:
+            raise _JobError(f"ClientError: no S3 objects found under S3 URL {prefix!r}")
+        return found
+
+    def _resource_config(self, host: str) -> dict[str, Any]:
+        group = "homogeneousCluster"
+        return {
+            "current_host": host,
+            "current_instance_type": self.spec.instance_type,
+            "current_group_name": group,
+            "hosts": self.hosts,
+            "instance_groups": [{"instance_group_name": group,
+                                 "instance_type": self.spec.instance_type,
+                                 "hosts": self.hosts}],
+            "network_interface_name": "eth0",
+        }
+
+    @staticmethod
+    def _write_json(path: Path, value: Any) -> None:
+        path.write_text(json.dumps(value, indent=2), encoding="utf-8")
+
+    def _install_requirements(self) -> Path | None:
+        """Install ``requirements.txt`` into a cache folder keyed by its digest, once."""
+        code = self.paths[self.hosts[0]].code
+        requirements = code / "requirements.txt"
+        if not requirements.is_file():
+            return None
+        digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+        cache = self.backend.root / "cache" / "requirements"
+        target = cache / f"{digest}-py{sys.version_info.major}{sys.version_info.minor}"
+        if (target / ".complete").is_file():
+            return target
+        cache.mkdir(parents=True, exist_ok=True)
+        self._log(f"Installing requirements.txt into {target}")
+        staging = cache / f".{digest}-{os.getpid()}"
+        command = [self.backend.python, "-m", "pip", "install", "--quiet", "--no-input",
+                   "--disable-pip-version-check", "--target", str(staging), "-r",
+                   str(requirements)]
+        env = dict(os.environ, PIP_CACHE_DIR=str(self.backend.root / "cache" / "pip"))
+        result = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True,
+                                check=False)
+        for line in (result.stdout + result.stderr).splitlines():
+            self._log(line)
+        if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise _JobError(f"AlgorithmError: installing requirements.txt failed: {tail}")
+        (staging / ".complete").touch()
+        try:
+            os.replace(staging, target)
+        except OSError:  # another job installed the same requirements first
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def _train(self, deps: Path | None, deadline: float) -> tuple[tuple[str, str], str | None]:
+        user, _ = user_hyperparameters(self.encoded)
+        args = to_cmd_args(user)
+        exited: queue.Queue[tuple[str, int]] = queue.Queue()
+        prefix_lines = len(self.hosts) > 1
+        input_data_config = {c.name: c.data_config() for c in self.spec.channels}
+        for host in self.hosts:
+            paths = self.paths[host]
+            env = dict(os.environ)
+            env.update(self.spec.environment)
+            env.update(training_environment(
+                paths=paths, encoded_hyperparameters=self.encoded,
+                input_data_config=input_data_config,
+                resource_config=self._resource_config(host)))
+            python_path = [str(paths.code)] + ([str(deps)] if deps else [])
+            if os.environ.get("PYTHONPATH"):
+                python_path.append(os.environ["PYTHONPATH"])
+            env["PYTHONPATH"] = os.pathsep.join(python_path)
+            env["PYTHONUNBUFFERED"] = "1"
+            proc = subprocess.Popen(
+                self._command(args), cwd=paths.code, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            self._procs[host] = proc
+            threading.Thread(target=self._pump, args=(host, proc, exited, prefix_lines),
+                             daemon=True, name=f"mlopskit-{self.name}-{host}").start()
+        self._set(host_pids=dumps([p.pid for p in self._procs.values()]))
+
+        remaining = set(self.hosts)
+        failed: tuple[str, int] | None = None
+        stop_seen_at: float | None = None
+        timed_out = False
+        while remaining:
+            now = time.monotonic()
+            if now >= deadline and not timed_out and stop_seen_at is None:
+                timed_out = True
+                stop_seen_at = now
+                self._log(f"MaxRuntimeExceeded: stopping after max_run={self.spec.max_run}s")
+                self._terminate(force_after=None)
+            try:
+                timeout = max(0.0, min(_POLL_SECONDS, deadline - now)) if not timed_out \
+                    else _POLL_SECONDS
+                host, code = exited.get(timeout=timeout)
+            except queue.Empty:
+                if stop_seen_at is None and self._stop_requested():
+                    stop_seen_at = time.monotonic()
+                    self._terminate(force_after=None)
+                if stop_seen_at is not None and time.monotonic() - stop_seen_at > \
+                        STOP_GRACE_SECONDS:
+                    self._terminate(force_after=0)
+                continue
+            remaining.discard(host)
+            if code != 0 and failed is None and stop_seen_at is None:
+                failed = (host, code)
+                self._terminate(force_after=None)  # one failed host fails the job
+        if timed_out:
+            return ("Stopped", "MaxRuntimeExceeded"), (
+                f"MaxRuntimeExceeded: the job ran longer than max_run={self.spec.max_run}s")
+        if stop_seen_at is not None or self._stop_requested():
+            return ("Stopped", "Stopped"), None
+        if failed is not None:
+            return ("Failed", "Failed"), self._failure_reason(*failed)
+        return ("Completed", "Completed"), None
+
+    def _command(self, args: list[str]) -> list[str]:
+        entry = self.spec.entry_point
+        if entry.endswith(".sh"):
+            return ["/bin/sh", entry, *args]
+        return [self.backend.python, entry, *args]
+
+    def _pump(self, host: str, proc: subprocess.Popen[bytes],
+              exited: queue.Queue[tuple[str, int]], prefix: bool) -> None:
+        assert proc.stdout is not None
+        with open(self.job_dir / "logs" / f"{host}.log", "a", encoding="utf-8") as host_log:
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                host_log.write(line + "\n")
+                self._log(f"[{host}] {line}" if prefix else line)
+        exited.put((host, proc.wait()))
+
+    def _terminate(self, force_after: float | None) -> None:
+        """SIGTERM every live host (SIGKILL when ``force_after`` is 0)."""
+        sig = signal.SIGKILL if force_after == 0 else signal.SIGTERM
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, sig)
+
+    def _failure_reason(self, host: str, code: int) -> str:
+        failure = self.paths[host].failure
+        if failure.is_file():
+            text = failure.read_text(encoding="utf-8", errors="replace").strip()
+            if text:
+                return text[:FAILURE_REASON_LIMIT]
+        log = self.job_dir / "logs" / f"{host}.log"
+        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:] \
+            if log.is_file() else []
+        reason = (f"AlgorithmError: ExecuteUserScriptError: ExitCode {code} on {host}; "
+                  "last log lines:\n" + "\n".join(tail))
+        return reason[:FAILURE_REASON_LIMIT]
+
+    def _finish(self, status: str, secondary: str, reason: str | None, *, upload: bool) -> None:
+        model_data = output_data = None
+        if upload and self.paths[self.hosts[0]].model.is_dir():
+            self._set(secondary_status="Uploading")
+            model_data, output_data = self._upload()
+        metrics = [{"MetricName": k, "Value": v, "Timestamp": ts}
+                   for k, (v, ts) in sorted(self._metrics.items())]
+        self._set(status=status, secondary_status=secondary, failure_reason=reason,
+                  model_data=model_data, output_data=output_data, metrics=dumps(metrics),
+                  ended=self._now(), host_pids="[]")
+
+    def _merged(self, kind: str) -> Path:
+        """One folder with every host's model (or output data); algo-1 wins a clash."""
+        dirs = [getattr(self.paths[h], kind) for h in self.hosts]
+        if len(dirs) == 1:
+            return Path(dirs[0])
+        merged = self.job_dir / f"merged-{kind}"
+        shutil.rmtree(merged, ignore_errors=True)
+        for folder in reversed(dirs):
+            if Path(folder).is_dir():
+                shutil.copytree(folder, merged, dirs_exist_ok=True)
+        merged.mkdir(exist_ok=True)
+        return merged
+
+    def _upload(self) -> tuple[str, str | None]:
+        objects = self.backend.objects
+        archive = self.job_dir / "model.tar.gz"
+        make_tar_gz(self._merged("model"), archive, skip_caches=False)
+        model_uri = self.spec.model_data_uri()
+        objects.put_file(archive, model_uri)
+        output_dir = self._merged("output_data")
+        output_uri: str | None = None
+        if any(output_dir.iterdir()):
+            output_archive = self.job_dir / "output.tar.gz"
+            make_tar_gz(output_dir, output_archive, skip_caches=False)
+            output_uri = self.spec.output_data_uri()
+            objects.put_file(output_archive, output_uri)
+        return model_uri, output_uri
+
+    def _cleanup_inputs(self) -> None:
+        """Drop the per-host copies of the input data and code; logs and config stay."""
+        for paths in self.paths.values():
+            shutil.rmtree(paths.input_data, ignore_errors=True)
+        for name in ("merged-model", "merged-output_data"):
+            shutil.rmtree(self.job_dir / name, ignore_errors=True)

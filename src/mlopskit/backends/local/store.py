@@ -1,0 +1,112 @@
+"""The local backend's metadata: one SQLite database, safe under concurrent processes.
+
+WAL mode lets readers run beside a writer; every write is a short ``BEGIN IMMEDIATE``
+transaction, so two processes never interleave half-done changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Store"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS training_jobs (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    secondary_status TEXT NOT NULL,
+    failure_reason TEXT,
+    spec TEXT NOT NULL,
+    region TEXT NOT NULL,
+    model_data TEXT,
+    output_data TEXT,
+    metrics TEXT NOT NULL DEFAULT '[]',
+    transitions TEXT NOT NULL DEFAULT '[]',
+    supervisor_pid INTEGER,
+    host_pids TEXT NOT NULL DEFAULT '[]',
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    job_dir TEXT NOT NULL,
+    created TEXT NOT NULL,
+    started TEXT,
+    ended TEXT
+);
+"""
+
+
+class Store:
+    """A thin, typed wrapper over the SQLite file at ``path``.
+
+    Connections are per thread (sqlite3 objects must not cross threads).
+
+    Example:
+        >>> import tempfile
+        >>> store = Store(Path(tempfile.mkdtemp()) / "meta.db")
+        >>> with store.transaction() as db:
+        ...     _ = db.execute("INSERT INTO meta VALUES ('k', 'v')")
+        >>> store.query_one("SELECT value FROM meta WHERE key = ?", ("k",))["value"]
+        'v'
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        conn = self._connection()
+        conn.executescript(_SCHEMA)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken up front so concurrent writers queue instead of fail."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def query_one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._connection().execute(sql, params).fetchone()
+        return row
+
+    def query_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return list(self._connection().execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def dumps(value: Any) -> str:
+    """JSON for a column (compact, stable key order)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -35,17 +35,18 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from . import errors
-    from .clock import FakeClock, SystemClock
-    from .session import (
-        AwsSession,
-        LocalSession,
-        Session,
-        default_session,
-        session_from_env,
-        set_default_session,
-    )
-    from .training import Estimator, TrainingInput, TrainingJob
+    from . import errors as errors
+    from .clock import FakeClock as FakeClock
+    from .clock import SystemClock as SystemClock
+    from .session import AwsSession as AwsSession
+    from .session import LocalSession as LocalSession
+    from .session import Session as Session
+    from .session import default_session as default_session
+    from .session import session_from_env as session_from_env
+    from .session import set_default_session as set_default_session
+    from .training import Estimator as Estimator
+    from .training import TrainingInput as TrainingInput
+    from .training import TrainingJob as TrainingJob
 
 
 def __getattr__(name: str) -> Any:

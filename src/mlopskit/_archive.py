@@ -29,7 +29,8 @@ def make_tar_gz(
 
     Example:
         >>> import tempfile
-        >>> d = Path(tempfile.mkdtemp()); (d / "src").mkdir(); _ = (d / "src" / "a.py").write_text("x")
+        >>> d = Path(tempfile.mkdtemp()); (d / "src").mkdir()
+        >>> _ = (d / "src" / "a.py").write_text("x")
         >>> make_tar_gz(d / "src", d / "out.tar.gz")
         >>> tarfile.open(d / "out.tar.gz").getnames()
         ['a.py']
@@ -44,7 +45,8 @@ def make_tar_gz(
     # gzip with mtime=0 keeps the archive digest stable across runs of the same files.
     with (
         open(target, "wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=compresslevel) as gz,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0,
+                      compresslevel=compresslevel) as gz,
         tarfile.open(fileobj=gz, mode="w") as tar,
     ):
         if source.is_file():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential, wait_random
 
 from .clock import Clock
 from .errors import WaitTimeoutError
@@ -51,7 +51,8 @@ def poll_until(
 
     retrying = Retrying(
         retry=retry_if_result(lambda value: not done(value)),
-        wait=wait_exponential_jitter(initial=initial, max=maximum, jitter=initial),
+        # Capped exponential backoff plus up to `initial` seconds of jitter.
+        wait=wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial),
         stop=out_of_time,
         sleep=clock.sleep,
         retry_error_callback=lambda state: None,

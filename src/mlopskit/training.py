@@ -3,7 +3,8 @@
 Example:
     >>> import mlopskit, pathlib, tempfile
     >>> work = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (work / "train.py").write_text("import os; open(os.environ['SM_MODEL_DIR'] + '/m', 'w')")
+    >>> script = "import os; open(os.environ['SM_MODEL_DIR'] + '/m', 'w')"
+    >>> _ = (work / "train.py").write_text(script)
     >>> estimator = mlopskit.Estimator(entry_point=str(work / "train.py"), instance_type="local",
     ...                                session=mlopskit.LocalSession(root=work / "store"))
     >>> estimator.fit(logs=False).status
@@ -29,7 +30,7 @@ from .backends.base import Capability, TrainingJobDescription
 from .errors import JobFailedError, ValidationError
 from .session import Session, resolve_session
 from .specs._common import S3Uri, Spec, build, check_s3_uri
-from .specs.training import ChannelSpec, MetricDefinition, TrainingJobSpec
+from .specs.training import MetricDefinition, TrainingJobSpec
 
 __all__ = ["Estimator", "TrainingInput", "TrainingJob"]
 
@@ -51,8 +52,8 @@ class TrainingInput:
     ``"ShardedByS3Key"`` (objects split across hosts).
 
     Example:
-        >>> TrainingInput("s3://my-bucket/train/", content_type="text/csv")
-        TrainingInput('s3://my-bucket/train/', content_type='text/csv', distribution='FullyReplicated')
+        >>> TrainingInput("s3://my-bucket/train/", distribution="ShardedByS3Key")
+        TrainingInput('s3://my-bucket/train/', content_type=None, distribution='ShardedByS3Key')
     """
 
     def __init__(self, s3_data: str | Path, content_type: str | None = None,
@@ -294,7 +295,7 @@ class Estimator:
                             archive)
                 backend.objects.put_file(archive, spec.source_uri)
                 uploaded.append(spec.source_uri)
-            for (channel, data), channel_spec in zip(channels, channel_specs, strict=True):
+            for (_, data), channel_spec in zip(channels, channel_specs, strict=True):
                 if data.is_local:
                     uploaded.extend(_upload_path(backend.objects, _local_path(data.s3_data),
                                                  channel_spec["s3_uri"]))

@@ -89,8 +89,8 @@ def decode_hyperparameter(value: str) -> Any:
     """Decode one value as the training toolkit does: JSON when it parses, else the raw text.
 
     Example:
-        >>> decode_hyperparameter('"x"'), decode_hyperparameter("[1, 2]"), decode_hyperparameter("x")
-        ('x', [1, 2], 'x')
+        >>> [decode_hyperparameter(v) for v in ('"x"', "[1, 2]", "x")]
+        ['x', [1, 2], 'x']
     """
     try:
         return json.loads(value)

@@ -55,7 +55,7 @@ class LocalObjectStore:
         return path
 
     def _object_path(self, uri: str) -> Path:
-        bucket, key = split_s3_uri(uri)
+        key = split_s3_uri(uri)[1]
         if not key or key.endswith("/"):
             raise ValidationError(f"{uri!r} names a prefix, not an object")
         return self.path_for(uri)

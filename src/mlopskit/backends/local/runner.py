@@ -112,7 +112,9 @@ class TrainingRunner:
     def run(self) -> None:
         """Run the job to its end; never raises for the job's own failures."""
         (self.job_dir / "logs").mkdir(parents=True, exist_ok=True)
-        self._log_file = open(self.job_dir / "logs" / "training.log", "a", encoding="utf-8")
+        # Closed in the finally below; a with-block would not fit the phases' structure.
+        self._log_file = open(  # noqa: SIM115
+            self.job_dir / "logs" / "training.log", "a", encoding="utf-8")
         deadline = time.monotonic() + self.spec.max_run
         try:
             self._set(started=self._now(), secondary_status="Downloading",

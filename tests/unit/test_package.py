@@ -1,0 +1,126 @@
+"""The package surface: light import, pinned public names, sessions from the environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import mlopskit
+from mlopskit.errors import (
+    BackendError,
+    CapabilityError,
+    ConflictError,
+    JobFailedError,
+    MissingDependencyError,
+    MlopsKitError,
+    NotFoundError,
+    ThrottledError,
+    ValidationError,
+    WaitTimeoutError,
+)
+
+HEAVY = ("boto3", "botocore", "pandas", "sklearn", "numpy", "pydantic", "tenacity")
+
+
+def test_import_mlopskit_loads_no_heavy_dependency():
+    code = ("import json, sys, mlopskit; "
+            f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_first_use_of_estimator_still_skips_boto3_pandas_and_sklearn():
+    code = ("import json, sys, mlopskit; mlopskit.Estimator; mlopskit.LocalSession; "
+            "print(json.dumps([m for m in ('boto3', 'botocore', 'pandas', 'sklearn') "
+            "if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_public_names_are_pinned():
+    assert mlopskit.__all__ == sorted([
+        "AwsSession", "Estimator", "FakeClock", "LocalSession", "Session", "SystemClock",
+        "TrainingInput", "TrainingJob", "__version__", "default_session", "errors",
+        "session_from_env", "set_default_session",
+    ])
+    for name in mlopskit.__all__:
+        assert getattr(mlopskit, name) is not None
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = mlopskit.Nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("error", "bases"), [
+    (ValidationError, (ValueError,)),
+    (NotFoundError, (LookupError,)),
+    (ConflictError, ()),
+    (CapabilityError, (NotImplementedError,)),
+    (JobFailedError, ()),
+    (WaitTimeoutError, (TimeoutError,)),
+    (BackendError, ()),
+    (ThrottledError, (BackendError,)),
+])
+def test_error_hierarchy(error, bases):
+    assert issubclass(error, MlopsKitError)
+    for base in bases:
+        assert issubclass(error, base)
+    assert issubclass(MissingDependencyError, ImportError)
+
+
+def test_session_from_env_local(tmp_path):
+    session = mlopskit.session_from_env({"MLOPSKIT_BACKEND": "local",
+                                         "MLOPSKIT_ROOT": str(tmp_path), "MLOPSKIT_BUCKET": "bkt"})
+    assert isinstance(session, mlopskit.LocalSession)
+    assert session.root == tmp_path
+    assert session.default_bucket == "bkt"
+
+
+def test_session_from_env_aws_reads_region_role_and_bucket():
+    session = mlopskit.session_from_env({
+        "MLOPSKIT_BACKEND": "AWS", "MLOPSKIT_REGION": "eu-west-1",
+        "MLOPSKIT_ROLE_ARN": "arn:aws:iam::111122223333:role/r", "MLOPSKIT_BUCKET": "b-1"})
+    assert isinstance(session, mlopskit.AwsSession)
+    assert (session.region, session.role_arn, session.default_bucket) == (
+        "eu-west-1", "arn:aws:iam::111122223333:role/r", "b-1")
+
+
+def test_session_from_env_rejects_unknown_backend():
+    with pytest.raises(ValidationError, match=r"MLOPSKIT_BACKEND: 'gcp' .* allowed: local, aws"):
+        mlopskit.session_from_env({"MLOPSKIT_BACKEND": "gcp"})
+
+
+def test_default_session_comes_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPSKIT_ROOT", str(tmp_path / "root"))
+    monkeypatch.delenv("MLOPSKIT_BACKEND", raising=False)
+    mlopskit.set_default_session(None)
+    try:
+        session = mlopskit.default_session()
+        assert isinstance(session, mlopskit.LocalSession)
+        assert session.root == tmp_path / "root"
+        assert mlopskit.default_session() is session
+    finally:
+        mlopskit.set_default_session(None)
+
+
+def test_local_session_defaults_to_working_folder_not_home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLOPSKIT_ROOT", raising=False)
+    assert mlopskit.LocalSession().root == tmp_path / ".mlopskit"
+
+
+def test_aws_session_repr_shows_no_credentials():
+    import boto3
+
+    boto = boto3.Session(aws_access_key_id="AKIAEXAMPLESECRET", aws_secret_access_key="s3cr3t",
+                         region_name="us-west-2")
+    session = mlopskit.AwsSession(boto3_session=boto, bucket="b-1")
+    assert session.region == "us-west-2"
+    assert "s3cr3t" not in repr(session)
+    assert "AKIA" not in repr(session)

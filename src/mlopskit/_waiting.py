@@ -49,10 +49,19 @@ def poll_until(
     def out_of_time(state: RetryCallState) -> bool:
         return timeout is not None and clock.monotonic() - start >= timeout
 
+    # Capped exponential backoff plus up to `initial` seconds of jitter, never sleeping past
+    # the timeout, so a wait overruns it by one fetch at most.
+    backoff = wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial)
+
+    def pause(state: RetryCallState) -> float:
+        seconds = float(backoff(state))
+        if timeout is not None:
+            seconds = min(seconds, max(0.0, timeout - (clock.monotonic() - start)))
+        return seconds
+
     retrying = Retrying(
         retry=retry_if_result(lambda value: not done(value)),
-        # Capped exponential backoff plus up to `initial` seconds of jitter.
-        wait=wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial),
+        wait=pause,
         stop=out_of_time,
         sleep=clock.sleep,
         retry_error_callback=lambda state: None,

@@ -27,9 +27,10 @@ from pydantic import Field
 from ._archive import make_tar_gz
 from ._waiting import poll_until
 from .backends.base import Capability, TrainingJobDescription
-from .errors import JobFailedError, ValidationError
+from .clock import SystemClock
+from .errors import ConflictError, JobFailedError, ValidationError
 from .session import Session, resolve_session
-from .specs._common import S3Uri, Spec, build, check_s3_uri
+from .specs._common import S3Uri, Spec, build, check_name, check_s3_uri
 from .specs.training import MetricDefinition, TrainingJobSpec
 
 __all__ = ["Estimator", "TrainingInput", "TrainingJob"]
@@ -157,6 +158,15 @@ class Estimator:
         self.image_uri = image_uri
         self.framework = framework
         self.framework_version = framework_version
+        if base_job_name is not None:
+            try:
+                check_name(base_job_name, kind="base_job_name")
+            except ValueError as exc:
+                raise ValidationError(f"base_job_name: {exc}", field="base_job_name") from None
+            if len(base_job_name) > 63 - len("-2026-01-01-00-00-00-000"):
+                raise ValidationError(
+                    f"base_job_name: {base_job_name!r} leaves no room for the timestamp; at "
+                    "most 39 characters", field="base_job_name")
         self.base_job_name = base_job_name
         self.session = session
         self._checked = build(
@@ -220,10 +230,21 @@ class Estimator:
         return build(TrainingJobSpec, "", **values)
 
     def _job_name(self, session: Session) -> str:
+        """``<base>-YYYY-MM-DD-HH-MM-SS-mmm`` as the SageMaker SDK names jobs, unique here.
+
+        A clock that has not moved (a FakeClock, or two fits in one millisecond) would repeat
+        a name, so the stamp steps forward a millisecond until the name is free.
+        """
         base = self.base_job_name or re.sub(r"[^a-zA-Z0-9-]+", "-",
                                             Path(self.entry_point).stem).strip("-") or "job"
-        stamp = session.clock.now().strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
-        return f"{base[: 63 - len(stamp) - 1].rstrip('-')}-{stamp}"
+        moment = session.clock.now()
+        for _ in range(1000):
+            stamp = moment.strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
+            name = f"{base[: 63 - len(stamp) - 1].rstrip('-')}-{stamp}"
+            if not session.backend.training_job_exists(name):
+                return name
+            moment += _dt.timedelta(milliseconds=1)
+        return name  # the create call will report the conflict
 
     def _channels(self, inputs: Any) -> list[tuple[str, TrainingInput]]:
         if inputs is None:
@@ -270,9 +291,14 @@ class Estimator:
         session = resolve_session(self.session)
         backend = session.backend
         folder, _ = self._code_layout()
-        name = job_name if job_name is not None else self._job_name(session)
         channels = self._channels(inputs)
         bucket = session.default_bucket
+        if job_name is not None:
+            try:
+                check_name(job_name, kind="job_name")
+            except ValueError as exc:
+                raise ValidationError(f"job_name: {exc}", field="job_name") from None
+        name = job_name if job_name is not None else self._job_name(session)
         prefix = f"s3://{bucket}/{name}"
         channel_specs = [
             ti.channel(ch, f"{prefix}/input/{ch}/" if ti.is_local else ti.s3_data)
@@ -283,9 +309,9 @@ class Estimator:
         if spec.instance_count > 1:
             session.require(Capability.MULTI_HOST, "instance_count > 1")
         backend.check_training_job(spec)
-        if backend.training_job_exists(name):
-            from .errors import ConflictError
-
+        # A generated name was checked free already; a given one is checked here, before
+        # any upload could overwrite the existing job's source.
+        if job_name is not None and backend.training_job_exists(name):
             raise ConflictError(f"training job {name!r} already exists; job names are unique")
         uploaded: list[str] = []
         try:
@@ -418,9 +444,12 @@ class TrainingJob:
                 for line in lines:
                     _print_line(line)
 
+        # Local jobs are real processes running in real time, so their waits use the real
+        # clock; remote jobs are polled on the session clock (a FakeClock in tests).
         fast = Capability.IN_PROCESS_WAIT in backend.capabilities
+        clock = SystemClock() if fast else self.session.clock
         description = poll_until(
-            self.describe, lambda d: d.is_terminal, clock=self.session.clock, timeout=timeout,
+            self.describe, lambda d: d.is_terminal, clock=clock, timeout=timeout,
             initial=0.05 if fast else 2.0, maximum=1.0 if fast else 30.0,
             describe=lambda d: f"training job {self.name!r} is still {d.status} "
                                f"({d.secondary_status})",

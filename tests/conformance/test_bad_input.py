@@ -1,4 +1,4 @@
-"""Bad input gets a clear ValidationError naming the field, and creates nothing, on every backend."""
+"""Bad input gets a clear ValidationError naming the field and creates nothing, anywhere."""
 
 from __future__ import annotations
 
@@ -94,3 +94,11 @@ def test_bad_input_is_rejected_and_creates_nothing(any_session, code, estimator_
     assert message in str(info.value)
     _nothing_created(any_session)
 
+
+
+@pytest.mark.parametrize("base", ["my_job", "-x", "a" * 40])
+def test_bad_base_job_name_is_reported_at_construction(any_session, code, base):
+    with pytest.raises(ValidationError, match="base_job_name"):
+        mlopskit.Estimator(entry_point="train.py", source_dir=code, image_uri=IMAGE,
+                           instance_type="ml.m5.large", base_job_name=base,
+                           session=any_session)

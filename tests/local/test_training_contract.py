@@ -105,8 +105,9 @@ def test_argument_and_environment_spelling(local_session, tmp_path):
     assert env["SAGEMAKER_JOB_NAME"] == out["job"].name
     assert env["SAGEMAKER_REGION"] == "us-east-1"
     training_env = json.loads(env["SM_TRAINING_ENV"])
-    assert training_env["hyperparameters" if "hyperparameters" in training_env else "hps"][
-        "num"] == 0.5
+    assert training_env["hyperparameters"]["num"] == 0.5
+    assert training_env["channel_input_dirs"] == {}
+    assert training_env["additional_framework_parameters"] == {}
     for key in ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_OUTPUT_DIR", "SM_INPUT_DIR",
                 "SM_INPUT_CONFIG_DIR", "SM_NUM_CPUS", "SM_NUM_GPUS", "SM_LOG_LEVEL",
                 "SM_RESOURCE_CONFIG", "SM_INPUT_DATA_CONFIG", "SM_CHANNELS"):
@@ -322,3 +323,46 @@ def test_single_file_entry_point_without_source_dir(local_session, tmp_path):
         f"s3://mlopskit-local/{job.name}/source/sourcedir.tar.gz")
     with tarfile.open(source) as tar:
         assert tar.getnames() == ["solo.py"]
+
+
+def test_a_background_child_does_not_keep_the_job_alive(local_session, tmp_path):
+    # The script starts a child that holds the log pipe open, then exits at once. On
+    # SageMaker the container ends with the entry process; so must the local job.
+    code = _code(tmp_path, "echo_env.py", {"spawn.py": (
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print('spawned', flush=True)\n")})
+    est = mlopskit.Estimator(entry_point="spawn.py", source_dir=code,
+                             instance_type="ml.m5.large", max_run=30, session=local_session)
+    job = est.fit(logs=False)
+    assert (job.status, job.secondary_status) == ("Completed", "Completed")
+    start, end = job.describe().start_time, job.describe().end_time
+    assert (end - start).total_seconds() < 20
+
+
+def test_anchored_metric_regex_matches_on_every_host_count(local_session, tmp_path):
+    code = _code(tmp_path, "echo_env.py", {"metric.py": "print('accuracy: 0.75')\n"})
+    for count in (1, 2):
+        est = mlopskit.Estimator(
+            entry_point="metric.py", source_dir=code, instance_type="ml.m5.large",
+            instance_count=count, session=local_session,
+            metric_definitions=[{"Name": "acc", "Regex": r"^accuracy: ([0-9.]+)$"}])
+        assert est.fit(logs=False).metrics == {"acc": 0.75}, count
+
+
+def test_fake_clock_sessions_still_get_unique_names(tmp_path):
+    session = mlopskit.LocalSession(root=tmp_path / "store", clock=mlopskit.FakeClock())
+    script = tmp_path / "noop.py"
+    script.write_text("pass\n")
+    est = mlopskit.Estimator(entry_point=str(script), instance_type="local", session=session)
+    names = {est.fit(logs=False).name for _ in range(3)}
+    assert len(names) == 3
+
+
+def test_detached_wait_with_a_fake_clock_waits_for_the_real_job(tmp_path):
+    session = mlopskit.LocalSession(root=tmp_path / "store", clock=mlopskit.FakeClock())
+    script = tmp_path / "slowish.py"
+    script.write_text("import time\ntime.sleep(0.5)\n")
+    job = mlopskit.Estimator(entry_point=str(script), instance_type="local",
+                             session=session).fit(wait=False, logs=False)
+    assert job.wait(timeout=60).status == "Completed"

@@ -39,7 +39,7 @@ class LocalBackend:
     """
 
     name = "local"
-    capabilities = frozenset(Capability)
+    capabilities = frozenset(Capability) - {Capability.CONTAINER_IMAGES}
 
     def __init__(self, root: Path, *, region: str, clock: Clock,
                  python: str | None = None) -> None:
@@ -168,8 +168,8 @@ class LocalBackend:
 
     def stop_training_job(self, name: str) -> None:
         with self.store.transaction() as db:
-            row = db.execute("SELECT status, host_pids FROM training_jobs WHERE name = ?",
-                             (name,)).fetchone()
+            row = db.execute("SELECT status, host_pids, transitions FROM training_jobs "
+                             "WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise NotFoundError(f"training job {name!r} does not exist on the local backend")
             if row["status"] == "Stopping":
@@ -177,8 +177,14 @@ class LocalBackend:
             if row["status"] != "InProgress":
                 raise ConflictError(f"training job {name!r} is {row['status']}; only an "
                                     "InProgress job can be stopped")
+            now = self.clock.now().isoformat()
+            transitions = json.loads(row["transitions"])
+            if transitions:
+                transitions[-1]["EndTime"] = now
+            transitions.append({"Status": "Stopping", "StartTime": now})
             db.execute("UPDATE training_jobs SET status = 'Stopping', secondary_status = "
-                       "'Stopping', stop_requested = 1 WHERE name = ?", (name,))
+                       "'Stopping', stop_requested = 1, transitions = ? WHERE name = ?",
+                       (dumps(transitions), name))
             pids = json.loads(row["host_pids"])
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):

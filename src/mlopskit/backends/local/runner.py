@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +37,11 @@ __all__ = ["TrainingRunner"]
 FAILURE_REASON_LIMIT = 1024
 STOP_GRACE_SECONDS = 10.0
 _POLL_SECONDS = 0.5
+
+
+def _report_exit(host: str, proc: subprocess.Popen[bytes],
+                 exited: queue.Queue[tuple[str, int]]) -> None:
+    exited.put((host, proc.wait()))
 
 
 class _JobError(Exception):
@@ -94,13 +98,14 @@ class TrainingRunner:
             "SELECT stop_requested FROM training_jobs WHERE name = ?", (self.name,))
         return bool(row and row["stop_requested"])
 
-    def _log(self, line: str) -> None:
+    def _log(self, line: str, raw: str | None = None) -> None:
+        """Record one log line; metrics are matched on ``raw`` (the line without host prefix)."""
         with self._log_lock:
             if self._log_file is not None:
                 self._log_file.write(line + "\n")
                 self._log_file.flush()
             for metric, pattern in self._metric_patterns:
-                match = pattern.search(line)
+                match = pattern.search(line if raw is None else raw)
                 if match:
                     with contextlib.suppress(ValueError, IndexError):
                         self._metrics[metric] = (float(match.group(1)), self._now())
@@ -130,11 +135,11 @@ class TrainingRunner:
         except _JobError as exc:
             self._finish("Failed", "Failed", str(exc), upload=False)
         except KeyboardInterrupt:
-            self._terminate(force_after=0)
+            self._terminate(signal.SIGKILL)
             self._finish("Stopped", "Stopped", "interrupted by the user", upload=True)
             raise
         except BaseException as exc:
-            self._terminate(force_after=0)
+            self._terminate(signal.SIGKILL)
             self._finish("Failed", "Failed", f"InternalServerError: {type(exc).__name__}: {exc}",
                          upload=False)
             if not isinstance(exc, Exception):
@@ -202,9 +207,12 @@ class TrainingRunner:
         requirements = code / "requirements.txt"
         if not requirements.is_file():
             return None
-        digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+        # Keyed by the file and the interpreter jobs run with: compiled wheels differ by Python.
+        interpreter = os.path.realpath(shutil.which(self.backend.python) or self.backend.python)
+        digest = hashlib.sha256(requirements.read_bytes() + b"\0" + interpreter.encode()
+                                ).hexdigest()[:16]
         cache = self.backend.root / "cache" / "requirements"
-        target = cache / f"{digest}-py{sys.version_info.major}{sys.version_info.minor}"
+        target = cache / digest
         if (target / ".complete").is_file():
             return target
         cache.mkdir(parents=True, exist_ok=True)
@@ -233,8 +241,8 @@ class TrainingRunner:
         user, _ = user_hyperparameters(self.encoded)
         args = to_cmd_args(user)
         exited: queue.Queue[tuple[str, int]] = queue.Queue()
-        prefix_lines = len(self.hosts) > 1
         input_data_config = {c.name: c.data_config() for c in self.spec.channels}
+        pumps: list[threading.Thread] = []
         for host in self.hosts:
             paths = self.paths[host]
             env = dict(os.environ)
@@ -252,41 +260,51 @@ class TrainingRunner:
                 self._command(args), cwd=paths.code, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
             self._procs[host] = proc
-            threading.Thread(target=self._pump, args=(host, proc, exited, prefix_lines),
-                             daemon=True, name=f"mlopskit-{self.name}-{host}").start()
+            # One thread reads the output, another waits for the exit: a background child
+            # that keeps the pipe open must not keep the job alive after its host exits.
+            pump = threading.Thread(target=self._pump, args=(host, proc), daemon=True,
+                                    name=f"mlopskit-{self.name}-{host}-log")
+            pump.start()
+            pumps.append(pump)
+            threading.Thread(target=_report_exit, args=(host, proc, exited), daemon=True,
+                             name=f"mlopskit-{self.name}-{host}-wait").start()
         self._set(host_pids=dumps([p.pid for p in self._procs.values()]))
 
         remaining = set(self.hosts)
         failed: tuple[str, int] | None = None
-        stop_seen_at: float | None = None
-        timed_out = False
+        stopped = timed_out = False
+        terminating_since: float | None = None
         while remaining:
             now = time.monotonic()
-            if now >= deadline and not timed_out and stop_seen_at is None:
+            if terminating_since is None and now >= deadline:
                 timed_out = True
-                stop_seen_at = now
                 self._log(f"MaxRuntimeExceeded: stopping after max_run={self.spec.max_run}s")
-                self._terminate(force_after=None)
+            elif terminating_since is None and self._stop_requested():
+                stopped = True
+            if terminating_since is None and (timed_out or stopped):
+                terminating_since = now
+                self._terminate(signal.SIGTERM)
+            if terminating_since is not None and now - terminating_since > STOP_GRACE_SECONDS:
+                self._terminate(signal.SIGKILL)
+            wait_for = _POLL_SECONDS if terminating_since is not None else \
+                max(0.0, min(_POLL_SECONDS, deadline - now))
             try:
-                timeout = max(0.0, min(_POLL_SECONDS, deadline - now)) if not timed_out \
-                    else _POLL_SECONDS
-                host, code = exited.get(timeout=timeout)
+                host, code = exited.get(timeout=wait_for)
             except queue.Empty:
-                if stop_seen_at is None and self._stop_requested():
-                    stop_seen_at = time.monotonic()
-                    self._terminate(force_after=None)
-                if stop_seen_at is not None and time.monotonic() - stop_seen_at > \
-                        STOP_GRACE_SECONDS:
-                    self._terminate(force_after=0)
                 continue
             remaining.discard(host)
-            if code != 0 and failed is None and stop_seen_at is None:
+            # The container ends with its entry process: clear whatever it left running.
+            self._kill_group(self._procs[host], signal.SIGKILL)
+            if code != 0 and failed is None and terminating_since is None:
                 failed = (host, code)
-                self._terminate(force_after=None)  # one failed host fails the job
+                terminating_since = time.monotonic()
+                self._terminate(signal.SIGTERM)  # one failed host fails the job
+        for pump in pumps:
+            pump.join(timeout=5)
         if timed_out:
             return ("Stopped", "MaxRuntimeExceeded"), (
                 f"MaxRuntimeExceeded: the job ran longer than max_run={self.spec.max_run}s")
-        if stop_seen_at is not None or self._stop_requested():
+        if stopped or self._stop_requested():
             return ("Stopped", "Stopped"), None
         if failed is not None:
             return ("Failed", "Failed"), self._failure_reason(*failed)
@@ -298,23 +316,24 @@ class TrainingRunner:
             return ["/bin/sh", entry, *args]
         return [self.backend.python, entry, *args]
 
-    def _pump(self, host: str, proc: subprocess.Popen[bytes],
-              exited: queue.Queue[tuple[str, int]], prefix: bool) -> None:
+    def _pump(self, host: str, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
+        prefix = f"[{host}] " if len(self.hosts) > 1 else ""
         with open(self.job_dir / "logs" / f"{host}.log", "a", encoding="utf-8") as host_log:
             for raw in proc.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 host_log.write(line + "\n")
-                self._log(f"[{host}] {line}" if prefix else line)
-        exited.put((host, proc.wait()))
+                self._log(prefix + line, raw=line)
 
-    def _terminate(self, force_after: float | None) -> None:
-        """SIGTERM every live host (SIGKILL when ``force_after`` is 0)."""
-        sig = signal.SIGKILL if force_after == 0 else signal.SIGTERM
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+
+    def _terminate(self, sig: signal.Signals) -> None:
+        """Signal every host's whole process group (the host itself may have exited)."""
         for proc in self._procs.values():
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, sig)
+            self._kill_group(proc, sig)
 
     def _failure_reason(self, host: str, code: int) -> str:
         failure = self.paths[host].failure
@@ -369,8 +388,10 @@ class TrainingRunner:
         return model_uri, output_uri
 
     def _cleanup_inputs(self) -> None:
-        """Drop the per-host copies of the input data and code; logs and config stay."""
+        """Drop copies the store already holds (input data, archives); logs and config stay."""
         for paths in self.paths.values():
             shutil.rmtree(paths.input_data, ignore_errors=True)
         for name in ("merged-model", "merged-output_data"):
             shutil.rmtree(self.job_dir / name, ignore_errors=True)
+        for name in ("sourcedir.tar.gz", "model.tar.gz", "output.tar.gz"):
+            (self.job_dir / name).unlink(missing_ok=True)

@@ -133,45 +133,59 @@ def training_environment(
     group = str(resource_config.get("current_group_name", "homogeneousCluster"))
     cpus = num_cpus if num_cpus is not None else (os.cpu_count() or 1)
     module_name = program[:-3] if program.endswith(".py") else program
-    env: dict[str, Any] = {
-        "hosts": hosts,
-        "network_interface_name": resource_config.get("network_interface_name", "eth0"),
-        "hps": user,
-        "user_entry_point": program,
-        "framework_params": {k: v for k, v in framework.items()
-                             if k not in _TOOLKIT_KEYS},
-        "resource_config": dict(resource_config),
-        "input_data_config": {k: dict(v) for k, v in input_data_config.items()},
-        "output_data_dir": str(paths.output_data),
-        "channels": channels,
+    instance_groups_dict = {group: {"instance_group_name": group,
+                                    "instance_type": instance_type, "hosts": hosts}}
+    framework_params = {k: v for k, v in framework.items() if k not in _TOOLKIT_KEYS}
+    # SM_TRAINING_ENV holds the toolkit Environment's properties, under their own names.
+    properties: dict[str, Any] = {
+        "additional_framework_parameters": framework_params,
+        "channel_input_dirs": channel_dirs,
         "current_host": current_host,
-        "current_instance_type": instance_type,
         "current_instance_group": group,
         "current_instance_group_hosts": hosts,
-        "instance_groups": [group],
-        "instance_groups_dict": {group: {"instance_group_name": group,
-                                         "instance_type": instance_type, "hosts": hosts}},
+        "current_instance_type": instance_type,
+        "distribution_hosts": [],
         "distribution_instance_groups": [],
-        "is_hetero": False,
-        "module_name": module_name,
-        "log_level": log_level,
         "framework_module": None,
-        "input_dir": str(paths.input),
+        "hosts": hosts,
+        "hyperparameters": user,
         "input_config_dir": str(paths.input_config),
-        "output_dir": str(paths.output),
+        "input_data_config": {k: dict(v) for k, v in input_data_config.items()},
+        "input_dir": str(paths.input),
+        "instance_groups": [group],
+        "instance_groups_dict": instance_groups_dict,
+        "is_hetero": False,
+        "is_master": current_host == hosts[0],
+        "is_modelparallel_enabled": None,
+        "job_name": framework.get("sagemaker_job_name"),
+        "log_level": log_level,
+        "master_hostname": hosts[0],
+        "model_dir": str(paths.model),
+        "module_dir": module_dir,
+        "module_name": module_name,
+        "network_interface_name": resource_config.get("network_interface_name", "eth0"),
         "num_cpus": cpus,
         "num_gpus": 0,
         "num_neurons": 0,
-        "model_dir": str(paths.model),
-        "module_dir": module_dir,
-        "user_args": to_cmd_args(user),
+        "output_data_dir": str(paths.output_data),
+        "output_dir": str(paths.output),
         "output_intermediate_dir": str(paths.output_intermediate),
-        "is_master": current_host == hosts[0],
-        "master_hostname": hosts[0],
-        "job_name": framework.get("sagemaker_job_name"),
+        "resource_config": dict(resource_config),
+        "user_entry_point": program,
     }
-    # SM_TRAINING_ENV is the same dictionary, serialised, as the toolkit does.
-    env["training_env"] = {k: v for k, v in env.items()}
+    # The SM_* variables use the toolkit's shorter names for a few of the same values.
+    env: dict[str, Any] = {
+        key: properties[key] for key in (
+            "hosts", "network_interface_name", "user_entry_point", "resource_config",
+            "input_data_config", "output_data_dir", "current_host", "current_instance_type",
+            "current_instance_group", "current_instance_group_hosts", "instance_groups",
+            "instance_groups_dict", "distribution_instance_groups", "is_hetero",
+            "module_name", "log_level", "framework_module", "input_dir", "input_config_dir",
+            "output_dir", "num_cpus", "num_gpus", "model_dir", "module_dir",
+            "output_intermediate_dir")
+    }
+    env.update(hps=user, framework_params=framework_params, channels=channels,
+               training_env=properties, user_args=to_cmd_args(user))
     for name, path in channel_dirs.items():
         env[f"channel_{name}"] = path
     for key, value in user.items():

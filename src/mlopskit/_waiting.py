@@ -4,12 +4,13 @@ session's clock, with a timeout. Shared by every ``wait()`` in the package."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
-
-from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential, wait_random
+from typing import TYPE_CHECKING, TypeVar
 
 from .clock import Clock
 from .errors import WaitTimeoutError
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 __all__ = ["poll_until"]
 
@@ -37,7 +38,15 @@ def poll_until(
         'Completed'
     """
     start = clock.monotonic()
-    last: list[T] = []
+    first = fetch()
+    if on_poll is not None:
+        on_poll(first)
+    if done(first):
+        return first  # the common case after an in-process run: no need for tenacity
+    # tenacity pulls in asyncio (and tornado when installed): load it only to really wait.
+    from tenacity import Retrying, retry_if_result, wait_exponential, wait_random
+
+    last: list[T] = [first]
 
     def fetch_once() -> T:
         value = fetch()

@@ -1,0 +1,112 @@
+"""The AWS backend: training jobs on SageMaker, objects in S3, logs from CloudWatch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...errors import NotFoundError, ValidationError
+from ...specs.training import TrainingJobSpec
+from ..base import Capability, LogSink, TrainingJobDescription
+from .clients import Clients
+from .images import resolve_image_uri
+from .logs import TrainingLogReader
+from .objects import S3ObjectStore
+from .requests import create_training_job_request, description_from_response
+from .retry import Caller
+
+if TYPE_CHECKING:
+    from ...session import AwsSession
+
+__all__ = ["AwsBackend"]
+
+
+class AwsBackend:
+    """Implements the backend verbs with boto3; every call is retried by one policy."""
+
+    name = "aws"
+    capabilities = frozenset({Capability.TRAINING, Capability.TRAINING_STOP,
+                              Capability.TRAINING_LOGS, Capability.MULTI_HOST,
+                              Capability.REQUIREMENTS, Capability.CONTAINER_IMAGES})
+
+    def __init__(self, session: AwsSession) -> None:
+        self.session = session
+        self.region = session.region
+        self.clients = Clients(session)
+        self.call = Caller(session.clock, max_attempts=session.max_attempts,
+                           max_backoff=session.max_backoff)
+        self._objects = S3ObjectStore(self.clients, self.call)
+        self._logs = TrainingLogReader(self.clients, self.call)
+
+    @property
+    def objects(self) -> S3ObjectStore:
+        return self._objects
+
+    def _image_uri(self, spec: TrainingJobSpec) -> str:
+        if spec.image_uri:
+            return spec.image_uri
+        return resolve_image_uri(spec.framework, spec.framework_version, self.region,
+                                 spec.instance_type)
+
+    def _role_arn(self) -> str:
+        if not self.session.role_arn:
+            raise ValidationError("role_arn: the aws backend needs an execution role; pass "
+                                  "role_arn= to AwsSession or set MLOPSKIT_ROLE_ARN",
+                                  field="role_arn")
+        return self.session.role_arn
+
+    def check_training_job(self, spec: TrainingJobSpec) -> None:
+        if spec.instance_type == "local":
+            raise ValidationError("instance_type: 'local' only runs on the local backend; "
+                                  "pick an ml.* type such as 'ml.m5.large'",
+                                  field="instance_type")
+        self._role_arn()
+        self._image_uri(spec)
+
+    def create_training_job(self, spec: TrainingJobSpec, *, wait: bool = False,
+                            on_log: LogSink | None = None) -> None:
+        # ``wait`` is for backends that can run a job in-process; SageMaker cannot.
+        self.check_training_job(spec)
+        request = create_training_job_request(spec, role_arn=self._role_arn(),
+                                              region=self.region,
+                                              image_uri=self._image_uri(spec))
+        self.call(self.clients.sagemaker.create_training_job, "CreateTrainingJob",
+                  spec.name, **request)
+
+    def describe_training_job(self, name: str) -> TrainingJobDescription:
+        response = self.call(self.clients.sagemaker.describe_training_job,
+                             "DescribeTrainingJob", name, TrainingJobName=name)
+        tags = self.call(self.clients.sagemaker.list_tags, "ListTags", name,
+                         ResourceArn=response["TrainingJobArn"])
+        return description_from_response(
+            response, {t["Key"]: t["Value"] for t in tags.get("Tags", [])})
+
+    def stop_training_job(self, name: str) -> None:
+        self.call(self.clients.sagemaker.stop_training_job, "StopTrainingJob", name,
+                  TrainingJobName=name)
+
+    def read_training_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
+        return self._logs.read(name, cursor)
+
+    def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]:
+        paginator = self.clients.sagemaker.get_paginator("list_training_jobs")
+        kwargs: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+        if name_contains:
+            kwargs["NameContains"] = name_contains
+
+        def pages() -> list[str]:
+            return [s["TrainingJobName"] for page in paginator.paginate(**kwargs)
+                    for s in page.get("TrainingJobSummaries", [])]
+
+        return self.call(pages, "ListTrainingJobs", name_contains or "*")
+
+    def training_job_exists(self, name: str) -> bool:
+        try:
+            self.call(self.clients.sagemaker.describe_training_job, "DescribeTrainingJob",
+                      name, TrainingJobName=name)
+        except NotFoundError:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.clients.close()

@@ -1,0 +1,57 @@
+"""Reading a training job's CloudWatch log streams (``/aws/sagemaker/TrainingJobs``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import NotFoundError
+from .clients import Clients
+from .retry import Caller
+
+__all__ = ["LOG_GROUP", "TrainingLogReader"]
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
+class TrainingLogReader:
+    """New lines of every host's stream (``<job>/algo-N-<epoch>``) since a cursor.
+
+    The cursor is a mapping of stream name to the next forward token; lines of a multi-host
+    job are prefixed with ``[algo-N] `` as on the local backend.
+    """
+
+    def __init__(self, clients: Clients, call: Caller) -> None:
+        self._clients = clients
+        self._call = call
+
+    def read(self, name: str, cursor: Any = None) -> tuple[list[str], dict[str, str]]:
+        tokens: dict[str, str] = dict(cursor or {})
+        logs = self._clients.logs
+        try:
+            described = self._call(logs.describe_log_streams, "DescribeLogStreams", name,
+                                   logGroupName=LOG_GROUP, logStreamNamePrefix=name + "/")
+        except NotFoundError:
+            return [], tokens
+        streams = sorted(s["logStreamName"] for s in described.get("logStreams", []))
+        lines: list[str] = []
+        for stream in streams:
+            host = stream.split("/", 1)[1].rsplit("-", 1)[0]
+            prefix = f"[{host}] " if len(streams) > 1 else ""
+            while True:
+                kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream,
+                                          "startFromHead": True}
+                if stream in tokens:
+                    kwargs["nextToken"] = tokens[stream]
+                try:
+                    page = self._call(logs.get_log_events, "GetLogEvents", stream, **kwargs)
+                except NotFoundError:
+                    break
+                events = page.get("events", [])
+                lines.extend(prefix + str(e["message"]).rstrip("\n") for e in events)
+                token = page.get("nextForwardToken")
+                if not token or token == tokens.get(stream) or not events:
+                    if token:
+                        tokens[stream] = token
+                    break
+                tokens[stream] = token
+        return lines, tokens

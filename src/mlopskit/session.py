@@ -133,7 +133,12 @@ class LocalSession(Session):
     def _make_backend(self) -> Backend:
         from .backends.local import LocalBackend
 
-        return LocalBackend(self.root, region=self.region, clock=self.clock, python=self.python)
+        backend = LocalBackend(self.root, region=self.region, clock=self.clock,
+                               python=self.python)
+        # The session's bucket exists from the start, as a real default bucket would; other
+        # buckets come into being on their first write.
+        backend.objects.make_bucket(self.default_bucket)
+        return backend
 
     def __repr__(self) -> str:
         return f"LocalSession(root={str(self.root)!r})"

@@ -20,7 +20,8 @@ __all__ = [
 ]
 
 CHANNEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9.\-_]{1,64}$")
-MAX_HYPERPARAMETERS = 100
+# SageMaker takes 100 hyperparameters in all; the framework adds five sagemaker_* keys.
+MAX_HYPERPARAMETERS = 95
 MAX_HP_KEY = 256
 MAX_HP_VALUE = 2500
 MAX_RUN_LIMIT = 28 * 24 * 3600
@@ -127,7 +128,8 @@ class TrainingJobSpec(Spec):
     @classmethod
     def _check_hyperparameters(cls, values: dict[str, Any]) -> dict[str, Any]:
         if len(values) > MAX_HYPERPARAMETERS:
-            raise ValueError(f"{len(values)} given; at most {MAX_HYPERPARAMETERS}")
+            raise ValueError(f"{len(values)} given; at most {MAX_HYPERPARAMETERS} (SageMaker's "
+                             "limit of 100 less the 5 sagemaker_* keys the framework adds)")
         for key, value in values.items():
             if not isinstance(key, str) or not 1 <= len(key) <= MAX_HP_KEY:
                 raise ValueError(f"key {key!r} must be a string of 1 to {MAX_HP_KEY} characters")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...errors import NotFoundError, ValidationError
+from ...errors import ConflictError, NotFoundError, ValidationError
 from ...specs.training import TrainingJobSpec
 from ..base import Capability, LogSink, TrainingJobDescription
 from .clients import Clients
@@ -37,6 +37,10 @@ class AwsBackend:
                            max_backoff=session.max_backoff)
         self._objects = S3ObjectStore(self.clients, self.call)
         self._logs = TrainingLogReader(self.clients, self.call)
+        # Tags are set at creation and never changed through mlopskit: one ListTags a job,
+        # not one per poll.
+        self._tags: dict[str, dict[str, str]] = {}
+        self._images: dict[tuple[str | None, str | None, str], str] = {}
 
     @property
     def objects(self) -> S3ObjectStore:
@@ -45,8 +49,11 @@ class AwsBackend:
     def _image_uri(self, spec: TrainingJobSpec) -> str:
         if spec.image_uri:
             return spec.image_uri
-        return resolve_image_uri(spec.framework, spec.framework_version, self.region,
-                                 spec.instance_type)
+        key = (spec.framework, spec.framework_version, spec.instance_type)
+        if key not in self._images:
+            self._images[key] = resolve_image_uri(spec.framework, spec.framework_version,
+                                                  self.region, spec.instance_type)
+        return self._images[key]
 
     def _role_arn(self) -> str:
         if not self.session.role_arn:
@@ -76,12 +83,21 @@ class AwsBackend:
     def describe_training_job(self, name: str) -> TrainingJobDescription:
         response = self.call(self.clients.sagemaker.describe_training_job,
                              "DescribeTrainingJob", name, TrainingJobName=name)
-        tags = self.call(self.clients.sagemaker.list_tags, "ListTags", name,
-                         ResourceArn=response["TrainingJobArn"])
-        return description_from_response(
-            response, {t["Key"]: t["Value"] for t in tags.get("Tags", [])})
+        if name not in self._tags:
+            listed = self.call(self.clients.sagemaker.list_tags, "ListTags", name,
+                               ResourceArn=response["TrainingJobArn"])
+            self._tags[name] = {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+        return description_from_response(response, dict(self._tags[name]))
 
     def stop_training_job(self, name: str) -> None:
+        # SageMaker answers a ValidationException for a job that has ended; report it as the
+        # local backend does, a ConflictError naming the status.
+        status = self.describe_training_job(name).status
+        if status == "Stopping":
+            return
+        if status != "InProgress":
+            raise ConflictError(f"training job {name!r} is {status}; only an InProgress job "
+                                "can be stopped")
         self.call(self.clients.sagemaker.stop_training_job, "StopTrainingJob", name,
                   TrainingJobName=name)
 

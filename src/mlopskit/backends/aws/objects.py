@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from ..local.objectstore import split_s3_uri
@@ -37,8 +39,18 @@ class S3ObjectStore:
         return data
 
     def download(self, uri: str, path: Path) -> None:
+        """Stream the object to ``path`` (through a temporary file, so never half written)."""
+        bucket, key = split_s3_uri(uri)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(self.get_bytes(uri))
+
+        def fetch() -> None:
+            response = self._clients.s3.get_object(Bucket=bucket, Key=key)
+            partial = path.with_name(f".{path.name}.part")
+            with open(partial, "wb") as handle:
+                shutil.copyfileobj(response["Body"], handle, 1024 * 1024)
+            os.replace(partial, path)
+
+        self._call(fetch, "GetObject", uri)
 
     def exists(self, uri: str) -> bool:
         bucket, key = split_s3_uri(uri)

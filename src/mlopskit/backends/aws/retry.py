@@ -58,7 +58,8 @@ def _status(exc: ClientError) -> int:
 
 
 def is_throttling(exc: BaseException) -> bool:
-    return error_code(exc) in THROTTLING_CODES
+    return error_code(exc) in THROTTLING_CODES or (
+        isinstance(exc, ClientError) and _status(exc) == 429)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -105,6 +106,12 @@ class Caller:
         self.max_backoff = max_backoff
         self.initial_backoff = initial_backoff
 
+    def _pause(self, state: RetryCallState) -> float:
+        """Exponential backoff plus jitter, never above ``max_backoff``."""
+        base = wait_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
+        jitter = wait_random(0, self.initial_backoff)
+        return float(min(self.max_backoff, base(state) + jitter(state)))
+
     def __call__(self, method: Callable[..., T], operation: str, resource: str,
                  **kwargs: Any) -> T:
         attempts = [0]
@@ -127,8 +134,7 @@ class Caller:
         retrying = Retrying(
             retry=retry_if_exception(is_retryable),
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
-            + wait_random(0, self.initial_backoff),
+            wait=self._pause,
             sleep=self.clock.sleep,
             retry_error_callback=give_up,
             reraise=False,

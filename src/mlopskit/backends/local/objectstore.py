@@ -46,6 +46,10 @@ class LocalObjectStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._resolved_root = self.root.resolve()
 
+    def make_bucket(self, bucket: str) -> None:
+        """Create an empty bucket (a folder); a no-op when it exists."""
+        self.path_for(f"s3://{bucket}/").mkdir(parents=True, exist_ok=True)
+
     def path_for(self, uri: str) -> Path:
         """The file behind ``uri`` (which may not exist yet)."""
         bucket, key = split_s3_uri(uri)
@@ -107,7 +111,7 @@ class LocalObjectStore:
         bucket, key_prefix = split_s3_uri(uri_prefix)
         bucket_root = self._resolved_root / bucket
         if not bucket_root.is_dir():
-            return []
+            raise NotFoundError(f"bucket {bucket!r} does not exist (listing {uri_prefix!r})")
         # Walk only the deepest folder the prefix names, then filter on the full key.
         folder = key_prefix.rsplit("/", 1)[0] if "/" in key_prefix else ""
         start = (bucket_root / folder).resolve()

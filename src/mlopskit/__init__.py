@@ -18,10 +18,15 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it; resolved lazily by __getattr__ below.
 _EXPORTS: dict[str, str] = {
+    "ApprovalStatus": "mlopskit.registry",
     "AwsSession": "mlopskit.session",
     "Estimator": "mlopskit.training",
     "FakeClock": "mlopskit.clock",
     "LocalSession": "mlopskit.session",
+    "MetricThreshold": "mlopskit.registry",
+    "Model": "mlopskit.models",
+    "ModelPackage": "mlopskit.registry",
+    "ModelPackageGroup": "mlopskit.registry",
     "Session": "mlopskit.session",
     "SystemClock": "mlopskit.clock",
     "TrainingInput": "mlopskit.training",
@@ -38,6 +43,11 @@ if TYPE_CHECKING:
     from . import errors as errors
     from .clock import FakeClock as FakeClock
     from .clock import SystemClock as SystemClock
+    from .models import Model as Model
+    from .registry import ApprovalStatus as ApprovalStatus
+    from .registry import MetricThreshold as MetricThreshold
+    from .registry import ModelPackage as ModelPackage
+    from .registry import ModelPackageGroup as ModelPackageGroup
     from .session import AwsSession as AwsSession
     from .session import LocalSession as LocalSession
     from .session import Session as Session

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -32,6 +32,9 @@ from .errors import ConflictError, JobFailedError, ValidationError
 from .session import Session, resolve_session
 from .specs._common import S3Uri, Spec, build, check_name, check_s3_uri
 from .specs.training import MetricDefinition, TrainingJobSpec
+
+if TYPE_CHECKING:
+    from .models import Model
 
 __all__ = ["Estimator", "TrainingInput", "TrainingJob"]
 
@@ -185,6 +188,12 @@ class Estimator:
     @property
     def hyperparameters(self) -> dict[str, Any]:
         return dict(self._checked.hyperparameters)
+
+    def create_model(self, **kwargs: Any) -> Model:
+        """A model from the latest job this estimator ran (see TrainingJob.create_model)."""
+        if self.latest_job is None:
+            raise ConflictError("this estimator has not run a job yet; call fit() first")
+        return self.latest_job.create_model(**kwargs)
 
     def _code_layout(self) -> tuple[Path, str]:
         """(folder to pack, entry point relative to it); checks both exist."""
@@ -459,6 +468,25 @@ class TrainingJob:
             raise JobFailedError(f"training job {self.name!r} ended {description.status}: "
                                  f"{reason}", job=self, status=description.status)
         return self
+
+    def create_model(self, image_uri: str | None = None, entry_point: str | None = None,
+                     source_dir: str | Path | None = None,
+                     environment: Mapping[str, str] | None = None,
+                     framework: str | None = None, framework_version: str | None = None
+                     ) -> Model:
+        """A :class:`~mlopskit.Model` of this job's artifact; image and framework default to
+        the job's own. The job must have produced ``model.tar.gz``."""
+        from .models import Model
+
+        described = self._current()
+        if described.model_data is None:
+            raise ConflictError(f"training job {self.name!r} is {described.status} and has no "
+                                "model artifact to build a model from")
+        return Model(described.model_data, image_uri=image_uri or described.image_uri,
+                     framework=framework or described.framework,
+                     framework_version=framework_version or described.framework_version,
+                     entry_point=entry_point, source_dir=source_dir, environment=environment,
+                     session=self.session)
 
     def logs(self) -> str:
         """The whole log so far, as one string."""

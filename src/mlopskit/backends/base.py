@@ -10,10 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ..specs.registry import (
+    ApprovalStatus,
+    GroupRecord,
+    HistoryEntry,
+    ModelPackageSpec,
+    PackageRecord,
+)
 from ..specs.training import TrainingJobSpec
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "LogSink",
     "MetricValue",
     "ObjectStore",
+    "RegistryBackend",
     "TrainingJobDescription",
 ]
 
@@ -70,6 +78,10 @@ class TrainingJobDescription:
     start_time: _dt.datetime | None
     end_time: _dt.datetime | None
     tags: dict[str, str]
+    inputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    image_uri: str | None = None
+    framework: str | None = None
+    framework_version: str | None = None
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -94,6 +106,36 @@ class ObjectStore(Protocol):
     def list(self, uri_prefix: str) -> list[str]: ...
 
     def delete(self, uri: str) -> None: ...
+
+
+class RegistryBackend(Protocol):
+    """The model registry's verbs. Versions are assigned by the backend, from 1, gapless."""
+
+    def get_group(self, name: str) -> GroupRecord: ...
+
+    def create_group(self, name: str, description: str | None,
+                     tags: dict[str, str]) -> GroupRecord:
+        """Raises ConflictError when the group exists."""
+        ...
+
+    def list_groups(self) -> list[GroupRecord]: ...
+
+    def delete_group(self, name: str) -> None: ...
+
+    def register(self, spec: ModelPackageSpec, entry: HistoryEntry) -> PackageRecord: ...
+
+    def get_package(self, group: str, version: int) -> PackageRecord: ...
+
+    def list_packages(self, group: str, status: ApprovalStatus | None = None,
+                      newest_first: bool = True) -> Iterator[PackageRecord]: ...
+
+    def latest(self, group: str, status: ApprovalStatus | None) -> PackageRecord | None: ...
+
+    def update_package(self, group: str, version: int, *, expected: ApprovalStatus,
+                       status: ApprovalStatus, metadata: dict[str, str],
+                       entry: HistoryEntry | None) -> PackageRecord:
+        """Write the new state only if the status is still ``expected`` (else ConflictError)."""
+        ...
 
 
 @runtime_checkable
@@ -126,6 +168,9 @@ class Backend(Protocol):
         ...
 
     def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]: ...
+
+    @property
+    def registry(self) -> RegistryBackend: ...
 
     def training_job_exists(self, name: str) -> bool: ...
 

@@ -12,6 +12,7 @@ from .clients import Clients
 from .images import resolve_image_uri
 from .logs import TrainingLogReader
 from .objects import S3ObjectStore
+from .registry import AwsRegistry
 from .requests import create_training_job_request, description_from_response
 from .retry import Caller
 
@@ -41,6 +42,11 @@ class AwsBackend:
         # not one per poll.
         self._tags: dict[str, dict[str, str]] = {}
         self._images: dict[tuple[str | None, str | None, str], str] = {}
+        self._registry = AwsRegistry(self)
+
+    @property
+    def registry(self) -> AwsRegistry:
+        return self._registry
 
     @property
     def objects(self) -> S3ObjectStore:

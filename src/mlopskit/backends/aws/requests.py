@@ -105,5 +105,9 @@ def description_from_response(response: dict[str, Any],
         start_time=_time(response.get("TrainingStartTime")),
         end_time=_time(response.get("TrainingEndTime")),
         tags=tags,
+        inputs={c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+                for c in response.get("InputDataConfig", [])
+                if "S3DataSource" in c.get("DataSource", {})},
+        image_uri=response.get("AlgorithmSpecification", {}).get("TrainingImage"),
         raw=response,
     )

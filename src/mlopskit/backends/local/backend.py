@@ -18,6 +18,7 @@ from ...errors import ConflictError, NotFoundError
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
 from ..base import Capability, LogSink, MetricValue, TrainingJobDescription
 from .objectstore import LocalObjectStore
+from .registry import LocalRegistry
 from .store import Store, dumps
 
 __all__ = ["LOCAL_ACCOUNT", "LocalBackend"]
@@ -51,6 +52,12 @@ class LocalBackend:
         self.store = Store(root / "metadata.db")
         self._objects = LocalObjectStore(root / "s3")
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._registry = LocalRegistry(self.store, region=region, account=LOCAL_ACCOUNT,
+                                       clock=clock)
+
+    @property
+    def registry(self) -> LocalRegistry:
+        return self._registry
 
     @property
     def objects(self) -> LocalObjectStore:
@@ -162,6 +169,10 @@ class LocalBackend:
             start_time=_parse_time(row["started"]),
             end_time=_parse_time(row["ended"]),
             tags=dict(spec.tags),
+            inputs={c.name: c.s3_uri for c in spec.channels},
+            image_uri=spec.image_uri,
+            framework=spec.framework,
+            framework_version=spec.framework_version,
             raw={"SecondaryStatusTransitions": json.loads(row["transitions"]),
                  "JobDir": row["job_dir"], "Spec": json.loads(row["spec"])},
         )

@@ -40,6 +40,24 @@ CREATE TABLE IF NOT EXISTS training_jobs (
     started TEXT,
     ended TEXT
 );
+CREATE TABLE IF NOT EXISTS model_package_groups (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    description TEXT,
+    tags TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_packages (
+    group_name TEXT NOT NULL REFERENCES model_package_groups(name) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    arn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    record TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (group_name, version)
+);
+CREATE INDEX IF NOT EXISTS model_packages_by_status
+    ON model_packages (group_name, status, version);
 """
 
 

@@ -1,0 +1,428 @@
+"""The model registry: groups of versioned model packages with approval states.
+
+Rules, the same on every backend (docs/registry.md):
+
+- a package starts ``PendingManualApproval`` (or as registered);
+- ``PendingManualApproval`` -> ``Approved`` or ``Rejected``; ``Approved`` -> ``Rejected``
+  (withdrawing a model); ``Rejected`` is final: register the artifact again instead;
+- asking for the state a package is already in changes nothing and records nothing;
+- every change records who, when and why in the package's history;
+- approval policies (``MetricThreshold`` or any callable) may refuse an approval.
+
+Example:
+    >>> import tempfile, mlopskit
+    >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+    >>> session.backend.objects.put_bytes(b"model", "s3://mlopskit-local/m/model.tar.gz")
+    >>> group = ModelPackageGroup("churn", session=session).create()
+    >>> package = group.register(mlopskit.Model("s3://mlopskit-local/m/model.tar.gz",
+    ...                                         image_uri="img:1"), metrics={"auc": 0.91})
+    >>> package.version, package.approval_status.value
+    (1, 'PendingManualApproval')
+    >>> package.approve(by="alice", note="looks good").approval_status.value
+    'Approved'
+    >>> group.latest().version
+    1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import html
+import operator
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .errors import ConflictError, MlopsKitError, ValidationError
+from .models import Model, sha256_of
+from .session import Session, resolve_session
+from .specs._common import build, check_name
+from .specs.registry import (
+    ApprovalStatus,
+    HistoryEntry,
+    ModelPackageSpec,
+    PackageRecord,
+    check_metadata,
+)
+
+if TYPE_CHECKING:
+    from .training import TrainingJob
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "ApprovalPolicy",
+    "ApprovalStatus",
+    "MetricThreshold",
+    "ModelPackage",
+    "ModelPackageGroup",
+    "PolicyViolationError",
+    "TamperedArtifactError",
+]
+
+ALLOWED_TRANSITIONS: Mapping[ApprovalStatus, frozenset[ApprovalStatus]] = {
+    ApprovalStatus.PENDING: frozenset({ApprovalStatus.APPROVED, ApprovalStatus.REJECTED}),
+    ApprovalStatus.APPROVED: frozenset({ApprovalStatus.REJECTED}),
+    ApprovalStatus.REJECTED: frozenset(),
+}
+
+
+class PolicyViolationError(ConflictError):
+    """An approval policy refused the change; the package was left as it was."""
+
+
+class TamperedArtifactError(MlopsKitError):
+    """A registered artifact's bytes no longer match the SHA-256 recorded at registration."""
+
+
+class ApprovalPolicy(Protocol):
+    """Anything that can veto an approval: return a reason to refuse, or None to allow."""
+
+    def __call__(self, package: ModelPackage) -> str | None: ...
+
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+}
+
+
+class MetricThreshold:
+    """Refuse approval unless ``metrics[name] <op> value`` (e.g. ``auc >= 0.9``).
+
+    Example:
+        >>> MetricThreshold.parse("auc>=0.9")
+        MetricThreshold('auc', '>=', 0.9)
+    """
+
+    def __init__(self, metric: str, op: str, value: float) -> None:
+        if op not in _OPERATORS:
+            raise ValidationError(f"op: {op!r} is not allowed; allowed: {', '.join(_OPERATORS)}",
+                                  field="op")
+        self.metric, self.op, self.value = metric, op, float(value)
+
+    @classmethod
+    def parse(cls, text: str) -> MetricThreshold:
+        """``"name>=0.9"`` and friends (the CLI's ``--require``)."""
+        for op in (">=", "<=", ">", "<"):
+            if op in text:
+                name, _, value = text.partition(op)
+                try:
+                    return cls(name.strip(), op, float(value))
+                except ValueError:
+                    break
+        raise ValidationError(f"require: {text!r} is not METRIC>=VALUE (or >, <=, <)",
+                              field="require")
+
+    def __call__(self, package: ModelPackage) -> str | None:
+        metrics = package.metrics
+        if self.metric not in metrics:
+            return f"metric {self.metric!r} is not recorded (has: {sorted(metrics) or 'none'})"
+        actual = metrics[self.metric]
+        if not _OPERATORS[self.op](actual, self.value):
+            return f"metric {self.metric!r} is {actual:g}, needs {self.op} {self.value:g}"
+        return None
+
+    def __repr__(self) -> str:
+        return f"MetricThreshold({self.metric!r}, {self.op!r}, {self.value:g})"
+
+
+def _actor(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return os.environ.get("MLOPSKIT_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no user name on this system (some containers)
+        return "unknown"
+
+
+def _invalid(field: str, exc: Exception) -> ValidationError:
+    return ValidationError(f"{field}: {exc}", field=field)
+
+
+class ModelPackageGroup:
+    """A named, versioned collection of model packages.
+
+    ``policies`` run on every approval made through this object (and its packages).
+    """
+
+    def __init__(self, name: str, description: str | None = None,
+                 session: Session | None = None, *,
+                 policies: Sequence[ApprovalPolicy] = ()) -> None:
+        try:
+            check_name(name, kind="group name")
+        except ValueError as exc:
+            raise _invalid("name", exc) from None
+        if description is not None and len(description) > 1024:
+            raise ValidationError("description: at most 1024 characters", field="description")
+        self.name = name
+        self.description = description
+        self.session = resolve_session(session)
+        self.policies = tuple(policies)
+
+    @property
+    def _registry(self) -> Any:
+        return self.session.backend.registry
+
+    def create(self, tags: Mapping[str, str] | None = None) -> ModelPackageGroup:
+        """Create the group; an existing group of that name is returned as it is."""
+        with contextlib.suppress(ConflictError):
+            self._registry.create_group(self.name, self.description, dict(tags or {}))
+        return self
+
+    @classmethod
+    def get(cls, name: str, session: Session | None = None) -> ModelPackageGroup:
+        """An existing group; :class:`~mlopskit.errors.NotFoundError` otherwise."""
+        group = cls(name, session=session)
+        record = group._registry.get_group(name)
+        group.description = record.description
+        return group
+
+    @classmethod
+    def list(cls, session: Session | None = None) -> list[ModelPackageGroup]:
+        resolved = resolve_session(session)
+        return [cls(r.name, r.description, session=resolved)
+                for r in resolved.backend.registry.list_groups()]
+
+    def delete(self) -> None:
+        self._registry.delete_group(self.name)
+
+    @property
+    def arn(self) -> str:
+        return str(self._registry.get_group(self.name).arn)
+
+    def register(
+        self,
+        model: Model,
+        *,
+        approval_status: ApprovalStatus | str = ApprovalStatus.PENDING,
+        metrics: Mapping[str, float] | None = None,
+        content_types: Sequence[str] = ("text/csv",),
+        response_types: Sequence[str] = ("text/csv",),
+        inference_instance_types: Sequence[str] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        source_job: TrainingJob | None = None,
+        by: str | None = None,
+        note: str = "registered",
+    ) -> ModelPackage:
+        """Register ``model`` as the group's next version.
+
+        The artifact must exist; its SHA-256 goes into the package's lineage with the
+        training job (``source_job``), its hyperparameters and input data URIs.
+        """
+        if not isinstance(model, Model):
+            raise ValidationError(f"model: expected a mlopskit.Model, got "
+                                  f"{type(model).__name__}", field="model")
+        try:
+            status = ApprovalStatus.parse(approval_status)
+        except ValueError as exc:
+            raise _invalid("approval_status", exc) from None
+        spec_values: dict[str, Any] = {
+            "group": self.name, "model": model._spec_values(None),
+            "approval_status": status,
+            "metrics": dict(metrics or {}), "content_types": tuple(content_types),
+            "response_types": tuple(response_types),
+            "inference_instance_types": tuple(inference_instance_types or ()),
+            "description": description, "metadata": dict(metadata or {})}
+        build(ModelPackageSpec, "", **spec_values)  # every input checked before any write
+        registry = self._registry
+        registry.get_group(self.name)
+        lineage = _lineage(self.session, model, source_job)
+        spec_values["model"] = model.spec(self.session)
+        spec_values["lineage"] = lineage
+        spec = build(ModelPackageSpec, "", **spec_values)
+        if status is ApprovalStatus.APPROVED:
+            self._check_policies(_Candidate(spec, self), ())
+        entry = HistoryEntry(status=status.value, previous=None, by=_actor(by),
+                             at=self.session.clock.now().isoformat(), note=note)
+        return ModelPackage(registry.register(spec, entry), self)
+
+    def _check_policies(self, package: Any, extra: Sequence[ApprovalPolicy]) -> None:
+        for policy in (*self.policies, *extra):
+            reason = policy(package)
+            if reason:
+                raise PolicyViolationError(
+                    f"approval of {self.name!r} version {package.version} refused by "
+                    f"{policy!r}: {reason}")
+
+    def package(self, version: int) -> ModelPackage:
+        """One version; :class:`~mlopskit.errors.NotFoundError` when there is none."""
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValidationError(f"version: must be a whole number >= 1, got {version!r}",
+                                  field="version")
+        return ModelPackage(self._registry.get_package(self.name, version), self)
+
+    def versions(self, status: ApprovalStatus | str | None = None,
+                 newest_first: bool = True) -> Iterator[ModelPackage]:
+        """Every version (or those with ``status``), fetched page by page."""
+        try:
+            wanted = ApprovalStatus.parse(status) if status is not None else None
+        except ValueError as exc:
+            raise _invalid("status", exc) from None
+        for record in self._registry.list_packages(self.name, wanted, newest_first):
+            yield ModelPackage(record, self)
+
+    def latest(self, status: ApprovalStatus | str | None = ApprovalStatus.APPROVED
+               ) -> ModelPackage | None:
+        """The newest version with ``status`` (Approved by default), or None."""
+        try:
+            wanted = ApprovalStatus.parse(status) if status is not None else None
+        except ValueError as exc:
+            raise _invalid("status", exc) from None
+        record = self._registry.latest(self.name, wanted)
+        return None if record is None else ModelPackage(record, self)
+
+    def __repr__(self) -> str:
+        return f"ModelPackageGroup(name={self.name!r})"
+
+
+class _Candidate:
+    """What a policy sees of a package that is being registered as Approved."""
+
+    def __init__(self, spec: ModelPackageSpec, group: ModelPackageGroup) -> None:
+        self.group, self.version = group, "(new)"
+        self.metrics, self.metadata = dict(spec.metrics), dict(spec.metadata)
+
+
+def _lineage(session: Session, model: Model, job: TrainingJob | None) -> dict[str, Any]:
+    try:
+        digest = sha256_of(session, model.model_data)
+    except MlopsKitError as exc:
+        raise ValidationError(f"model.model_data: {model.model_data!r} is not a readable "
+                              f"artifact ({exc}); register an artifact that exists",
+                              field="model.model_data") from None
+    lineage: dict[str, Any] = {"model_data": model.model_data, "sha256": digest}
+    if job is not None:
+        described = job.describe()
+        lineage.update(training_job=described.name, training_job_arn=described.arn,
+                       hyperparameters=described.hyperparameters,
+                       inputs=dict(described.inputs))
+    return lineage
+
+
+class ModelPackage:
+    """One registered version. Read its state; change it with approve/reject/set_metadata."""
+
+    def __init__(self, record: PackageRecord, group: ModelPackageGroup) -> None:
+        self._record = record
+        self.group = group
+
+    @property
+    def version(self) -> int:
+        return self._record.version
+
+    @property
+    def arn(self) -> str:
+        return self._record.arn
+
+    @property
+    def approval_status(self) -> ApprovalStatus:
+        return self._record.approval_status
+
+    @property
+    def model(self) -> Model:
+        return Model.from_spec(self._record.model, session=self.group.session)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict(self._record.metrics)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(self._record.metadata)
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        return dict(self._record.lineage)
+
+    @property
+    def history(self) -> list[HistoryEntry]:
+        """Every state change, oldest first: status, previous, by, at, note."""
+        return list(self._record.history)
+
+    @property
+    def description(self) -> str | None:
+        return self._record.description
+
+    def refresh(self) -> ModelPackage:
+        self._record = self.group._registry.get_package(self.group.name, self.version)
+        return self
+
+    def _change(self, target: ApprovalStatus, by: str | None, note: str,
+                policies: Sequence[ApprovalPolicy]) -> ModelPackage:
+        self.refresh()
+        current = self.approval_status
+        if current is target:
+            return self  # asking for the state it is in changes nothing
+        if target not in ALLOWED_TRANSITIONS[current]:
+            allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[current])) or "none"
+            raise ConflictError(
+                f"{self.group.name!r} version {self.version}: {current.value} -> "
+                f"{target.value} is not allowed; from {current.value} allowed: {allowed}")
+        if target is ApprovalStatus.APPROVED:
+            self.group._check_policies(self, policies)
+        if not isinstance(note, str) or len(note) > 1024:
+            raise ValidationError("note: must be text of at most 1024 characters", field="note")
+        entry = HistoryEntry(status=target.value, previous=current.value, by=_actor(by),
+                             at=self.group.session.clock.now().isoformat(), note=note)
+        self._record = self.group._registry.update_package(
+            self.group.name, self.version, expected=current, status=target,
+            metadata=self.metadata, entry=entry)
+        return self
+
+    def approve(self, by: str | None = None, note: str = "",
+                policies: Sequence[ApprovalPolicy] = ()) -> ModelPackage:
+        """Approve; group and given ``policies`` may refuse with PolicyViolationError."""
+        return self._change(ApprovalStatus.APPROVED, by, note, policies)
+
+    def reject(self, by: str | None = None, note: str = "") -> ModelPackage:
+        return self._change(ApprovalStatus.REJECTED, by, note, ())
+
+    def set_metadata(self, values: Mapping[str, str], remove: Sequence[str] = ()
+                     ) -> ModelPackage:
+        """Add or overwrite metadata entries and drop ``remove``; limits are SageMaker's."""
+        self.refresh()
+        merged = {k: v for k, v in self.metadata.items() if k not in set(remove)}
+        merged.update(values)
+        try:
+            check_metadata(merged)
+        except ValueError as exc:
+            raise _invalid("metadata", exc) from None
+        self._record = self.group._registry.update_package(
+            self.group.name, self.version, expected=self.approval_status,
+            status=self.approval_status, metadata=merged, entry=None)
+        return self
+
+    def verified_artifact(self, directory: Path) -> Path:
+        """Download the artifact into ``directory`` and check its SHA-256 against lineage.
+
+        Deployments load artifacts only through this; a mismatch raises
+        :class:`TamperedArtifactError` and the download is removed.
+        """
+        expected = self.lineage.get("sha256")
+        target = directory / "model.tar.gz"
+        self.group.session.backend.objects.download(self._record.model.model_data, target)
+        import hashlib
+
+        actual = hashlib.sha256(target.read_bytes()).hexdigest()
+        if expected != actual:
+            target.unlink(missing_ok=True)
+            raise TamperedArtifactError(
+                f"{self.group.name!r} version {self.version}: artifact "
+                f"{self._record.model.model_data!r} has SHA-256 {actual[:12]}..., but "
+                f"{str(expected)[:12]}... was registered; refusing to load it")
+        return target
+
+    def __repr__(self) -> str:
+        return (f"ModelPackage(group={self.group.name!r}, version={self.version}, "
+                f"status={self.approval_status.value!r})")
+
+    def _repr_html_(self) -> str:
+        rows = [("group", self.group.name), ("version", self.version),
+                ("status", self.approval_status.value),
+                ("model_data", self._record.model.model_data)]
+        rows += [(f"metric {k}", f"{v:g}") for k, v in sorted(self.metrics.items())]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+        return f"<table><caption>Model package</caption>{body}</table>"

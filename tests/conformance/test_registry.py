@@ -1,0 +1,252 @@
+"""The model registry's lifecycle, rules and bad-input handling, on every backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.core.responses import ActionResult
+from moto.sagemaker import responses as sm_responses
+
+import mlopskit
+from mlopskit.errors import ConflictError, NotFoundError, ValidationError
+from mlopskit.registry import PolicyViolationError, TamperedArtifactError
+
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+PENDING, APPROVED, REJECTED = (mlopskit.ApprovalStatus.PENDING, mlopskit.ApprovalStatus.APPROVED,
+                               mlopskit.ApprovalStatus.REJECTED)
+
+
+@pytest.fixture(autouse=True)
+def moto_delete_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto has no DeleteModelPackageGroup; give it one (patching moto, not mlopskit)."""
+
+    def delete_model_package_group(self: Any) -> ActionResult:
+        self.sagemaker_backend.model_package_groups.pop(self._get_param("ModelPackageGroupName"))
+        return ActionResult({})
+
+    monkeypatch.setattr(sm_responses.SageMakerResponse, "delete_model_package_group",
+                        delete_model_package_group, raising=False)
+
+
+def _artifact(session: mlopskit.Session, name: str = "m1", data: bytes = b"model-bytes") -> str:
+    uri = f"s3://{session.default_bucket}/artifacts/{name}/model.tar.gz"
+    session.backend.objects.put_bytes(data, uri)
+    return uri
+
+
+@pytest.fixture
+def group(any_session) -> mlopskit.ModelPackageGroup:
+    return mlopskit.ModelPackageGroup("churn", "churn models", session=any_session).create()
+
+
+def _register(group: mlopskit.ModelPackageGroup, name: str = "m1", **kwargs: Any):
+    model = mlopskit.Model(_artifact(group.session, name), image_uri=IMAGE)
+    return group.register(model, **kwargs)
+
+
+def _snapshot(group: mlopskit.ModelPackageGroup) -> list[tuple[Any, ...]]:
+    return [(p.version, p.approval_status, p.metadata, len(p.history))
+            for p in group.versions(newest_first=False)]
+
+
+def test_create_is_idempotent(any_session):
+    first = mlopskit.ModelPackageGroup("dup-group", "a", session=any_session).create()
+    again = mlopskit.ModelPackageGroup("dup-group", "b", session=any_session).create()
+    assert again.name == first.name
+    assert [g.name for g in mlopskit.ModelPackageGroup.list(session=any_session)] == ["dup-group"]
+    assert mlopskit.ModelPackageGroup.get("dup-group", session=any_session).description == "a"
+
+
+def test_lifecycle_three_versions(group):
+    packages = [_register(group, f"m{i}", metrics={"auc": 0.8 + i / 100}) for i in (1, 2, 3)]
+    assert [p.version for p in packages] == [1, 2, 3]
+    assert all(p.approval_status is PENDING for p in packages)
+    assert packages[0].arn != packages[1].arn
+    assert group.latest() is None
+    packages[0].approve(by="alice", note="offline eval ok")
+    packages[1].reject(by="bob", note="worse than v1")
+    assert group.latest().version == 1
+    assert group.latest(PENDING).version == 3
+    assert group.latest(status=None).version == 3
+    assert [p.version for p in group.versions()] == [3, 2, 1]
+    assert [p.version for p in group.versions(newest_first=False)] == [1, 2, 3]
+    assert [p.version for p in group.versions(status=REJECTED)] == [2]
+    assert [p.version for p in group.versions(status="Approved")] == [1]
+    packages[2].approve(by="alice")
+    assert group.latest().version == 3
+    assert group.package(2).metrics == {"auc": pytest.approx(0.82)}
+
+
+def test_audit_history_records_who_when_why(group, any_session):
+    package = _register(group, by="ci-bot", note="from pipeline")
+    package.approve(by="alice", note="A/B won")
+    package.reject(by="oncall", note="drift in prod")
+    history = group.package(1).history
+    assert [(h.previous, h.status, h.by, h.note) for h in history] == [
+        (None, "PendingManualApproval", "ci-bot", "from pipeline"),
+        ("PendingManualApproval", "Approved", "alice", "A/B won"),
+        ("Approved", "Rejected", "oncall", "drift in prod"),
+    ]
+    assert all(h.at for h in history)
+
+
+def test_asking_for_the_current_state_changes_nothing(group):
+    package = _register(group).approve(by="alice")
+    before = len(package.history)
+    package.approve(by="alice", note="again")
+    assert len(group.package(1).history) == before
+
+
+def test_rejected_is_final(group):
+    package = _register(group).reject(by="bob")
+    with pytest.raises(ConflictError, match="Rejected -> Approved is not allowed"):
+        package.approve(by="alice")
+    assert group.package(1).approval_status is REJECTED
+
+
+def test_metadata_limits(group):
+    package = _register(group, metadata={"owner": "fraud"})
+    full = {f"k{i}": "v" * 256 for i in range(49)}
+    package.set_metadata(full)
+    assert len(group.package(1).metadata) == 50
+    package.set_metadata({"x" * 128: "y"}, remove=["k0"])
+    stored = group.package(1).metadata
+    assert "k0" not in stored
+    assert stored["x" * 128] == "y"
+    assert stored["owner"] == "fraud"
+    with pytest.raises(ValidationError, match="51 entries; at most 50"):
+        package.set_metadata({"one-too-many": "v"})
+    assert group.package(1).metadata == stored
+
+
+def test_policy_refuses_an_approval(any_session):
+    group = mlopskit.ModelPackageGroup(
+        "guarded", session=any_session,
+        policies=[mlopskit.MetricThreshold("auc", ">=", 0.9)]).create()
+    weak = _register(group, "weak", metrics={"auc": 0.85})
+    with pytest.raises(PolicyViolationError, match=r"'auc' is 0.85, needs >= 0.9"):
+        weak.approve(by="alice")
+    assert group.package(1).approval_status is PENDING
+    strong = _register(group, "strong", metrics={"auc": 0.93})
+    assert strong.approve(by="alice").approval_status is APPROVED
+    no_metric = _register(group, "none")
+    with pytest.raises(PolicyViolationError, match="not recorded"):
+        no_metric.approve()
+    with pytest.raises(PolicyViolationError):
+        _register(group, "direct", metrics={"auc": 0.5}, approval_status=APPROVED)
+    assert [p.version for p in group.versions()] == [3, 2, 1]
+
+
+def test_lineage_links_the_training_job(any_session, tmp_path: Path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(
+        "import os\nopen(os.path.join(os.environ['SM_MODEL_DIR'], 'm.txt'), 'w').write('m')\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("1,2\n")
+    estimator = mlopskit.Estimator(entry_point="train.py", source_dir=code, image_uri=IMAGE,
+                                   instance_type="ml.m5.large", hyperparameters={"depth": 3},
+                                   session=any_session)
+    job = estimator.fit({"train": str(data)}, logs=False)
+    if any_session.backend_name == "aws":  # moto does not run the script: stand in for it
+        any_session.backend.objects.put_bytes(b"artifact", job.model_data)
+    group = mlopskit.ModelPackageGroup("lineage", session=any_session).create()
+    package = group.register(estimator.create_model(), source_job=job)
+    lineage = package.lineage
+    assert lineage["training_job"] == job.name
+    assert lineage["hyperparameters"] == {"depth": 3}
+    assert lineage["inputs"] == {
+        "train": f"s3://{any_session.default_bucket}/{job.name}/input/train/"}
+    import hashlib
+
+    expected = hashlib.sha256(any_session.backend.objects.get_bytes(job.model_data)).hexdigest()
+    assert lineage["sha256"] == expected
+    assert package.model.model_data == job.model_data
+    assert package.model.image_uri == IMAGE
+
+
+def test_verified_artifact_refuses_a_tampered_one(group, tmp_path: Path):
+    package = _register(group)
+    path = package.verified_artifact(tmp_path / "ok")
+    assert path.read_bytes() == b"model-bytes"
+    _artifact(group.session, "m1", b"evil-bytes")
+    with pytest.raises(TamperedArtifactError, match="refusing to load"):
+        package.verified_artifact(tmp_path / "bad")
+    assert not (tmp_path / "bad" / "model.tar.gz").exists()
+
+
+def test_delete_group(any_session):
+    group = mlopskit.ModelPackageGroup("to-delete", session=any_session).create()
+    group.delete()
+    with pytest.raises(NotFoundError, match="to-delete"):
+        mlopskit.ModelPackageGroup.get("to-delete", session=any_session)
+
+
+
+
+BAD: list[tuple[str, Any, type[Exception], str]] = [
+    ("unknown-status", lambda g: _register(g, approval_status="Approvedd"), ValidationError,
+     "approval_status: 'Approvedd' is not an approval status; allowed: PendingManualApproval"),
+    ("unknown-filter-status", lambda g: list(g.versions(status="Done")), ValidationError,
+     "status"),
+    ("unknown-latest-status", lambda g: g.latest(status="approved"), ValidationError, "status"),
+    ("illegal-transition", lambda g: g.package(2).approve(), ConflictError, "not allowed"),
+    ("too-many-metadata", lambda g: _register(g, metadata={f"k{i}": "v" for i in range(51)}),
+     ValidationError, "at most 50"),
+    ("metadata-key-too-long", lambda g: _register(g, metadata={"k" * 129: "v"}),
+     ValidationError, "1 to 128"),
+    ("metadata-value-too-long", lambda g: g.package(1).set_metadata({"k": "v" * 257}),
+     ValidationError, "at most 256"),
+    ("metadata-value-not-text", lambda g: g.package(1).set_metadata({"k": 3}),
+     ValidationError, "metadata"),
+    ("unknown-group", lambda g: mlopskit.ModelPackageGroup(
+        "no-such-group", session=g.session).register(
+        mlopskit.Model(_artifact(g.session), image_uri=IMAGE)), NotFoundError, "no-such-group"),
+    ("unknown-version", lambda g: g.package(99), NotFoundError, "version 99"),
+    ("version-zero", lambda g: g.package(0), ValidationError, "version"),
+    ("version-not-int", lambda g: g.package("1"), ValidationError, "version"),
+    ("unregistered-artifact", lambda g: g.register(mlopskit.Model(
+        f"s3://{g.session.default_bucket}/nowhere/model.tar.gz", image_uri=IMAGE)),
+     ValidationError, "model.model_data"),
+    ("not-a-model", lambda g: g.register("s3://bucket-1/model.tar.gz"), ValidationError,
+     "model: expected a mlopskit.Model"),
+    ("bad-model-uri", lambda g: mlopskit.Model("/tmp/model.tar.gz"), ValidationError,
+     "model_data"),
+    ("empty-content-types", lambda g: _register(g, content_types=()), ValidationError,
+     "content_types"),
+    ("bad-mime-type", lambda g: _register(g, response_types=("csv",)), ValidationError,
+     "response_types"),
+    ("description-too-long", lambda g: _register(g, description="d" * 1025), ValidationError,
+     "description"),
+    ("note-too-long", lambda g: g.package(3).approve(note="n" * 1025), ValidationError, "note"),
+    ("bad-group-name", lambda g: mlopskit.ModelPackageGroup("bad_name", session=g.session),
+     ValidationError, "name"),
+    ("bad-threshold-op", lambda g: mlopskit.MetricThreshold("auc", "=>", 0.9), ValidationError,
+     "op"),
+]
+
+
+@pytest.mark.parametrize(("action", "error", "message"),
+                         [pytest.param(a, e, m, id=i) for i, a, e, m in BAD])
+def test_bad_input_changes_nothing(group, action, error, message):
+    _register(group, "v1").approve(by="alice")
+    _register(group, "v2").reject(by="bob")
+    _register(group, "v3")
+    before = _snapshot(group)
+    with pytest.raises(error) as info:
+        action(group)
+    assert message in str(info.value)
+    assert _snapshot(group) == before
+    assert [g.name for g in mlopskit.ModelPackageGroup.list(session=group.session)] == ["churn"]
+
+
+def test_tampered_artifact_changes_nothing(group, tmp_path: Path):
+    package = _register(group)
+    before = _snapshot(group)
+    _artifact(group.session, "m1", b"changed")
+    with pytest.raises(TamperedArtifactError):
+        package.verified_artifact(tmp_path)
+    assert _snapshot(group) == before

@@ -1,0 +1,172 @@
+"""The ``mlopskit`` command.
+
+Exit codes: 0 done; 1 refused (not found, conflict, policy, failed job); 2 bad arguments or
+invalid input. ``--json`` prints machine-readable output on stdout; errors always go to
+stderr as one line.
+
+Example:
+    >>> main(["--version"])
+    mlopskit 0.1.0
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .errors import MlopsKitError, ValidationError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlopskit", description="SageMaker-style ML workflows, locally or on AWS.")
+    parser.add_argument("--version", action="store_true", dest="show_version",
+                        help="print the version and exit")
+    parser.add_argument("--backend", choices=("local", "aws"),
+                        help="where to act (default: $MLOPSKIT_BACKEND or local)")
+    parser.add_argument("--root", help="local backend folder (default: $MLOPSKIT_ROOT or "
+                                       "./.mlopskit)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    registry = commands.add_parser("registry", help="model package groups and versions")
+    actions = registry.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    groups = actions.add_parser("groups", help="list model package groups")
+    groups.add_argument("--json", action="store_true")
+
+    create = actions.add_parser("create", help="create a group (no-op when it exists)")
+    create.add_argument("group")
+    create.add_argument("--description")
+    create.add_argument("--json", action="store_true")
+
+    versions = actions.add_parser("versions", help="list a group's versions, newest first")
+    versions.add_argument("group")
+    versions.add_argument("--status", help="PendingManualApproval, Approved or Rejected")
+    versions.add_argument("--json", action="store_true")
+
+    show = actions.add_parser("show", help="one version in full")
+    show.add_argument("group")
+    show.add_argument("version", type=int)
+    show.add_argument("--json", action="store_true")
+
+    for name, text in (("approve", "approve a version"), ("reject", "reject a version")):
+        change = actions.add_parser(name, help=text)
+        change.add_argument("group")
+        change.add_argument("version", type=int)
+        change.add_argument("--note", required=True, help="why (kept in the audit history)")
+        change.add_argument("--by", help="who (default: $MLOPSKIT_USER or the OS user)")
+        if name == "approve":
+            change.add_argument("--require", action="append", default=[],
+                                metavar="METRIC>=VALUE",
+                                help="refuse unless the metric clears the bar (repeatable)")
+        change.add_argument("--json", action="store_true")
+    return parser
+
+
+def _session(args: argparse.Namespace) -> Any:
+    import os
+
+    from .session import session_from_env
+
+    env = dict(os.environ)
+    if args.backend:
+        env["MLOPSKIT_BACKEND"] = args.backend
+    if args.root:
+        env["MLOPSKIT_ROOT"] = args.root
+    return session_from_env(env)
+
+
+def _package_dict(package: Any) -> dict[str, Any]:
+    model = package.model
+    return {
+        "group": package.group.name, "version": package.version, "arn": package.arn,
+        "approval_status": package.approval_status.value, "metrics": package.metrics,
+        "metadata": package.metadata, "lineage": package.lineage,
+        "model": {"model_data": model.model_data, "image_uri": model.image_uri,
+                  "framework": model.framework, "framework_version": model.framework_version},
+        "description": package.description,
+        "history": [h.to_dict() for h in package.history],
+    }
+
+
+def _out(args: argparse.Namespace, data: Any, lines: Sequence[str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        for line in lines:
+            print(line)
+
+
+def _registry(args: argparse.Namespace) -> None:
+    from .registry import MetricThreshold, ModelPackageGroup
+
+    session = _session(args)
+    if args.action == "groups":
+        found = ModelPackageGroup.list(session=session)
+        _out(args, [{"name": g.name, "description": g.description} for g in found],
+             [g.name for g in found] or ["(no groups)"])
+        return
+    if args.action == "create":
+        group = ModelPackageGroup(args.group, args.description, session=session).create()
+        _out(args, {"name": group.name, "arn": group.arn}, [f"group {group.name}: {group.arn}"])
+        return
+    group = ModelPackageGroup.get(args.group, session=session)
+    if args.action == "versions":
+        packages = list(group.versions(status=args.status))
+        rows = [f"{'VERSION':>7}  {'STATUS':<22}  METRICS"]
+        rows += [f"{p.version:>7}  {p.approval_status.value:<22}  "
+                 + " ".join(f"{k}={v:g}" for k, v in sorted(p.metrics.items()))
+                 for p in packages]
+        _out(args, [_package_dict(p) for p in packages], rows)
+        return
+    package = group.package(args.version)
+    if args.action == "approve":
+        policies = [MetricThreshold.parse(text) for text in args.require]
+        package.approve(by=args.by, note=args.note, policies=policies)
+    elif args.action == "reject":
+        package.reject(by=args.by, note=args.note)
+    data = _package_dict(package)
+    lines = [f"{group.name} version {package.version}: {package.approval_status.value}",
+             f"  model     {data['model']['model_data']}",
+             f"  metrics   {json.dumps(package.metrics, sort_keys=True)}"]
+    lines += [f"  {h.at}  {h.previous or '-'} -> {h.status}  by {h.by}: {h.note}"
+              for h in package.history]
+    _out(args, data, lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    if args.show_version:
+        print(f"mlopskit {__version__}")
+        return EXIT_OK
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "registry":
+            _registry(args)
+    except ValidationError as exc:
+        print(f"mlopskit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MlopsKitError as exc:
+        print(f"mlopskit: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

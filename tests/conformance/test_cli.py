@@ -105,7 +105,7 @@ def test_create_group_is_idempotent(cli, capsys):
 def test_bad_arguments(cli, capsys, argv: list[str], code: int, text: str):
     before = [(p.version, p.approval_status) for p in
               mlopskit.ModelPackageGroup.get("fraud", session=cli).versions()]
-    got, out, err = run(capsys, *argv)
+    got, _, err = run(capsys, *argv)
     assert got == code
     assert text in err
     assert [(p.version, p.approval_status) for p in

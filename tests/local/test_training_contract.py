@@ -215,13 +215,13 @@ def test_strict_parse_args_gets_no_stray_arguments(local_session, tmp_path):
 
 def test_max_run_stops_the_job(local_session, tmp_path):
     code = _code(tmp_path, "echo_env.py", {"slow.py": (
-        "import os, signal, sys, time\n"
+        "import os, signal, sys, threading\n"
         "def bye(*_):\n"
         "    open(os.path.join(os.environ['SM_MODEL_DIR'], 'partial.txt'), 'w').write('x')\n"
         "    sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, bye)\n"
         "print('started', flush=True)\n"
-        "time.sleep(120)\n")})
+        "threading.Event().wait(120)  # a long training loop\n")})
     est = mlopskit.Estimator(entry_point="slow.py", source_dir=code,
                              instance_type="ml.m5.large", max_run=1, session=local_session)
     with pytest.raises(JobFailedError, match="MaxRuntimeExceeded"):
@@ -234,7 +234,7 @@ def test_max_run_stops_the_job(local_session, tmp_path):
 
 def test_stop_a_detached_job(local_session, tmp_path):
     code = _code(tmp_path, "echo_env.py", {"wait.py": (
-        "import time\nprint('ready', flush=True)\ntime.sleep(120)\n")})
+        "import threading\nprint('ready', flush=True)\nthreading.Event().wait(120)\n")})
     est = mlopskit.Estimator(entry_point="wait.py", source_dir=code,
                              instance_type="ml.m5.large", session=local_session)
     job = est.fit(wait=False, logs=False)
@@ -330,7 +330,7 @@ def test_a_background_child_does_not_keep_the_job_alive(local_session, tmp_path)
     # SageMaker the container ends with the entry process; so must the local job.
     code = _code(tmp_path, "echo_env.py", {"spawn.py": (
         "import subprocess, sys\n"
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "subprocess.Popen([sys.executable, '-c', 'import threading; threading.Event().wait(60)'])\n"
         "print('spawned', flush=True)\n")})
     est = mlopskit.Estimator(entry_point="spawn.py", source_dir=code,
                              instance_type="ml.m5.large", max_run=30, session=local_session)
@@ -362,7 +362,7 @@ def test_fake_clock_sessions_still_get_unique_names(tmp_path):
 def test_detached_wait_with_a_fake_clock_waits_for_the_real_job(tmp_path):
     session = mlopskit.LocalSession(root=tmp_path / "store", clock=mlopskit.FakeClock())
     script = tmp_path / "slowish.py"
-    script.write_text("import time\ntime.sleep(0.5)\n")
+    script.write_text("import threading\nthreading.Event().wait(0.5)  # half a second of work\n")
     job = mlopskit.Estimator(entry_point=str(script), instance_type="local",
                              session=session).fit(wait=False, logs=False)
     assert job.wait(timeout=60).status == "Completed"

@@ -1,0 +1,147 @@
+"""One local endpoint variant: an HTTP server on 127.0.0.1 with SageMaker's inference API.
+
+Started as ``python -m mlopskit.backends.local.inference_server CONFIG.json``. It imports
+the user's inference script, loads the model, binds a free port on 127.0.0.1 and prints
+``READY <port>`` (or ``FAILED <reason>``) as its only line on stdout; after that its output
+goes to the variant's log file. ``GET /ping`` answers 200; ``POST /invocations`` runs the
+handlers; ``GET /mlopskit/metrics`` reports request counts and latency. SIGTERM stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from ...serving.handlers import HandlerError, InferenceHandler, load_handler
+
+__all__ = ["main"]
+
+BIND_ADDRESS = "127.0.0.1"  # never a public interface
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests = self.errors_4xx = self.errors_5xx = 0
+        self.latency_sum = 0.0
+
+    def record(self, status: int, seconds: float) -> None:
+        with self.lock:
+            self.requests += 1
+            self.latency_sum += seconds
+            if 400 <= status < 500:
+                self.errors_4xx += 1
+            elif status >= 500:
+                self.errors_5xx += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return {"requests": self.requests, "errors_4xx": self.errors_4xx,
+                    "errors_5xx": self.errors_5xx,
+                    "mean_latency_ms": (1000 * self.latency_sum / self.requests)
+                    if self.requests else 0.0}
+
+
+def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
+                port: int = 0) -> ThreadingHTTPServer:
+    """An HTTP server for ``handler`` bound to 127.0.0.1 (``port`` 0 picks a free one)."""
+    stats = _Stats()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # one line per request would dominate the cost of a small prediction
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Mlopskit-Variant", variant)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _error(self, status: int, message: str) -> None:
+            self._send(status, json.dumps({"error": message}).encode(), "application/json")
+
+        def do_GET(self) -> None:
+            if self.path == "/ping":
+                self._send(200, b"", "text/plain")
+            elif self.path == "/mlopskit/metrics":
+                self._send(200, json.dumps(stats.as_dict()).encode(), "application/json")
+            else:
+                self._error(404, f"no route {self.path}")
+
+        def do_POST(self) -> None:
+            started = time.perf_counter()
+            status = 500
+            try:
+                if self.path != "/invocations":
+                    status = 404
+                    self._error(404, f"no route {self.path}")
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > max_payload:
+                    status = 413
+                    self.rfile.read(length)
+                    self._error(413, f"payload of {length} bytes is over the {max_payload} "
+                                     "byte limit")
+                    return
+                body = self.rfile.read(length)
+                reply = handler.invoke(body, self.headers.get("Content-Type"),
+                                       self.headers.get("Accept"))
+                status = 200
+                self._send(200, reply.body, reply.content_type)
+            except HandlerError as exc:
+                status = exc.status
+                self._error(exc.status, str(exc))
+            except Exception as exc:  # the user's handler failed: answer, keep serving
+                status = 500
+                traceback.print_exc()
+                self._error(500, f"{type(exc).__name__}: {exc}")
+            finally:
+                stats.record(status, time.perf_counter() - started)
+
+    server = ThreadingHTTPServer((BIND_ADDRESS, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(Path(argv[0]).read_text())
+    log = open(config["log_path"], "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+    try:
+        code_dir = Path(config["code_dir"]) if config.get("code_dir") else None
+        handler = load_handler(code_dir, config.get("program"), Path(config["model_dir"]),
+                               config.get("default_accept") or "application/json")
+        server = make_server(handler, variant=config["variant"],
+                             max_payload=int(config["max_payload_bytes"]))
+    except BaseException as exc:  # report why, on the one line the parent reads
+        traceback.print_exc(file=log)
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        sys.stdout.write(f"FAILED {reason}\n")
+        sys.stdout.flush()
+        return 1
+    sys.stdout.write(f"READY {server.server_address[1]}\n")
+    sys.stdout.flush()
+    # From here on, everything the process prints goes to the variant's log.
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

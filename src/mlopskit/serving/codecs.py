@@ -1,0 +1,200 @@
+"""Bodies on the wire: the container's default decoders/encoders, and the client's
+serializers and deserializers.
+
+Server side, :func:`decode` and :func:`encode` follow the scikit-learn container: CSV rows
+become a float array (one row squeezes to 1-D, as there), JSON becomes an array, NPY is
+loaded without pickles. Client side, serializers turn numpy arrays, pandas DataFrames and
+lists into bodies, and deserializers turn bodies back.
+
+Example:
+    >>> CSVSerializer().serialize([[1, 2], [3, 4]])
+    b'1,2\\n3,4'
+    >>> NumpyDeserializer().deserialize(b"[[0.5, 1.0]]", "application/json").shape
+    (1, 2)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+__all__ = [
+    "BytesDeserializer",
+    "CSVDeserializer",
+    "CSVSerializer",
+    "IdentitySerializer",
+    "JSONDeserializer",
+    "JSONSerializer",
+    "NumpyDeserializer",
+    "NumpySerializer",
+    "PandasDeserializer",
+    "decode",
+    "encode",
+]
+
+CSV, JSON, NPY = "text/csv", "application/json", "application/x-npy"
+DECODABLE = (CSV, JSON, NPY)
+
+
+def _handler_error(status: int, message: str) -> Exception:
+    from .handlers import HandlerError
+
+    return HandlerError(status, message)
+
+
+def decode(body: str | bytes, content_type: str) -> Any:
+    """A request body as a numpy array (the container's default ``input_fn`` decoding)."""
+    import numpy as np
+
+    try:
+        if content_type == CSV:
+            text = body if isinstance(body, str) else body.decode("utf-8")
+            if not text.strip():
+                raise ValueError("empty body")
+            return np.genfromtxt(io.StringIO(text), delimiter=",", dtype=float)
+        if content_type == JSON:
+            return np.array(json.loads(body))
+        if content_type == NPY:
+            raw = body if isinstance(body, bytes) else body.encode("latin1")
+            return np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, TypeError, OSError) as exc:
+        raise _handler_error(400, f"cannot decode the {content_type} body: {exc}") from None
+    raise _handler_error(415, f"content type {content_type!r} is not supported; supported: "
+                              f"{', '.join(DECODABLE)} (or decode it in input_fn)")
+
+
+def encode(value: Any, accept: str) -> bytes:
+    """A prediction as a response body (the container's default ``output_fn`` encoding)."""
+    import numpy as np
+
+    if accept == JSON:
+        return json.dumps(np.asarray(value).tolist()).encode()
+    if accept == CSV:
+        array = np.asarray(value)
+        stream = io.StringIO()
+        np.savetxt(stream, array if array.ndim else array.reshape(1), delimiter=",", fmt="%s")
+        return stream.getvalue().encode()
+    if accept == NPY:
+        stream_b = io.BytesIO()
+        np.save(stream_b, np.asarray(value), allow_pickle=False)
+        return stream_b.getvalue()
+    raise _handler_error(406, f"accept type {accept!r} is not supported; supported: "
+                              f"{', '.join(DECODABLE)} (or encode it in output_fn)")
+
+
+def _rows(data: Any) -> Any:
+    """numpy arrays, DataFrames and nested lists as a list of rows."""
+    if hasattr(data, "to_numpy"):
+        data = data.to_numpy()
+    if hasattr(data, "tolist"):
+        data = data.tolist()
+    if isinstance(data, (list, tuple)) and data and not isinstance(data[0], (list, tuple)):
+        return [list(data)]
+    return [list(row) for row in data]
+
+
+class CSVSerializer:
+    """Rows as ``text/csv``; a flat list or 1-D array is one row."""
+
+    content_type = CSV
+
+    def serialize(self, data: Any) -> bytes:
+        if isinstance(data, (bytes, str)):
+            return data.encode() if isinstance(data, str) else data
+        return "\n".join(",".join(str(v) for v in row) for row in _rows(data)).encode()
+
+
+class JSONSerializer:
+    """Any JSON-able value (numpy arrays and DataFrames become nested lists)."""
+
+    content_type = JSON
+
+    def serialize(self, data: Any) -> bytes:
+        if isinstance(data, (bytes, str)):
+            return data.encode() if isinstance(data, str) else data
+        if hasattr(data, "to_numpy"):
+            data = data.to_numpy()
+        if hasattr(data, "tolist"):
+            data = data.tolist()
+        return json.dumps(data).encode()
+
+
+class NumpySerializer:
+    """An array in NPY format (no pickles)."""
+
+    content_type = NPY
+
+    def serialize(self, data: Any) -> bytes:
+        import numpy as np
+
+        if isinstance(data, bytes):
+            return data
+        stream = io.BytesIO()
+        np.save(stream, np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data),
+                allow_pickle=False)
+        return stream.getvalue()
+
+
+class IdentitySerializer:
+    """Bytes as they are, with the content type you name."""
+
+    def __init__(self, content_type: str = "application/octet-stream") -> None:
+        self.content_type = content_type
+
+    def serialize(self, data: Any) -> bytes:
+        return data if isinstance(data, bytes) else str(data).encode()
+
+
+class BytesDeserializer:
+    accept = "*/*"
+
+    def deserialize(self, body: bytes, content_type: str) -> bytes:
+        return body
+
+
+class JSONDeserializer:
+    accept = JSON
+
+    def deserialize(self, body: bytes, content_type: str) -> Any:
+        return json.loads(body)
+
+
+class CSVDeserializer:
+    """Rows of strings, as the SageMaker SDK's CSV deserializer gives them."""
+
+    accept = CSV
+
+    def deserialize(self, body: bytes, content_type: str) -> list[list[str]]:
+        return [line.split(",") for line in body.decode().splitlines() if line]
+
+
+class NumpyDeserializer:
+    """An array from NPY, JSON or CSV bodies."""
+
+    accept = NPY
+
+    def deserialize(self, body: bytes, content_type: str) -> Any:
+        import numpy as np
+
+        kind = content_type.split(";")[0].strip()
+        if kind == NPY:
+            return np.load(io.BytesIO(body), allow_pickle=False)
+        if kind == JSON:
+            return np.array(json.loads(body))
+        return np.genfromtxt(io.StringIO(body.decode()), delimiter=",")
+
+
+class PandasDeserializer:
+    """A DataFrame from CSV (no header) or JSON bodies."""
+
+    accept = CSV
+
+    def deserialize(self, body: bytes, content_type: str) -> Any:
+        import pandas as pd
+
+        if content_type.split(";")[0].strip() == JSON:
+            data = json.loads(body)
+            return pd.DataFrame(data if isinstance(data, list) and data
+                                and isinstance(data[0], (list, dict)) else {"value": data})
+        return pd.read_csv(io.BytesIO(body), header=None)

@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ApprovalStatus": "mlopskit.registry",
     "AwsSession": "mlopskit.session",
+    "Endpoint": "mlopskit.serving.endpoint",
     "Estimator": "mlopskit.training",
     "FakeClock": "mlopskit.clock",
     "LocalSession": "mlopskit.session",
@@ -27,6 +28,9 @@ _EXPORTS: dict[str, str] = {
     "Model": "mlopskit.models",
     "ModelPackage": "mlopskit.registry",
     "ModelPackageGroup": "mlopskit.registry",
+    "Predictor": "mlopskit.serving.endpoint",
+    "RealtimeConfig": "mlopskit.serving.endpoint",
+    "serializers": "mlopskit.serializers",
     "Session": "mlopskit.session",
     "SystemClock": "mlopskit.clock",
     "TrainingInput": "mlopskit.training",
@@ -41,6 +45,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from . import errors as errors
+    from . import serializers as serializers
     from .clock import FakeClock as FakeClock
     from .clock import SystemClock as SystemClock
     from .models import Model as Model
@@ -48,6 +53,9 @@ if TYPE_CHECKING:
     from .registry import MetricThreshold as MetricThreshold
     from .registry import ModelPackage as ModelPackage
     from .registry import ModelPackageGroup as ModelPackageGroup
+    from .serving.endpoint import Endpoint as Endpoint
+    from .serving.endpoint import Predictor as Predictor
+    from .serving.endpoint import RealtimeConfig as RealtimeConfig
     from .session import AwsSession as AwsSession
     from .session import LocalSession as LocalSession
     from .session import Session as Session

@@ -10,6 +10,8 @@ The hierarchy::
     ├── MissingDependencyError   an optional extra is not installed (also an ImportError)
     ├── JobFailedError           a job ended Failed or Stopped while you waited on it
     ├── WaitTimeoutError         a wait ran out of time (also a TimeoutError)
+    ├── DeploymentFailedError    an endpoint could not be brought into service
+    ├── InvocationError          an endpoint answered a request with an error status
     └── BackendError             the backend failed in a way that is not your input's fault
         └── ThrottledError       the service kept throttling after every retry
 
@@ -30,6 +32,8 @@ __all__ = [
     "BackendError",
     "CapabilityError",
     "ConflictError",
+    "DeploymentFailedError",
+    "InvocationError",
     "JobFailedError",
     "MissingDependencyError",
     "MlopsKitError",
@@ -134,6 +138,29 @@ class WaitTimeoutError(MlopsKitError, TimeoutError):
         >>> isinstance(WaitTimeoutError("still InProgress after 5 s"), TimeoutError)
         True
     """
+
+
+class DeploymentFailedError(MlopsKitError):
+    """An endpoint failed to come into service; the message says why.
+
+    Example:
+        >>> isinstance(DeploymentFailedError("model_fn raised"), MlopsKitError)
+        True
+    """
+
+
+class InvocationError(MlopsKitError):
+    """The model answered a request with an error; ``status`` is the HTTP status it gave.
+
+    Example:
+        >>> InvocationError("415: content type 'text/plain' is not supported", status=415).status
+        415
+    """
+
+    def __init__(self, message: str, *, status: int, variant: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.variant = variant
 
 
 class BackendError(MlopsKitError):

@@ -13,13 +13,16 @@ import hashlib
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._archive import make_tar_gz
 from .errors import ValidationError
 from .session import Session, resolve_session
 from .specs._common import build, check_s3_uri
 from .specs.registry import ModelSpec
+
+if TYPE_CHECKING:
+    from .serving.endpoint import Predictor, RealtimeConfig
 
 __all__ = ["Model", "sha256_of"]
 
@@ -118,6 +121,21 @@ class Model:
                     resolved.backend.objects.put_file(archive, uri)
             self._source_uri = uri
         return self._spec_values(self._source_uri)
+
+    def deploy(self, config: RealtimeConfig, endpoint_name: str | None = None,
+               wait: bool = True, *, variant_name: str = "AllTraffic",
+               serializer: Any = None, deserializer: Any = None) -> Predictor:
+        """Serve this model on an endpoint and return a :class:`~mlopskit.Predictor`.
+
+        The artifact's SHA-256 is recorded with the deployed model and checked before the
+        server loads it. Locally the endpoint is in service when this returns (``wait`` is
+        accepted for SageMaker parity).
+        """
+        from .serving.endpoint import deploy_model
+
+        return deploy_model(self, config, endpoint_name=endpoint_name,
+                            variant_name=variant_name, session=self.session, sha256=None,
+                            serializer=serializer, deserializer=deserializer)
 
     def __repr__(self) -> str:
         return f"Model(model_data={self.model_data!r}, framework={self.framework!r})"

@@ -394,6 +394,25 @@ class ModelPackage:
             status=self.approval_status, metadata=merged, entry=None)
         return self
 
+    def deploy(self, config: Any, endpoint_name: str | None = None, wait: bool = True, *,
+               force: bool = False, variant_name: str = "AllTraffic", serializer: Any = None,
+               deserializer: Any = None) -> Any:
+        """Serve this version. Only an Approved package deploys, unless ``force=True``; the
+        artifact must still match the SHA-256 recorded at registration."""
+        from .serving.endpoint import deploy_model
+
+        self.refresh()
+        if self.approval_status is not ApprovalStatus.APPROVED and not force:
+            raise ConflictError(
+                f"{self.group.name!r} version {self.version} is "
+                f"{self.approval_status.value}; only Approved packages deploy (force=True "
+                "overrides)")
+        expected = self.lineage.get("sha256")
+        return deploy_model(self.model, config, endpoint_name=endpoint_name,
+                            variant_name=variant_name, session=self.group.session,
+                            sha256=str(expected) if expected else None,
+                            serializer=serializer, deserializer=deserializer)
+
     def verified_artifact(self, directory: Path) -> Path:
         """Download the artifact into ``directory`` and check its SHA-256 against lineage.
 

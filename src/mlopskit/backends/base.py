@@ -48,6 +48,7 @@ class Capability(str, enum.Enum):
     REQUIREMENTS = "requirements-txt"
     CONTAINER_IMAGES = "container-images"
     IN_PROCESS_WAIT = "in-process-wait"
+    REALTIME_ENDPOINTS = "realtime-endpoints"
 
 
 @dataclasses.dataclass(frozen=True)

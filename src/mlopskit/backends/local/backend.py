@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...clock import Clock
 from ...errors import ConflictError, NotFoundError
@@ -19,6 +19,9 @@ from ...specs.training import TrainingJobSpec, decode_hyperparameter
 from ..base import Capability, LogSink, MetricValue, TrainingJobDescription
 from .objectstore import LocalObjectStore
 from .registry import LocalRegistry
+
+if TYPE_CHECKING:
+    from .endpoints import LocalEndpoints
 from .store import Store, dumps
 
 __all__ = ["LOCAL_ACCOUNT", "LocalBackend"]
@@ -54,10 +57,19 @@ class LocalBackend:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._registry = LocalRegistry(self.store, region=region, account=LOCAL_ACCOUNT,
                                        clock=clock)
+        self._serving: LocalEndpoints | None = None
 
     @property
     def registry(self) -> LocalRegistry:
         return self._registry
+
+    @property
+    def serving(self) -> LocalEndpoints:
+        if self._serving is None:
+            from .endpoints import LocalEndpoints
+
+            self._serving = LocalEndpoints(self)
+        return self._serving
 
     @property
     def objects(self) -> LocalObjectStore:
@@ -225,6 +237,8 @@ class LocalBackend:
             "SELECT 1 FROM training_jobs WHERE name = ?", (name,)) is not None
 
     def close(self) -> None:
+        if self._serving is not None:
+            self._serving.close()
         for proc in self._children.values():
             proc.poll()  # reap finished supervisors; running ones outlive the session
         self.store.close()

@@ -58,6 +58,14 @@ CREATE TABLE IF NOT EXISTS model_packages (
 );
 CREATE INDEX IF NOT EXISTS model_packages_by_status
     ON model_packages (group_name, status, version);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT PRIMARY KEY, spec TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoint_configs (
+    name TEXT PRIMARY KEY, spec TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoints (
+    name TEXT PRIMARY KEY, config_name TEXT NOT NULL, status TEXT NOT NULL,
+    failure_reason TEXT, servers TEXT NOT NULL DEFAULT '{}', weights TEXT NOT NULL,
+    created TEXT NOT NULL);
 """
 
 

@@ -1,0 +1,347 @@
+"""Local endpoints: one inference server process per variant, on 127.0.0.1.
+
+Servers run in their own sessions, so they outlive the notebook kernel that started them;
+their ports and pids are in the store, so any process finds them again by endpoint name.
+Requests are routed by the caller: a variant is drawn by weight (or pinned with
+``target_variant``) and the request goes straight to its server over a kept-alive
+connection, with no router hop in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..._archive import safe_extract
+from ...errors import (
+    ConflictError,
+    DeploymentFailedError,
+    InvocationError,
+    NotFoundError,
+)
+from ...specs.serving import (
+    DeployedModelSpec,
+    EndpointConfigSpec,
+    EndpointDescription,
+    InvokeResult,
+    VariantDescription,
+)
+from .store import dumps
+
+if TYPE_CHECKING:
+    from .backend import LocalBackend
+
+__all__ = ["LocalEndpoints"]
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker's realtime request limit
+START_TIMEOUT = 120.0
+
+
+
+class LocalEndpoints:
+    """Serving verbs of the local backend."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+        self.store = backend.store
+        self.root = backend.root / "endpoints"
+        self._local = threading.local()
+        self._rng = random.Random()  # noqa: S311 - traffic splitting, not security
+        self.started_here: set[str] = set()
+
+    def _arn(self, kind: str, name: str) -> str:
+        from .backend import LOCAL_ACCOUNT
+
+        return f"arn:aws:sagemaker:{self.backend.region}:{LOCAL_ACCOUNT}:{kind}/{name.lower()}"
+
+    # -- models and configs ------------------------------------------------------------
+
+    def create_model(self, spec: DeployedModelSpec) -> None:
+        with self.store.transaction() as db:
+            if db.execute("SELECT 1 FROM models WHERE name = ?", (spec.name,)).fetchone():
+                raise ConflictError(f"model {spec.name!r} already exists")
+            db.execute("INSERT INTO models VALUES (?, ?, ?)",
+                       (spec.name, spec.model_dump_json(), self.backend.clock.now().isoformat()))
+
+    def _model(self, name: str) -> DeployedModelSpec:
+        row = self.store.query_one("SELECT spec FROM models WHERE name = ?", (name,))
+        if row is None:
+            raise NotFoundError(f"model {name!r} does not exist")
+        return DeployedModelSpec.model_validate_json(row["spec"])
+
+    def create_endpoint_config(self, spec: EndpointConfigSpec) -> None:
+        for variant in spec.variants:
+            self._model(variant.model_name)
+        with self.store.transaction() as db:
+            if db.execute("SELECT 1 FROM endpoint_configs WHERE name = ?",
+                          (spec.name,)).fetchone():
+                raise ConflictError(f"endpoint config {spec.name!r} already exists")
+            db.execute("INSERT INTO endpoint_configs VALUES (?, ?, ?)",
+                       (spec.name, spec.model_dump_json(),
+                        self.backend.clock.now().isoformat()))
+
+    def _config(self, name: str) -> EndpointConfigSpec:
+        row = self.store.query_one("SELECT spec FROM endpoint_configs WHERE name = ?", (name,))
+        if row is None:
+            raise NotFoundError(f"endpoint config {name!r} does not exist")
+        return EndpointConfigSpec.model_validate_json(row["spec"])
+
+    # -- endpoints -----------------------------------------------------------------------
+
+    def create_endpoint(self, name: str, config_name: str) -> None:
+        config = self._config(config_name)
+        weights = {v.name: v.initial_weight for v in config.variants}
+        with self.store.transaction() as db:
+            if db.execute("SELECT 1 FROM endpoints WHERE name = ?", (name,)).fetchone():
+                raise ConflictError(f"endpoint {name!r} already exists")
+            db.execute("INSERT INTO endpoints (name, config_name, status, weights, created) "
+                       "VALUES (?, ?, 'Creating', ?, ?)",
+                       (name, config_name, dumps(weights),
+                        self.backend.clock.now().isoformat()))
+        self.started_here.add(name)
+        servers: dict[str, dict[str, Any]] = {}
+        try:
+            for variant in config.variants:
+                servers[variant.name] = self._start(name, variant.name,
+                                                    self._model(variant.model_name))
+        except DeploymentFailedError as exc:
+            self._stop(servers)
+            with self.store.transaction() as db:
+                db.execute("UPDATE endpoints SET status = 'Failed', failure_reason = ? "
+                           "WHERE name = ?", (str(exc), name))
+            raise
+        with self.store.transaction() as db:
+            db.execute("UPDATE endpoints SET status = 'InService', servers = ? WHERE name = ?",
+                       (dumps(servers), name))
+
+    def _start(self, endpoint: str, variant: str, model: DeployedModelSpec) -> dict[str, Any]:
+        folder = self.root / endpoint / f"{variant}-{os.urandom(4).hex()}"
+        model_dir, code_dir = folder / "model", folder / "code"
+        model_dir.mkdir(parents=True)
+        archive = folder / "model.tar.gz"
+        objects = self.backend.objects
+        try:
+            objects.download(model.model_data, archive)
+        except NotFoundError as exc:
+            raise DeploymentFailedError(f"variant {variant!r}: {exc}") from None
+        if model.sha256 is not None:
+            actual = hashlib.sha256(archive.read_bytes()).hexdigest()
+            if actual != model.sha256:
+                raise DeploymentFailedError(
+                    f"variant {variant!r}: artifact {model.model_data!r} has SHA-256 "
+                    f"{actual[:12]}..., not the {model.sha256[:12]}... recorded for model "
+                    f"{model.name!r}; refusing to load a changed artifact")
+        safe_extract(archive, model_dir)
+        archive.unlink()
+        source = model.environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
+        if source:
+            objects.download(source, folder / "sourcedir.tar.gz")
+            safe_extract(folder / "sourcedir.tar.gz", code_dir)
+        config = {"variant": variant, "model_dir": str(model_dir),
+                  "code_dir": str(code_dir) if source else None,
+                  "program": model.environment.get("SAGEMAKER_PROGRAM"),
+                  "default_accept": model.environment.get(
+                      "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
+                  "max_payload_bytes": MAX_PAYLOAD_BYTES, "log_path": str(folder / "server.log")}
+        (folder / "config.json").write_text(json.dumps(config))
+        env = dict(os.environ)
+        env.update(model.environment)
+        proc = subprocess.Popen(
+            [self.backend.python, "-m", "mlopskit.backends.local.inference_server",
+             str(folder / "config.json")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, cwd=folder, start_new_session=True, text=True)
+        assert proc.stdout is not None
+        line = _read_line(proc, START_TIMEOUT)
+        proc.stdout.close()
+        if not line.startswith("READY "):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            reason = line.removeprefix("FAILED ").strip() or "the server exited at start"
+            raise DeploymentFailedError(f"variant {variant!r} did not start: {reason} (log: "
+                                        f"{folder / 'server.log'})")
+        return {"port": int(line.split()[1]), "pid": proc.pid, "dir": str(folder),
+                "model": model.name}
+
+    @staticmethod
+    def _stop(servers: dict[str, dict[str, Any]], grace: float = 10.0) -> None:
+        """SIGTERM every server, wait for them to exit (SIGKILL after ``grace``), tidy up."""
+        pids = [int(server["pid"]) for server in servers.values()]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while pids and time.monotonic() < deadline:
+            pids = [pid for pid in pids if not _gone(pid)]
+            if pids:
+                time.sleep(0.02)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        for server in servers.values():
+            shutil.rmtree(server["dir"], ignore_errors=True)
+
+    def _row(self, name: str) -> Any:
+        row = self.store.query_one("SELECT * FROM endpoints WHERE name = ?", (name,))
+        if row is None:
+            raise NotFoundError(f"endpoint {name!r} does not exist on the local backend")
+        return row
+
+    def describe_endpoint(self, name: str) -> EndpointDescription:
+        row = self._row(name)
+        config = self._config(row["config_name"])
+        weights = json.loads(row["weights"])
+        return EndpointDescription(
+            name=name, arn=self._arn("endpoint", name), status=row["status"],
+            config_name=row["config_name"],
+            variants=tuple(VariantDescription(v.name, v.model_name, float(weights[v.name]),
+                                              v.instance_type, v.initial_instance_count)
+                           for v in config.variants),
+            failure_reason=row["failure_reason"],
+            creation_time=_dt.datetime.fromisoformat(row["created"]))
+
+    def list_endpoints(self) -> list[str]:
+        return [r["name"] for r in self.store.query_all("SELECT name FROM endpoints ORDER BY "
+                                                        "name")]
+
+    def update_endpoint_weights(self, name: str, weights: dict[str, float]) -> None:
+        with self.store.transaction() as db:
+            row = db.execute("SELECT weights, status FROM endpoints WHERE name = ?",
+                             (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"endpoint {name!r} does not exist on the local backend")
+            current = json.loads(row["weights"])
+            unknown = sorted(set(weights) - set(current))
+            if unknown:
+                raise NotFoundError(f"endpoint {name!r} has no variant {unknown[0]!r}; it has "
+                                    f"{sorted(current)}")
+            current.update(weights)
+            if sum(current.values()) <= 0:
+                raise ConflictError("at least one variant needs a weight above 0")
+            db.execute("UPDATE endpoints SET weights = ? WHERE name = ?", (dumps(current), name))
+
+    def delete_endpoint(self, name: str) -> None:
+        row = self._row(name)
+        self._stop(json.loads(row["servers"]))
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM endpoints WHERE name = ?", (name,))
+        shutil.rmtree(self.root / name, ignore_errors=True)
+        self.started_here.discard(name)
+
+    def delete_endpoint_config(self, name: str) -> None:
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM endpoint_configs WHERE name = ?", (name,))
+
+    def delete_model(self, name: str) -> None:
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM models WHERE name = ?", (name,))
+
+    # -- invoking ------------------------------------------------------------------------
+
+    def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str | None,
+                        target_variant: str | None = None) -> InvokeResult:
+        row = self._row(name)
+        if row["status"] != "InService":
+            raise ConflictError(f"endpoint {name!r} is {row['status']}, not InService")
+        if len(body) > MAX_PAYLOAD_BYTES:
+            raise InvocationError(f"payload of {len(body)} bytes is over the "
+                                  f"{MAX_PAYLOAD_BYTES} byte limit", status=413)
+        servers = json.loads(row["servers"])
+        if target_variant is not None:
+            if target_variant not in servers:
+                raise NotFoundError(f"endpoint {name!r} has no variant {target_variant!r}; it "
+                                    f"has {sorted(servers)}")
+            variant = target_variant
+        else:
+            weights = json.loads(row["weights"])
+            names = sorted(servers)
+            variant = self._rng.choices(names, [weights[n] for n in names])[0]
+        status, reply, reply_type = self._post(int(servers[variant]["port"]), body,
+                                               content_type, accept)
+        if status != 200:
+            try:
+                message = json.loads(reply)["error"]
+            except (ValueError, KeyError, TypeError):
+                message = reply.decode("utf-8", "replace")
+            raise InvocationError(f"endpoint {name!r} variant {variant!r} answered {status}: "
+                                  f"{message}", status=status, variant=variant)
+        return InvokeResult(reply, reply_type, variant)
+
+    def _post(self, port: int, body: bytes, content_type: str,
+              accept: str | None) -> tuple[int, bytes, str]:
+        pool: dict[int, http.client.HTTPConnection] = getattr(self._local, "pool", None) or {}
+        self._local.pool = pool
+        headers = {"Content-Type": content_type}
+        if accept:
+            headers["Accept"] = accept
+        for attempt in range(2):  # a kept-alive connection the server closed: retry once
+            conn = pool.get(port)
+            if conn is None:
+                conn = pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                conn.request("POST", "/invocations", body=body, headers=headers)
+                response = conn.getresponse()
+                return (response.status, response.read(),
+                        response.getheader("Content-Type") or "")
+            except (ConnectionError, http.client.HTTPException, OSError) as exc:
+                conn.close()
+                pool.pop(port, None)
+                if attempt == 1:
+                    raise InvocationError(f"the server on port {port} is unreachable: {exc}",
+                                          status=503) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        """Stop the endpoints this process started (others keep serving)."""
+        for name in list(self.started_here):
+            with contextlib.suppress(NotFoundError):
+                self.delete_endpoint(name)
+        for conn in (getattr(self._local, "pool", None) or {}).values():
+            conn.close()
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited (reaping it when it is our child)."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" in status.read_text()
+    except OSError:
+        return False
+
+
+def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The server's first line, or '' if it does not come in ``timeout`` seconds."""
+    assert proc.stdout is not None
+    result: list[str] = []
+    stdout = proc.stdout
+    reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not result:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        return f"FAILED no READY line within {timeout:g} s"
+    return result[0]
+

@@ -1,0 +1,209 @@
+"""Endpoints and predictors: deploy a model, send it requests, steer its traffic.
+
+Example:
+    >>> RealtimeConfig("ml.m5.large", initial_instance_count=2)
+    RealtimeConfig(instance_type='ml.m5.large', initial_instance_count=2)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..backends.base import Capability
+from ..errors import CapabilityError, ConflictError, MlopsKitError, ValidationError
+from ..session import Session, resolve_session
+from ..specs._common import build, check_instance_type, check_name
+from ..specs.serving import (
+    DeployedModelSpec,
+    EndpointConfigSpec,
+    EndpointDescription,
+    InvokeResult,
+    VariantDescription,
+)
+from .codecs import NumpyDeserializer, NumpySerializer
+
+if TYPE_CHECKING:
+    from ..models import Model
+
+__all__ = ["Endpoint", "Predictor", "RealtimeConfig", "deploy_model"]
+
+
+class Serializer(Protocol):
+    content_type: str
+
+    def serialize(self, data: Any) -> bytes: ...
+
+
+class Deserializer(Protocol):
+    accept: str
+
+    def deserialize(self, body: bytes, content_type: str) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class RealtimeConfig:
+    """Always-on instances behind an endpoint."""
+
+    instance_type: str
+    initial_instance_count: int = 1
+
+    def __post_init__(self) -> None:
+        try:
+            check_instance_type(self.instance_type)
+        except ValueError as exc:
+            raise ValidationError(f"instance_type: {exc}", field="instance_type") from None
+        if not isinstance(self.initial_instance_count, int) or self.initial_instance_count < 1:
+            raise ValidationError("initial_instance_count: must be a whole number >= 1 (got "
+                                  f"{self.initial_instance_count!r})",
+                                  field="initial_instance_count")
+
+
+def _serving(session: Session) -> Any:
+    session.require(Capability.REALTIME_ENDPOINTS, "deploying an endpoint")
+    serving = getattr(session.backend, "serving", None)
+    if serving is None:  # pragma: no cover - guarded by the capability above
+        raise CapabilityError(f"the {session.backend_name} backend cannot serve endpoints")
+    return serving
+
+
+def _stamp(session: Session) -> str:
+    return session.clock.now().strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
+
+
+def deploy_model(model: Model, config: RealtimeConfig, *, endpoint_name: str | None,
+                 variant_name: str, session: Session | None, sha256: str | None,
+                 serializer: Serializer | None = None,
+                 deserializer: Deserializer | None = None) -> Predictor:
+    """Create model, endpoint config and endpoint; on failure, leave none of them behind."""
+    from ..models import sha256_of
+
+    resolved = resolve_session(session or model.session)
+    if not isinstance(config, RealtimeConfig):
+        raise ValidationError(f"config: expected RealtimeConfig, got {type(config).__name__}",
+                              field="config")
+    serving = _serving(resolved)
+    name = endpoint_name or f"mlopskit-endpoint-{_stamp(resolved)}"
+    try:
+        check_name(name, kind="endpoint_name")
+        check_name(variant_name, kind="variant_name")
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="endpoint_name") from None
+    spec = model.spec(resolved)
+    environment = dict(spec.environment)
+    if spec.entry_point:
+        environment.setdefault("SAGEMAKER_PROGRAM", spec.entry_point)
+    if spec.source_uri:
+        environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", spec.source_uri)
+    environment.setdefault("SAGEMAKER_REGION", resolved.region)
+    model_name = f"{name[:40].rstrip('-')}-{_stamp(resolved)}"
+    model_name = re.sub(r"-+", "-", model_name)[:63].rstrip("-")
+    deployed = build(DeployedModelSpec, "", name=model_name, image_uri=spec.image_uri,
+                     model_data=spec.model_data, environment=environment,
+                     sha256=sha256 or sha256_of(resolved, spec.model_data))
+    endpoint_config = build(EndpointConfigSpec, "", name=model_name, variants=[{
+        "name": variant_name, "model_name": model_name, "instance_type": config.instance_type,
+        "initial_instance_count": config.initial_instance_count}])
+    if name in serving.list_endpoints():
+        raise ConflictError(f"endpoint {name!r} already exists; update it or pick a new name")
+    serving.create_model(deployed)
+    try:
+        serving.create_endpoint_config(endpoint_config)
+        serving.create_endpoint(name, endpoint_config.name)
+    except MlopsKitError:
+        with contextlib.suppress(MlopsKitError):
+            serving.delete_endpoint(name)
+        serving.delete_endpoint_config(endpoint_config.name)
+        serving.delete_model(model_name)
+        raise
+    return Predictor(name, session=resolved, serializer=serializer, deserializer=deserializer)
+
+
+class Endpoint:
+    """A deployed endpoint, found by name (it may have been created by another process)."""
+
+    def __init__(self, name: str, session: Session | None = None) -> None:
+        self.name = name
+        self.session = resolve_session(session)
+
+    @property
+    def _serving(self) -> Any:
+        return _serving(self.session)
+
+    def describe(self) -> EndpointDescription:
+        return self._serving.describe_endpoint(self.name)  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> str:
+        return self.describe().status
+
+    @property
+    def variants(self) -> tuple[VariantDescription, ...]:
+        return self.describe().variants
+
+    def invoke(self, body: bytes, content_type: str = "text/csv", accept: str | None = None,
+               target_variant: str | None = None) -> InvokeResult:
+        """Send one request; raises :class:`~mlopskit.errors.InvocationError` on a 4xx/5xx."""
+        return self._serving.invoke_endpoint(  # type: ignore[no-any-return]
+            self.name, body, content_type, accept, target_variant)
+
+    def update_weights(self, weights: Mapping[str, float]) -> None:
+        """Set variants' traffic weights (share = weight / sum of weights)."""
+        for variant, weight in weights.items():
+            if not isinstance(weight, (int, float)) or weight < 0:
+                raise ValidationError(f"weights.{variant}: must be a number >= 0 (got "
+                                      f"{weight!r})", field=f"weights.{variant}")
+        self._serving.update_endpoint_weights(self.name, dict(weights))
+
+    def delete(self) -> None:
+        """Stop the endpoint and remove it, its config and its models."""
+        described = self.describe()
+        self._serving.delete_endpoint(self.name)
+        self._serving.delete_endpoint_config(described.config_name)
+        for variant in described.variants:
+            self._serving.delete_model(variant.model_name)
+
+    @classmethod
+    def list(cls, session: Session | None = None) -> list[Endpoint]:
+        resolved = resolve_session(session)
+        return [cls(n, session=resolved) for n in _serving(resolved).list_endpoints()]
+
+    def __repr__(self) -> str:
+        return f"Endpoint(name={self.name!r})"
+
+
+class Predictor:
+    """Sends data to an endpoint and decodes the answer.
+
+    Defaults follow the SageMaker SDK's scikit-learn predictor: NPY in, NPY out.
+    """
+
+    def __init__(self, endpoint_name: str, session: Session | None = None,
+                 serializer: Serializer | None = None,
+                 deserializer: Deserializer | None = None) -> None:
+        self.endpoint = Endpoint(endpoint_name, session=session)
+        self.serializer: Serializer = serializer or NumpySerializer()
+        self.deserializer: Deserializer = deserializer or NumpyDeserializer()
+        self.last_variant: str | None = None
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.endpoint.name
+
+    def predict(self, data: Any, target_variant: str | None = None) -> Any:
+        result = self.endpoint.invoke(self.serializer.serialize(data),
+                                      content_type=self.serializer.content_type,
+                                      accept=self.deserializer.accept,
+                                      target_variant=target_variant)
+        self.last_variant = result.variant
+        return self.deserializer.deserialize(result.body, result.content_type)
+
+    def delete_endpoint(self) -> None:
+        self.endpoint.delete()
+
+    def __repr__(self) -> str:
+        return f"Predictor(endpoint_name={self.endpoint_name!r})"
+

@@ -266,3 +266,37 @@ def test_s3_object_store_round_trip(aws_session, tmp_path):
         objects.get_bytes(f"s3://{bucket}/a/1.txt")
     with pytest.raises(NotFoundError):
         objects.get_bytes("s3://no-such-bucket-1/x")
+
+
+def test_serving_and_registry_requests_pass_botocore_validation(aws_session):
+    from mlopskit.backends.aws.registry import create_model_package_request
+    from mlopskit.backends.aws.serving import (
+        create_endpoint_config_request,
+        create_model_request,
+    )
+    from mlopskit.specs.registry import ModelPackageSpec
+    from mlopskit.specs.serving import DeployedModelSpec, EndpointConfigSpec
+
+    model = build(DeployedModelSpec, "", name="m-1", image_uri=IMAGE,
+                  model_data="s3://bkt-1/m/model.tar.gz",
+                  environment={"SAGEMAKER_PROGRAM": "inference.py"})
+    config = build(EndpointConfigSpec, "", name="c-1", variants=[
+        {"name": "Blue", "model_name": "m-1", "instance_type": "ml.m5.large",
+         "initial_weight": 0.9},
+        {"name": "Green", "model_name": "m-1", "instance_type": "ml.c5.xlarge",
+         "initial_instance_count": 2, "initial_weight": 0.1}])
+    package = build(ModelPackageSpec, "", group="g-1", model={
+        "model_data": "s3://bkt-1/m/model.tar.gz", "image_uri": IMAGE,
+        "entry_point": "inference.py", "source_uri": "s3://bkt-1/code/sourcedir.tar.gz"},
+        metrics={"auc": 0.9}, metadata={"owner": "me"}, description="d",
+        inference_instance_types=("ml.m5.large",))
+    model_shapes = aws_session.backend.clients.sagemaker.meta.service_model
+    for operation, request in [
+        ("CreateModel", create_model_request(model, role_arn=TEST_ROLE_ARN)),
+        ("CreateEndpointConfig", create_endpoint_config_request(config)),
+        ("CreateModelPackage", create_model_package_request(
+            package, image_uri=IMAGE, metrics_uri="s3://bkt-1/r/metrics.json")),
+    ]:
+        report = ParamValidator().validate(
+            request, model_shapes.operation_model(operation).input_shape)
+        assert not report.has_errors(), (operation, report.generate_report())

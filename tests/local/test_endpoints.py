@@ -18,7 +18,6 @@ from sklearn.linear_model import LogisticRegression
 
 import mlopskit
 from mlopskit.errors import (
-    CapabilityError,
     ConflictError,
     DeploymentFailedError,
     InvocationError,
@@ -69,7 +68,7 @@ def _pids(session: mlopskit.LocalSession, name: str) -> list[int]:
 def _nothing_left(session: mlopskit.LocalSession) -> None:
     store = session.backend.store
     for table in ("endpoints", "endpoint_configs", "models"):
-        assert store.query_all(f"SELECT name FROM {table}") == [], table  # noqa: S608
+        assert store.query_all(f"SELECT name FROM {table}") == [], table
 
 
 def test_deploy_predict_and_delete(local_session, tmp_path):
@@ -186,13 +185,6 @@ def test_bad_deploy_input(local_session, tmp_path):
     with pytest.raises(mlopskit.errors.ValidationError, match="config"):
         model.deploy("ml.m5.large", endpoint_name="x")  # type: ignore[arg-type]
     _nothing_left(local_session)
-
-
-def test_the_aws_backend_says_endpoints_are_not_there_yet(aws_session):
-    model = mlopskit.Model(f"s3://{aws_session.default_bucket}/m/model.tar.gz",
-                           image_uri="img:1", session=aws_session)
-    with pytest.raises(CapabilityError, match="realtime-endpoints"):
-        model.deploy(mlopskit.RealtimeConfig("ml.m5.large"), endpoint_name="aws-ep")
 
 
 def test_npy_round_trip_of_the_default_predictor(local_session, tmp_path):

@@ -15,6 +15,7 @@ from .objects import S3ObjectStore
 from .registry import AwsRegistry
 from .requests import create_training_job_request, description_from_response
 from .retry import Caller
+from .serving import AwsServing
 
 if TYPE_CHECKING:
     from ...session import AwsSession
@@ -28,7 +29,8 @@ class AwsBackend:
     name = "aws"
     capabilities = frozenset({Capability.TRAINING, Capability.TRAINING_STOP,
                               Capability.TRAINING_LOGS, Capability.MULTI_HOST,
-                              Capability.REQUIREMENTS, Capability.CONTAINER_IMAGES})
+                              Capability.REQUIREMENTS, Capability.CONTAINER_IMAGES,
+                              Capability.REALTIME_ENDPOINTS})
 
     def __init__(self, session: AwsSession) -> None:
         self.session = session
@@ -43,6 +45,11 @@ class AwsBackend:
         self._tags: dict[str, dict[str, str]] = {}
         self._images: dict[tuple[str | None, str | None, str], str] = {}
         self._registry = AwsRegistry(self)
+        self._serving = AwsServing(self)
+
+    @property
+    def serving(self) -> AwsServing:
+        return self._serving
 
     @property
     def registry(self) -> AwsRegistry:

@@ -38,6 +38,13 @@ class Clients:
         return self._made["s3"]
 
     @property
+    def runtime(self) -> Any:
+        if "sagemaker-runtime" not in self._made:
+            self._made["sagemaker-runtime"] = self._boto.client(
+                "sagemaker-runtime", region_name=self._region, config=_CONFIG)
+        return self._made["sagemaker-runtime"]
+
+    @property
     def logs(self) -> Any:
         if "logs" not in self._made:
             self._made["logs"] = self._boto.client("logs", region_name=self._region,

@@ -1,0 +1,173 @@
+"""Endpoints on SageMaker: CreateModel, CreateEndpointConfig, CreateEndpoint and
+InvokeEndpoint (sagemaker-runtime), with the same verbs as the local backend."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from typing import TYPE_CHECKING, Any
+
+from ..._waiting import poll_until
+from ...errors import (
+    BackendError,
+    ConflictError,
+    DeploymentFailedError,
+    InvocationError,
+    NotFoundError,
+    ValidationError,
+)
+from ...specs.serving import (
+    DeployedModelSpec,
+    EndpointConfigSpec,
+    EndpointDescription,
+    InvokeResult,
+    VariantDescription,
+)
+
+if TYPE_CHECKING:
+    from .backend import AwsBackend
+
+__all__ = ["AwsServing", "create_endpoint_config_request", "create_model_request"]
+
+
+def create_model_request(spec: DeployedModelSpec, *, role_arn: str) -> dict[str, Any]:
+    """``CreateModel`` for ``spec`` (pure; tests check it with botocore's validator)."""
+    if not spec.image_uri:
+        raise ValidationError("image_uri: a SageMaker model needs an image; give the Model "
+                              "image_uri= (or framework= with the mlopskit[sagemaker] extra)",
+                              field="image_uri")
+    container: dict[str, Any] = {"Image": spec.image_uri, "ModelDataUrl": spec.model_data}
+    if spec.environment:
+        container["Environment"] = dict(spec.environment)
+    return {"ModelName": spec.name, "PrimaryContainer": container, "ExecutionRoleArn": role_arn}
+
+
+def create_endpoint_config_request(spec: EndpointConfigSpec) -> dict[str, Any]:
+    """``CreateEndpointConfig`` for ``spec``."""
+    return {"EndpointConfigName": spec.name, "ProductionVariants": [
+        {"VariantName": v.name, "ModelName": v.model_name, "InstanceType": v.instance_type,
+         "InitialInstanceCount": v.initial_instance_count,
+         "InitialVariantWeight": v.initial_weight} for v in spec.variants]}
+
+
+class AwsServing:
+    """Serving verbs on SageMaker; waits poll on the session clock."""
+
+    def __init__(self, backend: AwsBackend) -> None:
+        self.backend = backend
+        self._variants: dict[str, set[str]] = {}
+
+    @property
+    def _sm(self) -> Any:
+        return self.backend.clients.sagemaker
+
+    def _call(self, method: Any, operation: str, resource: str, **kwargs: Any) -> Any:
+        return self.backend.call(method, operation, resource, **kwargs)
+
+    def create_model(self, spec: DeployedModelSpec) -> None:
+        request = create_model_request(spec, role_arn=self.backend._role_arn())
+        self._call(self._sm.create_model, "CreateModel", spec.name, **request)
+
+    def create_endpoint_config(self, spec: EndpointConfigSpec) -> None:
+        self._call(self._sm.create_endpoint_config, "CreateEndpointConfig", spec.name,
+                   **create_endpoint_config_request(spec))
+
+    def create_endpoint(self, name: str, config_name: str) -> None:
+        self._call(self._sm.create_endpoint, "CreateEndpoint", name, EndpointName=name,
+                   EndpointConfigName=config_name)
+        described = poll_until(
+            lambda: self.describe_endpoint(name),
+            lambda d: d.status not in {"Creating", "Updating"},
+            clock=self.backend.session.clock, timeout=3600.0, initial=5.0, maximum=30.0,
+            describe=lambda d: f"endpoint {name!r} is still {d.status}")
+        if described.status != "InService":
+            raise DeploymentFailedError(f"endpoint {name!r} is {described.status}: "
+                                        f"{described.failure_reason or 'no reason given'}")
+
+    def describe_endpoint(self, name: str) -> EndpointDescription:
+        found = self._call(self._sm.describe_endpoint, "DescribeEndpoint", name,
+                           EndpointName=name)
+        config = self._call(self._sm.describe_endpoint_config, "DescribeEndpointConfig",
+                            found["EndpointConfigName"],
+                            EndpointConfigName=found["EndpointConfigName"])
+        live = {v["VariantName"]: v for v in found.get("ProductionVariants", [])}
+        variants = []
+        for v in config["ProductionVariants"]:
+            current = live.get(v["VariantName"], {})
+            weight = current.get("CurrentWeight", v.get("InitialVariantWeight", 1.0))
+            variants.append(VariantDescription(
+                v["VariantName"], v["ModelName"], float(weight), v.get("InstanceType", ""),
+                int(current.get("CurrentInstanceCount", v.get("InitialInstanceCount", 1)))))
+        self._variants[name] = {v.name for v in variants}
+        created = found.get("CreationTime")
+        return EndpointDescription(
+            name=name, arn=found["EndpointArn"], status=found["EndpointStatus"],
+            config_name=found["EndpointConfigName"], variants=tuple(variants),
+            failure_reason=found.get("FailureReason"),
+            creation_time=created if isinstance(created, _dt.datetime)
+            else _dt.datetime.now(_dt.timezone.utc))
+
+    def list_endpoints(self) -> list[str]:
+        paginator = self._sm.get_paginator("list_endpoints")
+
+        def pages() -> list[str]:
+            return sorted(e["EndpointName"] for page in paginator.paginate()
+                          for e in page.get("Endpoints", []))
+
+        return self._call(pages, "ListEndpoints", "*")  # type: ignore[no-any-return]
+
+    def update_endpoint_weights(self, name: str, weights: dict[str, float]) -> None:
+        known = self._variants.get(name) or {v.name for v in
+                                             self.describe_endpoint(name).variants}
+        unknown = sorted(set(weights) - known)
+        if unknown:
+            raise NotFoundError(f"endpoint {name!r} has no variant {unknown[0]!r}; it has "
+                                f"{sorted(known)}")
+        current = {v.name: v.weight for v in self.describe_endpoint(name).variants}
+        current.update(weights)
+        if sum(current.values()) <= 0:
+            raise ConflictError("at least one variant needs a weight above 0")
+        self._call(self._sm.update_endpoint_weights_and_capacities,
+                   "UpdateEndpointWeightsAndCapacities", name, EndpointName=name,
+                   DesiredWeightsAndCapacities=[{"VariantName": k, "DesiredWeight": v}
+                                                for k, v in sorted(weights.items())])
+
+    def delete_endpoint(self, name: str) -> None:
+        self._call(self._sm.delete_endpoint, "DeleteEndpoint", name, EndpointName=name)
+        self._variants.pop(name, None)
+
+    def delete_endpoint_config(self, name: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            self._call(self._sm.delete_endpoint_config, "DeleteEndpointConfig", name,
+                       EndpointConfigName=name)
+
+    def delete_model(self, name: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            self._call(self._sm.delete_model, "DeleteModel", name, ModelName=name)
+
+    def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str | None,
+                        target_variant: str | None = None) -> InvokeResult:
+        if target_variant is not None:
+            known = self._variants.get(name) or {v.name for v in
+                                                 self.describe_endpoint(name).variants}
+            if target_variant not in known:
+                raise NotFoundError(f"endpoint {name!r} has no variant {target_variant!r}; "
+                                    f"it has {sorted(known)}")
+        request: dict[str, Any] = {"EndpointName": name, "Body": body,
+                                   "ContentType": content_type}
+        if accept:
+            request["Accept"] = accept
+        if target_variant:
+            request["TargetVariant"] = target_variant
+        runtime = self.backend.clients.runtime
+        try:
+            answer = self._call(runtime.invoke_endpoint, "InvokeEndpoint", name, **request)
+        except BackendError as exc:
+            # The container answered with an error (ModelError, HTTP 424 from the service).
+            status = 424 if exc.code == "ModelError" else 500
+            raise InvocationError(str(exc), status=status, variant=target_variant) from exc
+        except (ValidationError, ConflictError) as exc:
+            raise InvocationError(str(exc), status=400, variant=target_variant) from exc
+        payload = answer["Body"].read()
+        return InvokeResult(payload, str(answer.get("ContentType", "")),
+                            answer.get("InvokedProductionVariant"))

@@ -18,17 +18,23 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it; resolved lazily by __getattr__ below.
 _EXPORTS: dict[str, str] = {
+    "AllAtOnce": "mlopskit.serving.rollout",
     "ApprovalStatus": "mlopskit.registry",
     "AwsSession": "mlopskit.session",
+    "Canary": "mlopskit.serving.rollout",
     "Endpoint": "mlopskit.serving.endpoint",
+    "ErrorRateAbove": "mlopskit.serving.rollout",
     "Estimator": "mlopskit.training",
     "FakeClock": "mlopskit.clock",
+    "LatencyAbove": "mlopskit.serving.rollout",
+    "Linear": "mlopskit.serving.rollout",
     "LocalSession": "mlopskit.session",
     "MetricThreshold": "mlopskit.registry",
     "Model": "mlopskit.models",
     "ModelPackage": "mlopskit.registry",
     "ModelPackageGroup": "mlopskit.registry",
     "Predictor": "mlopskit.serving.endpoint",
+    "ProductionVariant": "mlopskit.serving.endpoint",
     "RealtimeConfig": "mlopskit.serving.endpoint",
     "serializers": "mlopskit.serializers",
     "Session": "mlopskit.session",
@@ -55,7 +61,13 @@ if TYPE_CHECKING:
     from .registry import ModelPackageGroup as ModelPackageGroup
     from .serving.endpoint import Endpoint as Endpoint
     from .serving.endpoint import Predictor as Predictor
+    from .serving.endpoint import ProductionVariant as ProductionVariant
     from .serving.endpoint import RealtimeConfig as RealtimeConfig
+    from .serving.rollout import AllAtOnce as AllAtOnce
+    from .serving.rollout import Canary as Canary
+    from .serving.rollout import ErrorRateAbove as ErrorRateAbove
+    from .serving.rollout import LatencyAbove as LatencyAbove
+    from .serving.rollout import Linear as Linear
     from .session import AwsSession as AwsSession
     from .session import LocalSession as LocalSession
     from .session import Session as Session

@@ -300,3 +300,61 @@ def test_serving_and_registry_requests_pass_botocore_validation(aws_session):
         report = ParamValidator().validate(
             request, model_shapes.operation_model(operation).input_shape)
         assert not report.has_errors(), (operation, report.generate_report())
+
+
+@pytest.mark.parametrize("strategy", [
+    mlopskit.AllAtOnce(wait=300),
+    mlopskit.Canary(10, wait=600, rollback_on=["HighErrorRate", "HighLatency"]),
+    mlopskit.Linear(20, interval=120, rollback_on=["HighErrorRate"]),
+], ids=["all-at-once", "canary", "linear"])
+def test_rollout_requests_pass_botocore_validation(aws_session, strategy):
+    from mlopskit.backends.aws.serving import deployment_config
+
+    request = {"EndpointName": "e-1", "EndpointConfigName": "c-2",
+               "DeploymentConfig": deployment_config(strategy)}
+    shape = aws_session.backend.clients.sagemaker.meta.service_model.operation_model(
+        "UpdateEndpoint").input_shape
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()
+    routing = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == {"AllAtOnce": "ALL_AT_ONCE", "Canary": "CANARY",
+                               "Linear": "LINEAR"}[type(strategy).__name__]
+
+
+def test_rollout_on_aws_uses_update_endpoint(aws_session, code, monkeypatch, tmp_path):
+    from moto.sagemaker import responses as sm_responses
+
+    calls: list[dict[str, Any]] = []
+
+    def update_endpoint(self: Any) -> Any:  # moto has no UpdateEndpoint: give it one
+        from moto.core.responses import ActionResult
+
+        calls.append(dict(self._get_params()))
+        endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
+        config = self.sagemaker_backend.describe_endpoint_config(
+            self._get_param("EndpointConfigName"))
+        endpoint.endpoint_config_name = self._get_param("EndpointConfigName")
+        endpoint.production_variants = endpoint._process_production_variants(
+            config["ProductionVariants"])
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    monkeypatch.setattr(sm_responses.SageMakerResponse, "update_endpoint", update_endpoint,
+                        raising=False)
+    uri = f"s3://{aws_session.default_bucket}/m/model.tar.gz"
+    aws_session.backend.objects.put_bytes(b"model", uri)
+    model = mlopskit.Model(uri, image_uri=IMAGE, session=aws_session)
+    model.deploy(mlopskit.RealtimeConfig("ml.m5.large"), endpoint_name="rollout-ep")
+    endpoint = mlopskit.Endpoint("rollout-ep", session=aws_session)
+    old_config = endpoint.describe().config_name
+    with pytest.raises(mlopskit.errors.CapabilityError, match="CloudWatch alarm names"):
+        endpoint.update(model, mlopskit.Canary(10, wait=60, rollback_on=[lambda s: None]))
+    report = endpoint.update(model, mlopskit.Canary(10, wait=600,
+                                                    rollback_on=["HighErrorRate"]))
+    assert report.completed
+    sent = calls[-1]["DeploymentConfig"]
+    assert sent["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "HighErrorRate"}]}
+    assert sent["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["CanarySize"] == {
+        "Type": "CAPACITY_PERCENT", "Value": 10}
+    assert endpoint.describe().config_name != old_config
+    names = aws_session.backend.clients.sagemaker.list_models()["Models"]
+    assert len(names) == 1  # the old fleet's model was removed, the new one kept

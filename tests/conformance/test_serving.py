@@ -119,3 +119,24 @@ def test_endpoint_json_answer_round_trip(any_session, model):
     assert result.content_type == "application/json"
     assert len(json.loads(result.body)) == 2
     predictor.delete_endpoint()
+
+
+def test_two_weighted_variants(any_session, model):
+    endpoint = mlopskit.Endpoint.create("ab-ep", [
+        mlopskit.ProductionVariant(model, "A", weight=3.0),
+        mlopskit.ProductionVariant(model, "B", mlopskit.RealtimeConfig("ml.c5.large"), 1.0),
+    ], session=any_session)
+    assert [(v.name, v.weight, v.instance_type) for v in endpoint.variants] == [
+        ("A", 3.0, "ml.m5.large"), ("B", 1.0, "ml.c5.large")]
+    _queue_moto_answer(any_session, "[1, 1]", "B")
+    assert endpoint.invoke(b"1,2,3\n4,5,6", target_variant="B").variant == "B"
+    endpoint.delete()
+    assert mlopskit.Endpoint.list(session=any_session) == []
+
+
+def test_duplicate_variant_names_are_refused(any_session, model):
+    with pytest.raises(ValidationError, match="duplicate variant names"):
+        mlopskit.Endpoint.create("dup-variants", [mlopskit.ProductionVariant(model, "A"),
+                                                  mlopskit.ProductionVariant(model, "A")],
+                                 session=any_session)
+    assert mlopskit.Endpoint.list(session=any_session) == []

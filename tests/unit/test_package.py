@@ -44,10 +44,11 @@ def test_first_use_of_estimator_still_skips_boto3_pandas_and_sklearn():
 
 def test_public_names_are_pinned():
     assert mlopskit.__all__ == sorted([
-        "ApprovalStatus", "AwsSession", "Endpoint", "Estimator", "FakeClock", "LocalSession",
+        "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "Endpoint", "ErrorRateAbove",
+        "Estimator", "FakeClock", "LatencyAbove", "Linear", "LocalSession",
         "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Predictor",
-        "RealtimeConfig", "Session", "SystemClock", "TrainingInput", "TrainingJob",
-        "__version__", "default_session", "errors", "serializers", "session_from_env",
+        "ProductionVariant", "RealtimeConfig", "Session", "SystemClock", "TrainingInput",
+        "TrainingJob", "__version__", "default_session", "errors", "serializers", "session_from_env",
         "set_default_session",
     ])
     for name in mlopskit.__all__:

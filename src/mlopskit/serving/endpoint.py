@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..backends.base import Capability
@@ -25,11 +26,12 @@ from ..specs.serving import (
     VariantDescription,
 )
 from .codecs import NumpyDeserializer, NumpySerializer
+from .rollout import AllAtOnce, Canary, Linear, RolloutReport, Strategy
 
 if TYPE_CHECKING:
     from ..models import Model
 
-__all__ = ["Endpoint", "Predictor", "RealtimeConfig", "deploy_model"]
+__all__ = ["Endpoint", "Predictor", "ProductionVariant", "RealtimeConfig", "deploy_model"]
 
 
 class Serializer(Protocol):
@@ -74,51 +76,87 @@ def _stamp(session: Session) -> str:
     return session.clock.now().strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
 
 
+@dataclasses.dataclass(frozen=True)
+class ProductionVariant:
+    """One variant of an endpoint: a model, its instances and its traffic weight."""
+
+    model: Model
+    name: str = "AllTraffic"
+    config: RealtimeConfig = dataclasses.field(
+        default_factory=lambda: RealtimeConfig("ml.m5.large"))
+    weight: float = 1.0
+    sha256: str | None = None
+
+
+def _create_fleet(session: Session, serving: Any, prefix: str,
+                  variants: Sequence[ProductionVariant]) -> tuple[str, list[str]]:
+    """Create one model per variant and an endpoint config; all or nothing."""
+    from ..models import sha256_of
+
+    # Timestamp for people, random tail for uniqueness (a FakeClock repeats its stamp).
+    stamp = f"{_stamp(session)}-{os.urandom(3).hex()}"
+    config_name = re.sub(r"-+", "-", f"{prefix[:31].rstrip('-')}-{stamp}")[:60].rstrip("-")
+    specs = []
+    for index, variant in enumerate(variants):
+        if not isinstance(variant.config, RealtimeConfig):
+            raise ValidationError(f"config: expected RealtimeConfig, got "
+                                  f"{type(variant.config).__name__}", field="config")
+        spec = variant.model.spec(session)
+        environment = dict(spec.environment)
+        if spec.entry_point:
+            environment.setdefault("SAGEMAKER_PROGRAM", spec.entry_point)
+        if spec.source_uri:
+            environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", spec.source_uri)
+        environment.setdefault("SAGEMAKER_REGION", session.region)
+        specs.append(build(DeployedModelSpec, "", name=f"{config_name[:60]}-{index}",
+                           image_uri=spec.image_uri, model_data=spec.model_data,
+                           environment=environment,
+                           sha256=variant.sha256 or sha256_of(session, spec.model_data)))
+    endpoint_config = build(EndpointConfigSpec, "", name=config_name, variants=[
+        {"name": v.name, "model_name": m.name, "instance_type": v.config.instance_type,
+         "initial_instance_count": v.config.initial_instance_count,
+         "initial_weight": v.weight} for v, m in zip(variants, specs, strict=True)])
+    created: list[str] = []
+    try:
+        for deployed in specs:
+            serving.create_model(deployed)
+            created.append(deployed.name)
+        serving.create_endpoint_config(endpoint_config)
+    except MlopsKitError:
+        for name in created:
+            serving.delete_model(name)
+        raise
+    return config_name, created
+
+
+def _drop_fleet(serving: Any, config_name: str, models: Sequence[str]) -> None:
+    with contextlib.suppress(MlopsKitError):
+        serving.delete_endpoint_config(config_name)
+    for name in models:
+        with contextlib.suppress(MlopsKitError):
+            serving.delete_model(name)
+
+
+def _check_endpoint_name(name: str) -> None:
+    try:
+        check_name(name, kind="endpoint_name")
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="endpoint_name") from None
+
+
 def deploy_model(model: Model, config: RealtimeConfig, *, endpoint_name: str | None,
                  variant_name: str, session: Session | None, sha256: str | None,
                  serializer: Serializer | None = None,
                  deserializer: Deserializer | None = None) -> Predictor:
     """Create model, endpoint config and endpoint; on failure, leave none of them behind."""
-    from ..models import sha256_of
-
     resolved = resolve_session(session or model.session)
     if not isinstance(config, RealtimeConfig):
         raise ValidationError(f"config: expected RealtimeConfig, got {type(config).__name__}",
                               field="config")
-    serving = _serving(resolved)
     name = endpoint_name or f"mlopskit-endpoint-{_stamp(resolved)}"
-    try:
-        check_name(name, kind="endpoint_name")
-        check_name(variant_name, kind="variant_name")
-    except ValueError as exc:
-        raise ValidationError(str(exc), field="endpoint_name") from None
-    spec = model.spec(resolved)
-    environment = dict(spec.environment)
-    if spec.entry_point:
-        environment.setdefault("SAGEMAKER_PROGRAM", spec.entry_point)
-    if spec.source_uri:
-        environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", spec.source_uri)
-    environment.setdefault("SAGEMAKER_REGION", resolved.region)
-    model_name = f"{name[:40].rstrip('-')}-{_stamp(resolved)}"
-    model_name = re.sub(r"-+", "-", model_name)[:63].rstrip("-")
-    deployed = build(DeployedModelSpec, "", name=model_name, image_uri=spec.image_uri,
-                     model_data=spec.model_data, environment=environment,
-                     sha256=sha256 or sha256_of(resolved, spec.model_data))
-    endpoint_config = build(EndpointConfigSpec, "", name=model_name, variants=[{
-        "name": variant_name, "model_name": model_name, "instance_type": config.instance_type,
-        "initial_instance_count": config.initial_instance_count}])
-    if name in serving.list_endpoints():
-        raise ConflictError(f"endpoint {name!r} already exists; update it or pick a new name")
-    serving.create_model(deployed)
-    try:
-        serving.create_endpoint_config(endpoint_config)
-        serving.create_endpoint(name, endpoint_config.name)
-    except MlopsKitError:
-        with contextlib.suppress(MlopsKitError):
-            serving.delete_endpoint(name)
-        serving.delete_endpoint_config(endpoint_config.name)
-        serving.delete_model(model_name)
-        raise
+    _check_endpoint_name(name)
+    Endpoint.create(name, [ProductionVariant(model, variant_name, config, 1.0, sha256)],
+                    session=resolved)
     return Predictor(name, session=resolved, serializer=serializer, deserializer=deserializer)
 
 
@@ -128,6 +166,75 @@ class Endpoint:
     def __init__(self, name: str, session: Session | None = None) -> None:
         self.name = name
         self.session = resolve_session(session)
+
+    @classmethod
+    def create(cls, name: str, variants: Sequence[ProductionVariant],
+               session: Session | None = None) -> Endpoint:
+        """An endpoint with one or more weighted variants (A/B); all or nothing."""
+        resolved = resolve_session(session)
+        _check_endpoint_name(name)
+        if not variants:
+            raise ValidationError("variants: at least one ProductionVariant", field="variants")
+        serving = _serving(resolved)
+        if name in serving.list_endpoints():
+            raise ConflictError(f"endpoint {name!r} already exists; update it or pick a new "
+                                "name")
+        config_name, models = _create_fleet(resolved, serving, name, variants)
+        try:
+            serving.create_endpoint(name, config_name)
+        except MlopsKitError:
+            with contextlib.suppress(MlopsKitError):
+                serving.delete_endpoint(name)
+            _drop_fleet(serving, config_name, models)
+            raise
+        return cls(name, session=resolved)
+
+    def update(self, new: Any, strategy: Strategy | None = None, *,
+               config: RealtimeConfig | None = None, force: bool = False) -> RolloutReport:
+        """Blue/green: replace the fleet with ``new`` (a Model or an Approved ModelPackage).
+
+        ``strategy`` is AllAtOnce (default), Canary or Linear; their ``rollback_on`` alarms
+        can send traffic back to the old fleet. The report says what happened.
+        """
+        from ..models import Model
+        from ..registry import ModelPackage
+
+        strategy = strategy or AllAtOnce()
+        if not isinstance(strategy, (AllAtOnce, Canary, Linear)):
+            raise ValidationError(f"strategy: expected AllAtOnce, Canary or Linear, got "
+                                  f"{type(strategy).__name__}", field="strategy")
+        described = self.describe()
+        current = described.variants[0]
+        config = config or RealtimeConfig(current.instance_type, current.instance_count)
+        sha256 = None
+        if isinstance(new, ModelPackage):
+            new.refresh()
+            if new.approval_status.value != "Approved" and not force:
+                raise ConflictError(f"{new.group.name!r} version {new.version} is "
+                                    f"{new.approval_status.value}; only Approved packages "
+                                    "deploy (force=True overrides)")
+            sha256 = new.lineage.get("sha256")
+            model = new.model
+        elif isinstance(new, Model):
+            model = new
+        else:
+            raise ValidationError(f"new: expected a Model or ModelPackage, got "
+                                  f"{type(new).__name__}", field="new")
+        serving = self._serving
+        config_name, models = _create_fleet(self.session, serving, self.name, [
+            ProductionVariant(model, current.name, config, 1.0,
+                              str(sha256) if sha256 else None)])
+        try:
+            report: RolloutReport = serving.update_endpoint(self.name, config_name, strategy)
+        except MlopsKitError:
+            _drop_fleet(serving, config_name, models)
+            raise
+        if report.completed:
+            _drop_fleet(serving, described.config_name,
+                        [v.model_name for v in described.variants])
+        else:
+            _drop_fleet(serving, config_name, models)
+        return report
 
     @property
     def _serving(self) -> Any:

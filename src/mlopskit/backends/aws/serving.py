@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 from ..._waiting import poll_until
 from ...errors import (
     BackendError,
+    CapabilityError,
     ConflictError,
     DeploymentFailedError,
     InvocationError,
     NotFoundError,
     ValidationError,
 )
+from ...serving.rollout import Canary, Linear, RolloutReport, Strategy
 from ...specs.serving import (
     DeployedModelSpec,
     EndpointConfigSpec,
@@ -27,7 +29,8 @@ from ...specs.serving import (
 if TYPE_CHECKING:
     from .backend import AwsBackend
 
-__all__ = ["AwsServing", "create_endpoint_config_request", "create_model_request"]
+__all__ = ["AwsServing", "create_endpoint_config_request", "create_model_request",
+           "deployment_config"]
 
 
 def create_model_request(spec: DeployedModelSpec, *, role_arn: str) -> dict[str, Any]:
@@ -48,6 +51,30 @@ def create_endpoint_config_request(spec: EndpointConfigSpec) -> dict[str, Any]:
         {"VariantName": v.name, "ModelName": v.model_name, "InstanceType": v.instance_type,
          "InitialInstanceCount": v.initial_instance_count,
          "InitialVariantWeight": v.initial_weight} for v in spec.variants]}
+
+
+def deployment_config(strategy: Strategy) -> dict[str, Any]:
+    """The ``DeploymentConfig`` of UpdateEndpoint for a rollout strategy."""
+    alarms = list(strategy.rollback_on)
+    if any(not isinstance(a, str) for a in alarms):
+        raise CapabilityError("rollback_on: on AWS, alarms are CloudWatch alarm names; a "
+                              "callable only works on the local backend")
+    routing: dict[str, Any]
+    if isinstance(strategy, Canary):
+        routing = {"Type": "CANARY", "WaitIntervalInSeconds": int(strategy.wait),
+                   "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": int(strategy.percent)}}
+    elif isinstance(strategy, Linear):
+        routing = {"Type": "LINEAR", "WaitIntervalInSeconds": int(strategy.interval),
+                   "LinearStepSize": {"Type": "CAPACITY_PERCENT",
+                                      "Value": int(strategy.step_percent)}}
+    else:
+        routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": int(strategy.wait)}
+    config: dict[str, Any] = {"BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": routing, "TerminationWaitInSeconds": 0}}
+    if alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": str(a)}
+                                                          for a in alarms]}
+    return config
 
 
 class AwsServing:
@@ -83,6 +110,26 @@ class AwsServing:
         if described.status != "InService":
             raise DeploymentFailedError(f"endpoint {name!r} is {described.status}: "
                                         f"{described.failure_reason or 'no reason given'}")
+
+    def update_endpoint(self, name: str, config_name: str, strategy: Strategy) -> RolloutReport:
+        """UpdateEndpoint with a blue/green DeploymentConfig; SageMaker shifts the traffic
+        and rolls back on the named CloudWatch alarms."""
+        request: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name,
+                                   "DeploymentConfig": deployment_config(strategy)}
+        self._call(self._sm.update_endpoint, "UpdateEndpoint", name, **request)
+        described = poll_until(
+            lambda: self.describe_endpoint(name),
+            lambda d: d.status not in {"Creating", "Updating", "SystemUpdating"},
+            clock=self.backend.session.clock, timeout=4 * 3600.0, initial=5.0, maximum=30.0,
+            describe=lambda d: f"endpoint {name!r} is still {d.status}")
+        completed = described.config_name == config_name and described.status == "InService"
+        return RolloutReport(name, type(strategy).__name__, completed=completed,
+                             rolled_back=not completed,
+                             reason=None if completed else (described.failure_reason or
+                                                            f"endpoint is {described.status}"),
+                             steps=tuple({"share": s, "bake_seconds": b, "at": None,
+                                          "requests": None, "errors_5xx": None, "alarm": None}
+                                         for s, b in strategy.steps()))
 
     def describe_endpoint(self, name: str) -> EndpointDescription:
         found = self._call(self._sm.describe_endpoint, "DescribeEndpoint", name,

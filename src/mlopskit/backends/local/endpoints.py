@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..._archive import safe_extract
 from ...errors import (
+    CapabilityError,
     ConflictError,
     DeploymentFailedError,
     InvocationError,
     NotFoundError,
 )
+from ...serving.rollout import FleetStats, RolloutReport, Strategy
 from ...specs.serving import (
     DeployedModelSpec,
     EndpointConfigSpec,
@@ -233,8 +235,85 @@ class LocalEndpoints:
                 raise ConflictError("at least one variant needs a weight above 0")
             db.execute("UPDATE endpoints SET weights = ? WHERE name = ?", (dumps(current), name))
 
+    # -- blue/green updates --------------------------------------------------------------
+
+    def update_endpoint(self, name: str, config_name: str, strategy: Strategy) -> RolloutReport:
+        """Start the new fleet, shift traffic step by step on the session clock, bake, check
+        the alarms; roll back on the first that fires, else retire the old fleet."""
+        row = self._row(name)
+        if row["status"] != "InService":
+            raise ConflictError(f"endpoint {name!r} is {row['status']}; only an InService "
+                                "endpoint can be updated")
+        for alarm in strategy.rollback_on:
+            if isinstance(alarm, str):
+                raise CapabilityError(f"rollback_on: {alarm!r} names a CloudWatch alarm, which "
+                                      "the local backend does not have; pass a callable such "
+                                      "as ErrorRateAbove(0.01)")
+        config = self._config(config_name)
+        new_servers: dict[str, dict[str, Any]] = {}
+        try:
+            for variant in config.variants:
+                new_servers[variant.name] = self._start(name, variant.name,
+                                                        self._model(variant.model_name))
+        except DeploymentFailedError:
+            self._stop(new_servers)
+            raise
+        pending = {"config": config_name, "servers": new_servers, "share": 0.0,
+                   "weights": {v.name: v.initial_weight for v in config.variants}}
+        self._set(name, status="Updating", pending=dumps(pending))
+        steps: list[dict[str, Any]] = []
+        clock = self.backend.clock
+        for share, bake in strategy.steps():
+            pending["share"] = share
+            self._set(name, pending=dumps(pending))
+            clock.sleep(bake)
+            stats = self._fleet_stats(new_servers)
+            reason = next((r for r in (alarm(stats) for alarm in strategy.rollback_on
+                                       if callable(alarm)) if r), None)
+            steps.append({"share": share, "bake_seconds": bake, "at": clock.now().isoformat(),
+                          "requests": stats.requests, "errors_5xx": stats.errors_5xx,
+                          "alarm": reason})
+            if reason:
+                self._set(name, status="InService", pending=None)
+                self._stop(new_servers)
+                return RolloutReport(name, type(strategy).__name__, completed=False,
+                                     rolled_back=True, reason=reason, steps=tuple(steps))
+        old = json.loads(row["servers"])
+        with self.store.transaction() as db:
+            db.execute("UPDATE endpoints SET status = 'InService', pending = NULL, servers = ?,"
+                       " weights = ?, config_name = ? WHERE name = ?",
+                       (dumps(new_servers), dumps(pending["weights"]), config_name, name))
+        self._stop(old)
+        return RolloutReport(name, type(strategy).__name__, completed=True, rolled_back=False,
+                             reason=None, steps=tuple(steps))
+
+    def _set(self, name: str, *, status: str | None = None, pending: Any = ...) -> None:
+        with self.store.transaction() as db:
+            if status is not None:
+                db.execute("UPDATE endpoints SET status = ? WHERE name = ?", (status, name))
+            if pending is not ...:
+                db.execute("UPDATE endpoints SET pending = ? WHERE name = ?", (pending, name))
+
+    def _fleet_stats(self, servers: dict[str, dict[str, Any]]) -> FleetStats:
+        totals = {"requests": 0, "errors_4xx": 0, "errors_5xx": 0}
+        latency = 0.0
+        for server in servers.values():
+            conn = http.client.HTTPConnection("127.0.0.1", int(server["port"]), timeout=10)
+            try:
+                conn.request("GET", "/mlopskit/metrics")
+                data = json.loads(conn.getresponse().read())
+            finally:
+                conn.close()
+            for key in totals:
+                totals[key] += int(data[key])
+            latency += float(data["mean_latency_ms"]) * int(data["requests"])
+        mean = latency / totals["requests"] if totals["requests"] else 0.0
+        return FleetStats(totals["requests"], totals["errors_4xx"], totals["errors_5xx"], mean)
+
     def delete_endpoint(self, name: str) -> None:
         row = self._row(name)
+        if row["pending"]:
+            self._stop(json.loads(row["pending"])["servers"])
         self._stop(json.loads(row["servers"]))
         with self.store.transaction() as db:
             db.execute("DELETE FROM endpoints WHERE name = ?", (name,))
@@ -254,19 +333,23 @@ class LocalEndpoints:
     def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str | None,
                         target_variant: str | None = None) -> InvokeResult:
         row = self._row(name)
-        if row["status"] != "InService":
+        if row["status"] not in {"InService", "Updating"}:  # endpoints serve while updating
             raise ConflictError(f"endpoint {name!r} is {row['status']}, not InService")
         if len(body) > MAX_PAYLOAD_BYTES:
             raise InvocationError(f"payload of {len(body)} bytes is over the "
                                   f"{MAX_PAYLOAD_BYTES} byte limit", status=413)
         servers = json.loads(row["servers"])
+        weights = json.loads(row["weights"])
+        if row["pending"]:  # mid-rollout: the new fleet takes its share of the traffic
+            pending = json.loads(row["pending"])
+            if self._rng.random() < float(pending["share"]):
+                servers, weights = pending["servers"], pending["weights"]
         if target_variant is not None:
             if target_variant not in servers:
                 raise NotFoundError(f"endpoint {name!r} has no variant {target_variant!r}; it "
                                     f"has {sorted(servers)}")
             variant = target_variant
         else:
-            weights = json.loads(row["weights"])
             names = sorted(servers)
             variant = self._rng.choices(names, [weights[n] for n in names])[0]
         status, reply, reply_type = self._post(int(servers[variant]["port"]), body,

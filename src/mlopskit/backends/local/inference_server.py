@@ -57,6 +57,9 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+        # Headers and body leave in two writes; without TCP_NODELAY, Nagle's algorithm and
+        # the client's delayed ACK hold the body back ~40 ms.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per request would dominate the cost of a small prediction

@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS endpoint_configs (
 CREATE TABLE IF NOT EXISTS endpoints (
     name TEXT PRIMARY KEY, config_name TEXT NOT NULL, status TEXT NOT NULL,
     failure_reason TEXT, servers TEXT NOT NULL DEFAULT '{}', weights TEXT NOT NULL,
-    created TEXT NOT NULL);
+    pending TEXT, created TEXT NOT NULL);
 """
 
 

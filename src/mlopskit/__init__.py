@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "Predictor": "mlopskit.serving.endpoint",
     "ProductionVariant": "mlopskit.serving.endpoint",
     "RealtimeConfig": "mlopskit.serving.endpoint",
+    "ServerlessConfig": "mlopskit.serving.endpoint",
     "serializers": "mlopskit.serializers",
     "Session": "mlopskit.session",
     "SystemClock": "mlopskit.clock",
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from .serving.endpoint import Predictor as Predictor
     from .serving.endpoint import ProductionVariant as ProductionVariant
     from .serving.endpoint import RealtimeConfig as RealtimeConfig
+    from .serving.endpoint import ServerlessConfig as ServerlessConfig
     from .serving.rollout import AllAtOnce as AllAtOnce
     from .serving.rollout import Canary as Canary
     from .serving.rollout import ErrorRateAbove as ErrorRateAbove

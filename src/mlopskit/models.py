@@ -22,7 +22,7 @@ from .specs._common import build, check_s3_uri
 from .specs.registry import ModelSpec
 
 if TYPE_CHECKING:
-    from .serving.endpoint import Predictor, RealtimeConfig
+    from .serving.endpoint import Predictor, RealtimeConfig, ServerlessConfig
 
 __all__ = ["Model", "sha256_of"]
 
@@ -122,7 +122,7 @@ class Model:
             self._source_uri = uri
         return self._spec_values(self._source_uri)
 
-    def deploy(self, config: RealtimeConfig, endpoint_name: str | None = None,
+    def deploy(self, config: RealtimeConfig | ServerlessConfig, endpoint_name: str | None = None,
                wait: bool = True, *, variant_name: str = "AllTraffic",
                serializer: Any = None, deserializer: Any = None) -> Predictor:
         """Serve this model on an endpoint and return a :class:`~mlopskit.Predictor`.

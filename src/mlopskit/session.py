@@ -121,10 +121,12 @@ class LocalSession(Session):
         role_arn: str | None = None,
         clock: Clock | None = None,
         python: str | None = None,
+        serverless_idle_seconds: float = 300.0,
     ) -> None:
         super().__init__(region=region, bucket=bucket, role_arn=role_arn, clock=clock)
         self.root = Path(root or os.environ.get("MLOPSKIT_ROOT") or ".mlopskit").absolute()
         self.python = python
+        self.serverless_idle_seconds = serverless_idle_seconds
 
     @property
     def backend_name(self) -> str:
@@ -134,7 +136,8 @@ class LocalSession(Session):
         from .backends.local import LocalBackend
 
         backend = LocalBackend(self.root, region=self.region, clock=self.clock,
-                               python=self.python)
+                               python=self.python,
+                               serverless_idle_seconds=self.serverless_idle_seconds)
         # The session's bucket exists from the start, as a real default bucket would; other
         # buckets come into being on their first write.
         backend.objects.make_bucket(self.default_bucket)

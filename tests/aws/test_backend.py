@@ -284,7 +284,10 @@ def test_serving_and_registry_requests_pass_botocore_validation(aws_session):
         {"name": "Blue", "model_name": "m-1", "instance_type": "ml.m5.large",
          "initial_weight": 0.9},
         {"name": "Green", "model_name": "m-1", "instance_type": "ml.c5.xlarge",
-         "initial_instance_count": 2, "initial_weight": 0.1}])
+         "initial_instance_count": 2, "initial_weight": 0.1},
+        {"name": "Lambda", "model_name": "m-1", "initial_weight": 0.1,
+         "serverless": {"memory_size_mb": 2048, "max_concurrency": 20,
+                        "provisioned_concurrency": 2}}])
     package = build(ModelPackageSpec, "", group="g-1", model={
         "model_data": "s3://bkt-1/m/model.tar.gz", "image_uri": IMAGE,
         "entry_point": "inference.py", "source_uri": "s3://bkt-1/code/sourcedir.tar.gz"},

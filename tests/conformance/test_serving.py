@@ -140,3 +140,15 @@ def test_duplicate_variant_names_are_refused(any_session, model):
                                                   mlopskit.ProductionVariant(model, "A")],
                                  session=any_session)
     assert mlopskit.Endpoint.list(session=any_session) == []
+
+
+def test_serverless_endpoint(any_session, model):
+    predictor = model.deploy(mlopskit.ServerlessConfig(3072, max_concurrency=10),
+                             endpoint_name="sls-conf", serializer=CSVSerializer(),
+                             deserializer=JSONDeserializer())
+    variant = predictor.endpoint.variants[0]
+    assert variant.serverless is not None
+    assert (variant.serverless.memory_size_mb, variant.serverless.max_concurrency) == (3072, 10)
+    _queue_moto_answer(any_session, "[1, 0]", "AllTraffic")
+    assert len(predictor.predict(X)) == 2
+    predictor.delete_endpoint()

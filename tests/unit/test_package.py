@@ -47,8 +47,8 @@ def test_public_names_are_pinned():
         "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "Endpoint", "ErrorRateAbove",
         "Estimator", "FakeClock", "LatencyAbove", "Linear", "LocalSession",
         "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Predictor",
-        "ProductionVariant", "RealtimeConfig", "Session", "SystemClock", "TrainingInput",
-        "TrainingJob", "__version__", "default_session", "errors", "serializers",
+        "ProductionVariant", "RealtimeConfig", "ServerlessConfig", "Session", "SystemClock",
+        "TrainingInput", "TrainingJob", "__version__", "default_session", "errors", "serializers",
         "session_from_env", "set_default_session",
     ])
     for name in mlopskit.__all__:

@@ -23,6 +23,7 @@ from ..specs.serving import (
     EndpointConfigSpec,
     EndpointDescription,
     InvokeResult,
+    ServerlessSpec,
     VariantDescription,
 )
 from .codecs import NumpyDeserializer, NumpySerializer
@@ -31,7 +32,8 @@ from .rollout import AllAtOnce, Canary, Linear, RolloutReport, Strategy
 if TYPE_CHECKING:
     from ..models import Model
 
-__all__ = ["Endpoint", "Predictor", "ProductionVariant", "RealtimeConfig", "deploy_model"]
+__all__ = ["Endpoint", "Predictor", "ProductionVariant", "RealtimeConfig", "ServerlessConfig",
+           "deploy_model"]
 
 
 class Serializer(Protocol):
@@ -64,6 +66,39 @@ class RealtimeConfig:
                                   field="initial_instance_count")
 
 
+@dataclasses.dataclass(frozen=True)
+class ServerlessConfig:
+    """Capacity on demand: started by the first request, stopped when idle.
+
+    ``memory_size_mb`` is one of 1024, 2048, ..., 6144; ``max_concurrency`` 1..200 (more
+    requests in flight get a throttling error); ``provisioned_concurrency`` keeps it warm.
+    """
+
+    memory_size_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        build(ServerlessSpec, "", memory_size_mb=self.memory_size_mb,
+              max_concurrency=self.max_concurrency,
+              provisioned_concurrency=self.provisioned_concurrency)
+
+    def spec(self) -> ServerlessSpec:
+        return ServerlessSpec(memory_size_mb=self.memory_size_mb,
+                              max_concurrency=self.max_concurrency,
+                              provisioned_concurrency=self.provisioned_concurrency)
+
+
+def _variant_capacity(config: Any) -> dict[str, Any]:
+    if isinstance(config, RealtimeConfig):
+        return {"instance_type": config.instance_type,
+                "initial_instance_count": config.initial_instance_count}
+    if isinstance(config, ServerlessConfig):
+        return {"serverless": config.spec()}
+    raise ValidationError(f"config: expected RealtimeConfig or ServerlessConfig, got "
+                          f"{type(config).__name__}", field="config")
+
+
 def _serving(session: Session) -> Any:
     session.require(Capability.REALTIME_ENDPOINTS, "deploying an endpoint")
     serving = getattr(session.backend, "serving", None)
@@ -82,7 +117,7 @@ class ProductionVariant:
 
     model: Model
     name: str = "AllTraffic"
-    config: RealtimeConfig = dataclasses.field(
+    config: RealtimeConfig | ServerlessConfig = dataclasses.field(
         default_factory=lambda: RealtimeConfig("ml.m5.large"))
     weight: float = 1.0
     sha256: str | None = None
@@ -98,9 +133,7 @@ def _create_fleet(session: Session, serving: Any, prefix: str,
     config_name = re.sub(r"-+", "-", f"{prefix[:31].rstrip('-')}-{stamp}")[:60].rstrip("-")
     specs = []
     for index, variant in enumerate(variants):
-        if not isinstance(variant.config, RealtimeConfig):
-            raise ValidationError(f"config: expected RealtimeConfig, got "
-                                  f"{type(variant.config).__name__}", field="config")
+        _variant_capacity(variant.config)
         spec = variant.model.spec(session)
         environment = dict(spec.environment)
         if spec.entry_point:
@@ -113,9 +146,8 @@ def _create_fleet(session: Session, serving: Any, prefix: str,
                            environment=environment,
                            sha256=variant.sha256 or sha256_of(session, spec.model_data)))
     endpoint_config = build(EndpointConfigSpec, "", name=config_name, variants=[
-        {"name": v.name, "model_name": m.name, "instance_type": v.config.instance_type,
-         "initial_instance_count": v.config.initial_instance_count,
-         "initial_weight": v.weight} for v, m in zip(variants, specs, strict=True)])
+        {"name": v.name, "model_name": m.name, "initial_weight": v.weight,
+         **_variant_capacity(v.config)} for v, m in zip(variants, specs, strict=True)])
     created: list[str] = []
     try:
         for deployed in specs:
@@ -144,15 +176,14 @@ def _check_endpoint_name(name: str) -> None:
         raise ValidationError(str(exc), field="endpoint_name") from None
 
 
-def deploy_model(model: Model, config: RealtimeConfig, *, endpoint_name: str | None,
-                 variant_name: str, session: Session | None, sha256: str | None,
+def deploy_model(model: Model, config: RealtimeConfig | ServerlessConfig, *,
+                 endpoint_name: str | None, variant_name: str, session: Session | None,
+                 sha256: str | None,
                  serializer: Serializer | None = None,
                  deserializer: Deserializer | None = None) -> Predictor:
     """Create model, endpoint config and endpoint; on failure, leave none of them behind."""
     resolved = resolve_session(session or model.session)
-    if not isinstance(config, RealtimeConfig):
-        raise ValidationError(f"config: expected RealtimeConfig, got {type(config).__name__}",
-                              field="config")
+    _variant_capacity(config)
     name = endpoint_name or f"mlopskit-endpoint-{_stamp(resolved)}"
     _check_endpoint_name(name)
     Endpoint.create(name, [ProductionVariant(model, variant_name, config, 1.0, sha256)],
@@ -190,7 +221,8 @@ class Endpoint:
         return cls(name, session=resolved)
 
     def update(self, new: Any, strategy: Strategy | None = None, *,
-               config: RealtimeConfig | None = None, force: bool = False) -> RolloutReport:
+               config: RealtimeConfig | ServerlessConfig | None = None,
+               force: bool = False) -> RolloutReport:
         """Blue/green: replace the fleet with ``new`` (a Model or an Approved ModelPackage).
 
         ``strategy`` is AllAtOnce (default), Canary or Linear; their ``rollback_on`` alarms
@@ -205,6 +237,10 @@ class Endpoint:
                                   f"{type(strategy).__name__}", field="strategy")
         described = self.describe()
         current = described.variants[0]
+        if config is None and current.serverless is not None:
+            config = ServerlessConfig(current.serverless.memory_size_mb,
+                                      current.serverless.max_concurrency,
+                                      current.serverless.provisioned_concurrency)
         config = config or RealtimeConfig(current.instance_type, current.instance_count)
         sha256 = None
         if isinstance(new, ModelPackage):
@@ -264,6 +300,14 @@ class Endpoint:
                 raise ValidationError(f"weights.{variant}: must be a number >= 0 (got "
                                       f"{weight!r})", field=f"weights.{variant}")
         self._serving.update_endpoint_weights(self.name, dict(weights))
+
+    def cold_starts(self) -> dict[str, Any]:
+        """Serverless variants' cold starts so far and the last one's time (local backend)."""
+        serving = self._serving
+        if not hasattr(serving, "cold_starts"):
+            raise CapabilityError(f"the {self.session.backend_name} backend reports cold "
+                                  "starts in CloudWatch (ModelSetupTime), not here")
+        return serving.cold_starts(self.name)  # type: ignore[no-any-return]
 
     def delete(self) -> None:
         """Stop the endpoint and remove it, its config and its models."""

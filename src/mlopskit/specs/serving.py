@@ -15,6 +15,7 @@ __all__ = [
     "EndpointConfigSpec",
     "EndpointDescription",
     "InvokeResult",
+    "ServerlessSpec",
     "VariantDescription",
     "VariantSpec",
 ]
@@ -32,14 +33,43 @@ class DeployedModelSpec(Spec):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
+SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
+
+
+class ServerlessSpec(Spec):
+    """Serverless capacity: memory, concurrency limit and optional warm capacity."""
+
+    memory_size_mb: int
+    max_concurrency: int = Field(ge=1, le=200)
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _limits(self) -> ServerlessSpec:
+        if self.memory_size_mb not in SERVERLESS_MEMORY_SIZES:
+            raise ValueError(f"memory_size_mb: {self.memory_size_mb} is not allowed; allowed: "
+                             f"{', '.join(map(str, SERVERLESS_MEMORY_SIZES))}")
+        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError(f"provisioned_concurrency: {self.provisioned_concurrency} is over "
+                             f"max_concurrency {self.max_concurrency}")
+        return self
+
+
 class VariantSpec(Spec):
-    """One production variant: a model on instances, with a traffic weight."""
+    """One production variant: a model on instances (or serverless), with a weight."""
 
     name: VariantName = "AllTraffic"
     model_name: ResourceName
-    instance_type: InstanceType
+    instance_type: InstanceType | None = None
     initial_instance_count: int = Field(default=1, ge=1, le=100)
     initial_weight: float = Field(default=1.0, ge=0.0)
+    serverless: ServerlessSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> VariantSpec:
+        if (self.instance_type is None) == (self.serverless is None):
+            raise ValueError(f"variant {self.name!r}: give either an instance type or a "
+                             "serverless config, not both or neither")
+        return self
 
 
 class EndpointConfigSpec(Spec):
@@ -65,6 +95,7 @@ class VariantDescription:
     weight: float
     instance_type: str
     instance_count: int
+    serverless: ServerlessSpec | None = None
 
 
 @dataclasses.dataclass(frozen=True)

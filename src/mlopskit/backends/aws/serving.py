@@ -23,6 +23,7 @@ from ...specs.serving import (
     EndpointConfigSpec,
     EndpointDescription,
     InvokeResult,
+    ServerlessSpec,
     VariantDescription,
 )
 
@@ -47,10 +48,21 @@ def create_model_request(spec: DeployedModelSpec, *, role_arn: str) -> dict[str,
 
 def create_endpoint_config_request(spec: EndpointConfigSpec) -> dict[str, Any]:
     """``CreateEndpointConfig`` for ``spec``."""
-    return {"EndpointConfigName": spec.name, "ProductionVariants": [
-        {"VariantName": v.name, "ModelName": v.model_name, "InstanceType": v.instance_type,
-         "InitialInstanceCount": v.initial_instance_count,
-         "InitialVariantWeight": v.initial_weight} for v in spec.variants]}
+    variants = []
+    for v in spec.variants:
+        variant: dict[str, Any] = {"VariantName": v.name, "ModelName": v.model_name,
+                                   "InitialVariantWeight": v.initial_weight}
+        if v.serverless is not None:
+            serverless: dict[str, Any] = {"MemorySizeInMB": v.serverless.memory_size_mb,
+                                          "MaxConcurrency": v.serverless.max_concurrency}
+            if v.serverless.provisioned_concurrency:
+                serverless["ProvisionedConcurrency"] = v.serverless.provisioned_concurrency
+            variant["ServerlessConfig"] = serverless
+        else:
+            variant.update(InstanceType=v.instance_type,
+                           InitialInstanceCount=v.initial_instance_count)
+        variants.append(variant)
+    return {"EndpointConfigName": spec.name, "ProductionVariants": variants}
 
 
 def deployment_config(strategy: Strategy) -> dict[str, Any]:
@@ -142,9 +154,15 @@ class AwsServing:
         for v in config["ProductionVariants"]:
             current = live.get(v["VariantName"], {})
             weight = current.get("CurrentWeight", v.get("InitialVariantWeight", 1.0))
+            serverless = v.get("ServerlessConfig")
             variants.append(VariantDescription(
-                v["VariantName"], v["ModelName"], float(weight), v.get("InstanceType", ""),
-                int(current.get("CurrentInstanceCount", v.get("InitialInstanceCount", 1)))))
+                v["VariantName"], v["ModelName"], float(weight),
+                v.get("InstanceType") or "serverless",
+                int(current.get("CurrentInstanceCount", v.get("InitialInstanceCount", 1))),
+                ServerlessSpec(memory_size_mb=serverless["MemorySizeInMB"],
+                               max_concurrency=serverless["MaxConcurrency"],
+                               provisioned_concurrency=serverless.get(
+                                   "ProvisionedConcurrency")) if serverless else None))
         self._variants[name] = {v.name for v in variants}
         created = found.get("CreationTime")
         return EndpointDescription(

@@ -46,7 +46,7 @@ class LocalBackend:
     capabilities = frozenset(Capability) - {Capability.CONTAINER_IMAGES}
 
     def __init__(self, root: Path, *, region: str, clock: Clock,
-                 python: str | None = None) -> None:
+                 python: str | None = None, serverless_idle_seconds: float = 300.0) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.region = region
@@ -58,6 +58,7 @@ class LocalBackend:
         self._registry = LocalRegistry(self.store, region=region, account=LOCAL_ACCOUNT,
                                        clock=clock)
         self._serving: LocalEndpoints | None = None
+        self.serverless_idle_seconds = serverless_idle_seconds
 
     @property
     def registry(self) -> LocalRegistry:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import http.client
 import json
@@ -31,6 +32,7 @@ from ...errors import (
     DeploymentFailedError,
     InvocationError,
     NotFoundError,
+    ThrottledError,
 )
 from ...serving.rollout import FleetStats, RolloutReport, Strategy
 from ...specs.serving import (
@@ -38,7 +40,9 @@ from ...specs.serving import (
     EndpointConfigSpec,
     EndpointDescription,
     InvokeResult,
+    ServerlessSpec,
     VariantDescription,
+    VariantSpec,
 )
 from .store import dumps
 
@@ -116,7 +120,7 @@ class LocalEndpoints:
         servers: dict[str, dict[str, Any]] = {}
         try:
             for variant in config.variants:
-                servers[variant.name] = self._start(name, variant.name,
+                servers[variant.name] = self._start(name, variant,
                                                     self._model(variant.model_name))
         except DeploymentFailedError as exc:
             self._stop(servers)
@@ -128,7 +132,16 @@ class LocalEndpoints:
             db.execute("UPDATE endpoints SET status = 'InService', servers = ? WHERE name = ?",
                        (dumps(servers), name))
 
-    def _start(self, endpoint: str, variant: str, model: DeployedModelSpec) -> dict[str, Any]:
+    def _start(self, endpoint: str, spec: VariantSpec,
+               model: DeployedModelSpec) -> dict[str, Any]:
+        """Prepare a variant's folder; launch its server unless it is serverless and cold."""
+        entry = self._prepare(endpoint, spec.name, model, spec.serverless)
+        if spec.serverless is None or spec.serverless.provisioned_concurrency:
+            entry.update(self._launch(entry))
+        return entry
+
+    def _prepare(self, endpoint: str, variant: str, model: DeployedModelSpec,
+                 serverless: ServerlessSpec | None) -> dict[str, Any]:
         folder = self.root / endpoint / f"{variant}-{os.urandom(4).hex()}"
         model_dir, code_dir = folder / "model", folder / "code"
         model_dir.mkdir(parents=True)
@@ -151,15 +164,27 @@ class LocalEndpoints:
         if source:
             objects.download(source, folder / "sourcedir.tar.gz")
             safe_extract(folder / "sourcedir.tar.gz", code_dir)
-        config = {"variant": variant, "model_dir": str(model_dir),
+        config: dict[str, Any] = {"variant": variant, "model_dir": str(model_dir),
                   "code_dir": str(code_dir) if source else None,
                   "program": model.environment.get("SAGEMAKER_PROGRAM"),
                   "default_accept": model.environment.get(
                       "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
                   "max_payload_bytes": MAX_PAYLOAD_BYTES, "log_path": str(folder / "server.log")}
+        entry: dict[str, Any] = {"port": None, "pid": None, "dir": str(folder),
+                                 "model": model.name, "variant": variant}
+        if serverless is not None:
+            config.update(max_concurrency=serverless.max_concurrency,
+                          idle_seconds=None if serverless.provisioned_concurrency
+                          else self.backend.serverless_idle_seconds)
+            entry.update(serverless=serverless.model_dump(), cold_starts=0,
+                         last_cold_start_ms=None)
         (folder / "config.json").write_text(json.dumps(config))
+        return entry
+
+    def _launch(self, entry: dict[str, Any]) -> dict[str, Any]:
+        folder, variant = Path(entry["dir"]), entry["variant"]
         env = dict(os.environ)
-        env.update(model.environment)
+        env.update(self._model(entry["model"]).environment)
         proc = subprocess.Popen(
             [self.backend.python, "-m", "mlopskit.backends.local.inference_server",
              str(folder / "config.json")],
@@ -175,13 +200,12 @@ class LocalEndpoints:
             reason = line.removeprefix("FAILED ").strip() or "the server exited at start"
             raise DeploymentFailedError(f"variant {variant!r} did not start: {reason} (log: "
                                         f"{folder / 'server.log'})")
-        return {"port": int(line.split()[1]), "pid": proc.pid, "dir": str(folder),
-                "model": model.name}
+        return {"port": int(line.split()[1]), "pid": proc.pid}
 
     @staticmethod
     def _stop(servers: dict[str, dict[str, Any]], grace: float = 10.0) -> None:
         """SIGTERM every server, wait for them to exit (SIGKILL after ``grace``), tidy up."""
-        pids = [int(server["pid"]) for server in servers.values()]
+        pids = [int(server["pid"]) for server in servers.values() if server.get("pid")]
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGTERM)
@@ -210,7 +234,8 @@ class LocalEndpoints:
             name=name, arn=self._arn("endpoint", name), status=row["status"],
             config_name=row["config_name"],
             variants=tuple(VariantDescription(v.name, v.model_name, float(weights[v.name]),
-                                              v.instance_type, v.initial_instance_count)
+                                              v.instance_type or "serverless",
+                                              v.initial_instance_count, v.serverless)
                            for v in config.variants),
             failure_reason=row["failure_reason"],
             creation_time=_dt.datetime.fromisoformat(row["created"]))
@@ -253,7 +278,7 @@ class LocalEndpoints:
         new_servers: dict[str, dict[str, Any]] = {}
         try:
             for variant in config.variants:
-                new_servers[variant.name] = self._start(name, variant.name,
+                new_servers[variant.name] = self._start(name, variant,
                                                         self._model(variant.model_name))
         except DeploymentFailedError:
             self._stop(new_servers)
@@ -340,10 +365,11 @@ class LocalEndpoints:
                                   f"{MAX_PAYLOAD_BYTES} byte limit", status=413)
         servers = json.loads(row["servers"])
         weights = json.loads(row["weights"])
+        in_pending = False
         if row["pending"]:  # mid-rollout: the new fleet takes its share of the traffic
             pending = json.loads(row["pending"])
             if self._rng.random() < float(pending["share"]):
-                servers, weights = pending["servers"], pending["weights"]
+                servers, weights, in_pending = pending["servers"], pending["weights"], True
         if target_variant is not None:
             if target_variant not in servers:
                 raise NotFoundError(f"endpoint {name!r} has no variant {target_variant!r}; it "
@@ -352,8 +378,13 @@ class LocalEndpoints:
         else:
             names = sorted(servers)
             variant = self._rng.choices(names, [weights[n] for n in names])[0]
-        status, reply, reply_type = self._post(int(servers[variant]["port"]), body,
-                                               content_type, accept)
+        entry = servers[variant]
+        port = self._warm(name, variant, entry, pending=in_pending)
+        status, reply, reply_type = self._post(port, body, content_type, accept)
+        if status == 429:
+            raise ThrottledError(f"endpoint {name!r} variant {variant!r} is at its "
+                                 f"max_concurrency: {reply.decode('utf-8', 'replace')}",
+                                 code="ThrottlingException")
         if status != 200:
             try:
                 message = json.loads(reply)["error"]
@@ -362,6 +393,39 @@ class LocalEndpoints:
             raise InvocationError(f"endpoint {name!r} variant {variant!r} answered {status}: "
                                   f"{message}", status=status, variant=variant)
         return InvokeResult(reply, reply_type, variant)
+
+    def _warm(self, name: str, variant: str, entry: dict[str, Any], pending: bool) -> int:
+        """The variant's port, cold-starting a serverless variant that is not running."""
+        if entry.get("pid") and not (entry.get("serverless") and _gone(int(entry["pid"]))):
+            return int(entry["port"])
+        if not entry.get("serverless"):
+            raise InvocationError(f"endpoint {name!r} variant {variant!r} has no server",
+                                  status=503, variant=variant)
+        with open(Path(entry["dir"]) / ".start.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one cold start, across processes too
+            fresh = json.loads(self._row(name)["servers"]).get(variant, entry)
+            if fresh.get("pid") and not _gone(int(fresh["pid"])):
+                entry.update(fresh)
+                return int(fresh["port"])
+            started = time.perf_counter()
+            entry.update(self._launch(entry))
+            entry["cold_starts"] = int(entry.get("cold_starts") or 0) + 1
+            entry["last_cold_start_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            if not pending:
+                with self.store.transaction() as db:
+                    current = json.loads(db.execute("SELECT servers FROM endpoints WHERE name"
+                                                    " = ?", (name,)).fetchone()["servers"])
+                    current[variant] = entry
+                    db.execute("UPDATE endpoints SET servers = ? WHERE name = ?",
+                               (dumps(current), name))
+        return int(entry["port"])
+
+    def cold_starts(self, name: str) -> dict[str, Any]:
+        """Per serverless variant: how many cold starts, and the last one's milliseconds."""
+        servers = json.loads(self._row(name)["servers"])
+        return {v: {"cold_starts": e.get("cold_starts", 0),
+                    "last_cold_start_ms": e.get("last_cold_start_ms")}
+                for v, e in servers.items() if e.get("serverless")}
 
     def _post(self, port: int, body: bytes, content_type: str,
               accept: str | None) -> tuple[int, bytes, str]:

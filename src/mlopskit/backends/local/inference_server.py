@@ -51,9 +51,13 @@ class _Stats:
 
 
 def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
-                port: int = 0) -> ThreadingHTTPServer:
-    """An HTTP server for ``handler`` bound to 127.0.0.1 (``port`` 0 picks a free one)."""
+                port: int = 0, max_concurrency: int | None = None) -> ThreadingHTTPServer:
+    """An HTTP server for ``handler`` bound to 127.0.0.1 (``port`` 0 picks a free one).
+
+    With ``max_concurrency``, requests beyond that many in flight get a 429 at once.
+    """
     stats = _Stats()
+    slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
@@ -85,6 +89,7 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
 
         def do_POST(self) -> None:
             started = time.perf_counter()
+            self.server.last_request = time.monotonic()  # type: ignore[attr-defined]
             status = 500
             try:
                 if self.path != "/invocations":
@@ -99,8 +104,17 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
                                      "byte limit")
                     return
                 body = self.rfile.read(length)
-                reply = handler.invoke(body, self.headers.get("Content-Type"),
-                                       self.headers.get("Accept"))
+                if slots is not None and not slots.acquire(blocking=False):
+                    status = 429
+                    self._error(429, f"ThrottlingException: more than {max_concurrency} "
+                                     "concurrent requests (max_concurrency)")
+                    return
+                try:
+                    reply = handler.invoke(body, self.headers.get("Content-Type"),
+                                           self.headers.get("Accept"))
+                finally:
+                    if slots is not None:
+                        slots.release()
                 status = 200
                 self._send(200, reply.body, reply.content_type)
             except HandlerError as exc:
@@ -115,7 +129,18 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
 
     server = ThreadingHTTPServer((BIND_ADDRESS, port), Handler)
     server.daemon_threads = True
+    server.last_request = time.monotonic()  # type: ignore[attr-defined]
     return server
+
+
+def _stop_when_idle(server: ThreadingHTTPServer, idle_seconds: float) -> None:
+    """Serverless: shut down after ``idle_seconds`` without a new connection."""
+    while True:
+        idle = time.monotonic() - server.last_request  # type: ignore[attr-defined]
+        if idle >= idle_seconds:
+            server.shutdown()
+            return
+        threading.Event().wait(min(1.0, idle_seconds - idle))
 
 
 def main(argv: list[str]) -> int:
@@ -126,7 +151,8 @@ def main(argv: list[str]) -> int:
         handler = load_handler(code_dir, config.get("program"), Path(config["model_dir"]),
                                config.get("default_accept") or "application/json")
         server = make_server(handler, variant=config["variant"],
-                             max_payload=int(config["max_payload_bytes"]))
+                             max_payload=int(config["max_payload_bytes"]),
+                             max_concurrency=config.get("max_concurrency"))
     except BaseException as exc:  # report why, on the one line the parent reads
         traceback.print_exc(file=log)
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
@@ -139,6 +165,9 @@ def main(argv: list[str]) -> int:
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    if config.get("idle_seconds"):
+        threading.Thread(target=_stop_when_idle, args=(server, float(config["idle_seconds"])),
+                         daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.5)
     finally:

@@ -31,6 +31,7 @@ import getpass
 import html
 import operator
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -82,6 +83,8 @@ class ApprovalPolicy(Protocol):
     def __call__(self, package: ModelPackage) -> str | None: ...
 
 
+_REQUIRE = re.compile(
+    r"\s*([A-Za-z_][\w.:/-]*)\s*(>=|<=|>|<)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*")
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
 }
@@ -104,13 +107,10 @@ class MetricThreshold:
     @classmethod
     def parse(cls, text: str) -> MetricThreshold:
         """``"name>=0.9"`` and friends (the CLI's ``--require``)."""
-        for op in (">=", "<=", ">", "<"):
-            if op in text:
-                name, _, value = text.partition(op)
-                try:
-                    return cls(name.strip(), op, float(value))
-                except ValueError:
-                    break
+        match = _REQUIRE.fullmatch(text)
+        if match:
+            with contextlib.suppress(ValueError):
+                return cls(match.group(1), match.group(2), float(match.group(3)))
         raise ValidationError(f"require: {text!r} is not METRIC>=VALUE (or >, <=, <)",
                               field="require")
 
@@ -134,6 +134,17 @@ def _actor(by: str | None) -> str:
         return os.environ.get("MLOPSKIT_USER") or getpass.getuser()
     except (KeyError, OSError):  # no user name on this system (some containers)
         return "unknown"
+
+
+def _check_note(note: object) -> None:
+    if not isinstance(note, str) or len(note) > 1024:
+        raise ValidationError("note: must be text of at most 1024 characters", field="note")
+
+
+def _check_by(by: object) -> None:
+    if by is not None and (not isinstance(by, str) or not 1 <= len(by) <= 256):
+        raise ValidationError("by: must be a name of 1 to 256 characters (or None for the "
+                              "current user)", field="by")
 
 
 def _invalid(field: str, exc: Exception) -> ValidationError:
@@ -168,6 +179,7 @@ class ModelPackageGroup:
         """Create the group; an existing group of that name is returned as it is."""
         with contextlib.suppress(ConflictError):
             self._registry.create_group(self.name, self.description, dict(tags or {}))
+        self.description = self._registry.get_group(self.name).description
         return self
 
     @classmethod
@@ -214,6 +226,8 @@ class ModelPackageGroup:
         if not isinstance(model, Model):
             raise ValidationError(f"model: expected a mlopskit.Model, got "
                                   f"{type(model).__name__}", field="model")
+        _check_note(note)
+        _check_by(by)
         try:
             status = ApprovalStatus.parse(approval_status)
         except ValueError as exc:
@@ -242,8 +256,9 @@ class ModelPackageGroup:
         for policy in (*self.policies, *extra):
             reason = policy(package)
             if reason:
+                version = package.version if package.version is not None else "(new)"
                 raise PolicyViolationError(
-                    f"approval of {self.name!r} version {package.version} refused by "
+                    f"approval of {self.name!r} version {version} refused by "
                     f"{policy!r}: {reason}")
 
     def package(self, version: int) -> ModelPackage:
@@ -278,11 +293,16 @@ class ModelPackageGroup:
 
 
 class _Candidate:
-    """What a policy sees of a package that is being registered as Approved."""
+    """What a policy sees of a package being registered as Approved: the same attributes
+    as a ModelPackage, with ``version`` None (it has none yet)."""
 
     def __init__(self, spec: ModelPackageSpec, group: ModelPackageGroup) -> None:
-        self.group, self.version = group, "(new)"
+        self.group, self.version, self.arn = group, None, None
+        self.approval_status = spec.approval_status
         self.metrics, self.metadata = dict(spec.metrics), dict(spec.metadata)
+        self.lineage, self.description = dict(spec.lineage), spec.description
+        self.model = Model.from_spec(spec.model, session=group.session)
+        self.history: list[HistoryEntry] = []
 
 
 def _lineage(session: Session, model: Model, job: TrainingJob | None) -> dict[str, Any]:
@@ -362,8 +382,8 @@ class ModelPackage:
                 f"{target.value} is not allowed; from {current.value} allowed: {allowed}")
         if target is ApprovalStatus.APPROVED:
             self.group._check_policies(self, policies)
-        if not isinstance(note, str) or len(note) > 1024:
-            raise ValidationError("note: must be text of at most 1024 characters", field="note")
+        _check_note(note)
+        _check_by(by)
         entry = HistoryEntry(status=target.value, previous=current.value, by=_actor(by),
                              at=self.group.session.clock.now().isoformat(), note=note)
         self._record = self.group._registry.update_package(
@@ -382,6 +402,8 @@ class ModelPackage:
     def set_metadata(self, values: Mapping[str, str], remove: Sequence[str] = ()
                      ) -> ModelPackage:
         """Add or overwrite metadata entries and drop ``remove``; limits are SageMaker's."""
+        if isinstance(remove, str):
+            remove = [remove]  # one key, not its characters
         self.refresh()
         merged = {k: v for k, v in self.metadata.items() if k not in set(remove)}
         merged.update(values)
@@ -420,6 +442,10 @@ class ModelPackage:
         :class:`TamperedArtifactError` and the download is removed.
         """
         expected = self.lineage.get("sha256")
+        if not expected:
+            raise TamperedArtifactError(
+                f"{self.group.name!r} version {self.version} has no SHA-256 in its lineage "
+                "(registered by another tool?), so its artifact cannot be verified")
         target = directory / "model.tar.gz"
         self.group.session.backend.objects.download(self._record.model.model_data, target)
         import hashlib

@@ -226,6 +226,15 @@ BAD: list[tuple[str, Any, type[Exception], str]] = [
      ValidationError, "name"),
     ("bad-threshold-op", lambda g: mlopskit.MetricThreshold("auc", "=>", 0.9), ValidationError,
      "op"),
+    ("bad-require-text", lambda g: mlopskit.MetricThreshold.parse("auc=>0.9"),
+     ValidationError, "is not METRIC>=VALUE"),
+    ("require-without-metric", lambda g: mlopskit.MetricThreshold.parse(">=0.9"),
+     ValidationError, "is not METRIC>=VALUE"),
+    ("nan-metric", lambda g: _register(g, metrics={"auc": float("nan")}), ValidationError,
+     "not a finite number"),
+    ("register-note-too-long", lambda g: _register(g, note="n" * 1025), ValidationError,
+     "note"),
+    ("empty-by", lambda g: g.package(3).approve(by=""), ValidationError, "by:"),
 ]
 
 
@@ -250,3 +259,32 @@ def test_tampered_artifact_changes_nothing(group, tmp_path: Path):
     with pytest.raises(TamperedArtifactError):
         package.verified_artifact(tmp_path)
     assert _snapshot(group) == before
+
+
+def test_policies_see_a_whole_package_when_registering_as_approved(any_session):
+    seen: dict[str, Any] = {}
+
+    def needs_lineage(package: Any) -> str | None:
+        seen.update(version=package.version, sha=package.lineage.get("sha256"),
+                    data=package.model.model_data)
+        return None
+
+    group = mlopskit.ModelPackageGroup("policy-view", session=any_session,
+                                       policies=[needs_lineage]).create()
+    package = _register(group, approval_status=APPROVED)
+    assert package.approval_status is APPROVED
+    assert seen["version"] is None
+    assert len(seen["sha"]) == 64
+    assert seen["data"].endswith("/model.tar.gz")
+
+
+def test_set_metadata_remove_takes_a_single_key_string(group):
+    package = _register(group, metadata={"k0": "a", "k": "b", "0": "c"})
+    package.set_metadata({}, remove="k0")
+    assert group.package(1).metadata == {"k": "b", "0": "c"}
+
+
+def test_create_returns_the_stored_description(any_session):
+    mlopskit.ModelPackageGroup("described", "first words", session=any_session).create()
+    again = mlopskit.ModelPackageGroup("described", "other words", session=any_session).create()
+    assert again.description == "first words"

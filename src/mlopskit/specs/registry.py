@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import math
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -99,6 +100,15 @@ class ModelPackageSpec(Spec):
     metadata: dict[str, str] = Field(default_factory=dict)
     lineage: dict[str, Any] = Field(default_factory=dict)
     tags: Tags = Field(default_factory=dict)
+
+    @field_validator("metrics")
+    @classmethod
+    def _finite(cls, values: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, v in values.items() if not math.isfinite(v))
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a finite number (NaN and infinity have no "
+                             "JSON spelling)")
+        return values
 
     @field_validator("metadata")
     @classmethod

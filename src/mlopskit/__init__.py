@@ -42,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "SystemClock": "mlopskit.clock",
     "TrainingInput": "mlopskit.training",
     "TrainingJob": "mlopskit.training",
+    "TransformJob": "mlopskit.serving.transform",
+    "Transformer": "mlopskit.serving.transform",
     "default_session": "mlopskit.session",
     "errors": "mlopskit.errors",
     "session_from_env": "mlopskit.session",
@@ -70,6 +72,8 @@ if TYPE_CHECKING:
     from .serving.rollout import ErrorRateAbove as ErrorRateAbove
     from .serving.rollout import LatencyAbove as LatencyAbove
     from .serving.rollout import Linear as Linear
+    from .serving.transform import Transformer as Transformer
+    from .serving.transform import TransformJob as TransformJob
     from .session import AwsSession as AwsSession
     from .session import LocalSession as LocalSession
     from .session import Session as Session

@@ -23,6 +23,7 @@ from .specs.registry import ModelSpec
 
 if TYPE_CHECKING:
     from .serving.endpoint import Predictor, RealtimeConfig, ServerlessConfig
+    from .serving.transform import Transformer
 
 __all__ = ["Model", "sha256_of"]
 
@@ -136,6 +137,23 @@ class Model:
         return deploy_model(self, config, endpoint_name=endpoint_name,
                             variant_name=variant_name, session=self.session, sha256=None,
                             serializer=serializer, deserializer=deserializer)
+
+    def transformer(self, instance_count: int, instance_type: str, strategy: str = "MultiRecord",
+                    split_type: str = "Line", assemble_with: str = "Line",
+                    max_payload_mb: int = 6, max_concurrent_transforms: int | None = None,
+                    accept: str | None = None, output_path: str | None = None,
+                    input_filter: str | None = None, join_source: str | None = None,
+                    output_filter: str | None = None) -> Transformer:
+        """A :class:`~mlopskit.serving.transform.Transformer` for batch transform jobs."""
+        from .serving.transform import Transformer
+
+        return Transformer(self, instance_count, instance_type, strategy=strategy,
+                           split_type=split_type, assemble_with=assemble_with,
+                           max_payload_mb=max_payload_mb,
+                           max_concurrent_transforms=max_concurrent_transforms, accept=accept,
+                           output_path=output_path, input_filter=input_filter,
+                           join_source=join_source, output_filter=output_filter,
+                           session=self.session)
 
     def __repr__(self) -> str:
         return f"Model(model_data={self.model_data!r}, framework={self.framework!r})"

@@ -48,8 +48,8 @@ def test_public_names_are_pinned():
         "Estimator", "FakeClock", "LatencyAbove", "Linear", "LocalSession",
         "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Predictor",
         "ProductionVariant", "RealtimeConfig", "ServerlessConfig", "Session", "SystemClock",
-        "TrainingInput", "TrainingJob", "__version__", "default_session", "errors", "serializers",
-        "session_from_env", "set_default_session",
+        "TrainingInput", "TrainingJob", "TransformJob", "Transformer", "__version__",
+        "default_session", "errors", "serializers", "session_from_env", "set_default_session",
     ])
     for name in mlopskit.__all__:
         assert getattr(mlopskit, name) is not None

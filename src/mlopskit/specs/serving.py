@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -16,6 +16,8 @@ __all__ = [
     "EndpointDescription",
     "InvokeResult",
     "ServerlessSpec",
+    "TransformJobDescription",
+    "TransformJobSpec",
     "VariantDescription",
     "VariantSpec",
 ]
@@ -86,6 +88,51 @@ class EndpointConfigSpec(Spec):
         if sum(v.initial_weight for v in self.variants) <= 0:
             raise ValueError("variants: at least one variant needs a weight above 0")
         return self
+
+
+class TransformJobSpec(Spec):
+    """A batch transform job (CreateTransformJob): records from S3 through a model."""
+
+    name: ResourceName
+    model_name: ResourceName
+    input_uri: S3Uri
+    output_path: S3Uri
+    content_type: str = Field(default="text/csv", max_length=256)
+    accept: str | None = Field(default=None, max_length=256)
+    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = "Line"
+    assemble_with: Literal["None", "Line"] = "Line"
+    strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
+    max_payload_mb: int = Field(default=6, ge=0, le=100)
+    max_concurrent_transforms: int | None = Field(default=None, ge=1)
+    instance_type: InstanceType
+    instance_count: int = Field(default=1, ge=1, le=100)
+    input_filter: str | None = Field(default=None, max_length=63)
+    output_filter: str | None = Field(default=None, max_length=63)
+    join_source: Literal["Input", "None"] = "None"
+
+    @model_validator(mode="after")
+    def _payload(self) -> TransformJobSpec:
+        if self.max_concurrent_transforms and \
+                self.max_concurrent_transforms * self.max_payload_mb > 100:
+            raise ValueError(
+                f"max_concurrent_transforms x max_payload_mb is "
+                f"{self.max_concurrent_transforms * self.max_payload_mb} MB; at most 100")
+        for name in ("input_filter", "output_filter"):
+            value = getattr(self, name)
+            if value is not None and not value.startswith("$"):
+                raise ValueError(f"{name}: {value!r} is not a JSONPath (it starts with '$')")
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformJobDescription:
+    name: str
+    arn: str
+    status: str
+    failure_reason: str | None
+    output_path: str
+    outputs: tuple[str, ...]
+    records: int | None
 
 
 @dataclasses.dataclass(frozen=True)

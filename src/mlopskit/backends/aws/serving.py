@@ -24,6 +24,8 @@ from ...specs.serving import (
     EndpointDescription,
     InvokeResult,
     ServerlessSpec,
+    TransformJobDescription,
+    TransformJobSpec,
     VariantDescription,
 )
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from .backend import AwsBackend
 
 __all__ = ["AwsServing", "create_endpoint_config_request", "create_model_request",
-           "deployment_config"]
+           "create_transform_job_request", "deployment_config"]
 
 
 def create_model_request(spec: DeployedModelSpec, *, role_arn: str) -> dict[str, Any]:
@@ -89,6 +91,33 @@ def deployment_config(strategy: Strategy) -> dict[str, Any]:
     return config
 
 
+def create_transform_job_request(spec: TransformJobSpec) -> dict[str, Any]:
+    """``CreateTransformJob`` for ``spec``."""
+    request: dict[str, Any] = {
+        "TransformJobName": spec.name, "ModelName": spec.model_name,
+        "BatchStrategy": spec.strategy, "MaxPayloadInMB": spec.max_payload_mb,
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                           "S3Uri": spec.input_uri}},
+                           "ContentType": spec.content_type, "SplitType": spec.split_type},
+        "TransformOutput": {"S3OutputPath": spec.output_path,
+                            "AssembleWith": spec.assemble_with},
+        "TransformResources": {"InstanceType": spec.instance_type,
+                               "InstanceCount": spec.instance_count},
+    }
+    if spec.accept:
+        request["TransformOutput"]["Accept"] = spec.accept
+    if spec.max_concurrent_transforms:
+        request["MaxConcurrentTransforms"] = spec.max_concurrent_transforms
+    processing = {key: value for key, value in (("InputFilter", spec.input_filter),
+                                                 ("OutputFilter", spec.output_filter))
+                  if value}
+    if spec.join_source != "None":
+        processing["JoinSource"] = spec.join_source
+    if processing:
+        request["DataProcessing"] = processing
+    return request
+
+
 class AwsServing:
     """Serving verbs on SageMaker; waits poll on the session clock."""
 
@@ -142,6 +171,18 @@ class AwsServing:
                              steps=tuple({"share": s, "bake_seconds": b, "at": None,
                                           "requests": None, "errors_5xx": None, "alarm": None}
                                          for s, b in strategy.steps()))
+
+    def create_transform_job(self, spec: TransformJobSpec) -> None:
+        self._call(self._sm.create_transform_job, "CreateTransformJob", spec.name,
+                   **create_transform_job_request(spec))
+
+    def describe_transform_job(self, name: str) -> TransformJobDescription:
+        found = self._call(self._sm.describe_transform_job, "DescribeTransformJob", name,
+                           TransformJobName=name)
+        return TransformJobDescription(
+            name=name, arn=found["TransformJobArn"], status=found["TransformJobStatus"],
+            failure_reason=found.get("FailureReason"),
+            output_path=found["TransformOutput"]["S3OutputPath"], outputs=(), records=None)
 
     def describe_endpoint(self, name: str) -> EndpointDescription:
         found = self._call(self._sm.describe_endpoint, "DescribeEndpoint", name,

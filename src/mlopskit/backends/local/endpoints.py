@@ -41,6 +41,8 @@ from ...specs.serving import (
     EndpointDescription,
     InvokeResult,
     ServerlessSpec,
+    TransformJobDescription,
+    TransformJobSpec,
     VariantDescription,
     VariantSpec,
 )
@@ -450,6 +452,17 @@ class LocalEndpoints:
                     raise InvocationError(f"the server on port {port} is unreachable: {exc}",
                                           status=503) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def create_transform_job(self, spec: TransformJobSpec) -> None:
+        """Run the job to its end (locally a transform job always runs in this process)."""
+        from .transform import run_transform_job
+
+        run_transform_job(self, spec)
+
+    def describe_transform_job(self, name: str) -> TransformJobDescription:
+        from .transform import describe_transform_job
+
+        return describe_transform_job(self, name)
 
     def close(self) -> None:
         """Stop the endpoints this process started (others keep serving)."""

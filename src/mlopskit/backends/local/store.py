@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS endpoints (
     name TEXT PRIMARY KEY, config_name TEXT NOT NULL, status TEXT NOT NULL,
     failure_reason TEXT, servers TEXT NOT NULL DEFAULT '{}', weights TEXT NOT NULL,
     pending TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transform_jobs (
+    name TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL, failure_reason TEXT,
+    outputs TEXT, records INTEGER, created TEXT NOT NULL, ended TEXT);
 """
 
 

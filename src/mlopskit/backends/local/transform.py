@@ -1,0 +1,207 @@
+"""Local batch transform: records split and batched per the spec, sent to inference servers
+by parallel workers, answers written back in input order as ``<input name>.out``."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from ...errors import InvocationError, MlopsKitError, NotFoundError
+from ...specs.serving import TransformJobDescription, TransformJobSpec, VariantSpec
+from .store import dumps
+
+if TYPE_CHECKING:
+    from .endpoints import LocalEndpoints
+
+__all__ = ["apply_filter", "run_transform_job"]
+
+_INDEX = re.compile(r"^\$\[(-?\d+)\]$")
+_LIST = re.compile(r"^\$\[(-?\d+(?:\s*,\s*-?\d+)+)\]$")
+_SLICE = re.compile(r"^\$\[(-?\d*):(-?\d*)\]$")
+_KEYS = re.compile(r"^\$((?:\.[A-Za-z_][\w-]*)+)$")
+
+
+class _JobFailed(Exception):
+    pass
+
+
+def apply_filter(path: str | None, record: str, content_type: str) -> str:
+    """The JSONPath subset SageMaker's data processing uses, on one CSV or JSON record.
+
+    ``$`` keeps all; ``$[i]``, ``$[i,j]`` and ``$[a:b]`` pick CSV columns (or JSON array
+    items); ``$.a.b`` picks a JSON key.
+
+    Example:
+        >>> apply_filter("$[1:]", "7,1.5,2.5", "text/csv")
+        '1.5,2.5'
+        >>> apply_filter("$.features", '{"id": 1, "features": [1, 2]}', "application/json")
+        '[1, 2]'
+    """
+    if path is None or path == "$":
+        return record
+    is_json = content_type == "application/json"
+    if (match := _KEYS.match(path)) is not None:
+        value: Any = json.loads(record)
+        for key in match.group(1).strip(".").split("."):
+            if not isinstance(value, dict) or key not in value:
+                raise _JobFailed(f"filter {path!r}: key {key!r} not in the record")
+            value = value[key]
+        return json.dumps(value)
+    items: list[Any] = json.loads(record) if is_json else record.split(",")
+    try:
+        if (match := _INDEX.match(path)) is not None:
+            picked: list[Any] = [items[int(match.group(1))]]
+        elif (match := _LIST.match(path)) is not None:
+            picked = [items[int(i)] for i in match.group(1).split(",")]
+        elif (match := _SLICE.match(path)) is not None:
+            start = int(match.group(1)) if match.group(1) else None
+            stop = int(match.group(2)) if match.group(2) else None
+            picked = items[start:stop]
+        else:
+            raise _JobFailed(f"filter {path!r} is not supported locally; use $, $[i], "
+                             "$[i,j], $[a:b] or $.key")
+    except IndexError:
+        raise _JobFailed(f"filter {path!r}: the record has {len(items)} fields") from None
+    return json.dumps(picked) if is_json else ",".join(str(p) for p in picked)
+
+
+def _records(data: bytes, split_type: str) -> list[str]:
+    if split_type == "Line":
+        return [line for line in data.decode("utf-8").splitlines() if line.strip()]
+    if split_type == "None":
+        return [data.decode("utf-8")]
+    raise _JobFailed(f"split_type {split_type!r} is not supported by the local backend; "
+                     "use Line or None")
+
+
+def _batches(records: list[str], spec: TransformJobSpec) -> list[list[int]]:
+    """Indexes of the records in each request, within the payload limit."""
+    limit = spec.max_payload_mb * 1024 * 1024 or None  # 0: no limit
+    batches: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for index, record in enumerate(records):
+        length = len(record.encode()) + 1
+        if limit is not None and length > limit:
+            raise _JobFailed(f"record {index} is {length} bytes, over max_payload_mb="
+                             f"{spec.max_payload_mb}")
+        if current and (spec.strategy == "SingleRecord" or
+                        (limit is not None and size + length > limit)):
+            batches.append(current)
+            current, size = [], 0
+        current.append(index)
+        size += length
+    if current:
+        batches.append(current)
+    return batches
+
+
+def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
+    """Run ``spec`` to its end, recording status and outputs in the store."""
+    store, objects = serving.store, serving.backend.objects
+    now = serving.backend.clock.now().isoformat
+    with store.transaction() as db:
+        if db.execute("SELECT 1 FROM transform_jobs WHERE name = ?", (spec.name,)).fetchone():
+            from ...errors import ConflictError
+
+            raise ConflictError(f"transform job {spec.name!r} already exists")
+        db.execute("INSERT INTO transform_jobs (name, spec, status, created) VALUES "
+                   "(?, ?, 'InProgress', ?)", (spec.name, spec.model_dump_json(), now()))
+    servers: list[dict[str, Any]] = []
+    outputs: list[str] = []
+    count = 0
+    status, reason = "Completed", None
+    try:
+        model = serving._model(spec.model_name)
+        variant = VariantSpec(name="transform", model_name=spec.model_name,
+                              instance_type=spec.instance_type)
+        for _ in range(spec.instance_count):
+            servers.append(serving._start(f"transform-{spec.name}", variant, model))
+        inputs = _inputs(objects, spec.input_uri)
+        workers = spec.instance_count * (spec.max_concurrent_transforms or 1)
+        accept = spec.accept or spec.content_type
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for uri, relative in inputs:
+                records = _records(objects.get_bytes(uri), spec.split_type)
+                sent = [apply_filter(spec.input_filter, r, spec.content_type) for r in records]
+                batches = _batches(sent, spec)
+                futures = [pool.submit(_send, serving, servers[i % len(servers)], batch, sent,
+                                       spec, accept) for i, batch in enumerate(batches)]
+                answers = [future.result() for future in futures]  # in input order
+                lines: list[str] = []
+                for batch, answer in zip(batches, answers, strict=True):
+                    lines.extend(_assemble(batch, answer, records, spec))
+                target = f"{spec.output_path.rstrip('/')}/{relative}.out"
+                separator = "\n" if spec.assemble_with == "Line" else ""
+                body = separator.join(lines) + ("\n" if separator and lines else "")
+                objects.put_bytes(body.encode(), target)
+                outputs.append(target)
+                count += len(records)
+    except (_JobFailed, MlopsKitError) as exc:
+        status, reason = "Failed", f"{type(exc).__name__}: {exc}"[:1024]
+    finally:
+        serving._stop({str(i): s for i, s in enumerate(servers)})
+    with store.transaction() as db:
+        db.execute("UPDATE transform_jobs SET status = ?, failure_reason = ?, outputs = ?, "
+                   "records = ?, ended = ? WHERE name = ?",
+                   (status, reason, dumps(outputs), count, now(), spec.name))
+
+
+def _inputs(objects: Any, prefix: str) -> list[tuple[str, str]]:
+    if objects.exists(prefix):
+        return [(prefix, prefix.rsplit("/", 1)[-1])]
+    folder = prefix if prefix.endswith("/") else prefix + "/"
+    found = [(uri, uri[len(folder):]) for uri in objects.list(folder)]
+    if not found:
+        raise _JobFailed(f"no S3 objects under {prefix!r}")
+    return found
+
+
+def _send(serving: LocalEndpoints, server: dict[str, Any], batch: list[int], sent: list[str],
+          spec: TransformJobSpec, accept: str) -> str:
+    body = "\n".join(sent[i] for i in batch).encode()
+    status, reply, _ = serving._post(int(server["port"]), body, spec.content_type, accept)
+    if status != 200:
+        raise InvocationError(f"records {batch[0]}..{batch[-1]} answered {status}: "
+                              f"{reply.decode('utf-8', 'replace')[:300]}", status=status)
+    return reply.decode("utf-8")
+
+
+def _assemble(batch: list[int], answer: str, records: list[str],
+              spec: TransformJobSpec) -> list[str]:
+    if spec.assemble_with == "None":
+        return [answer]
+    outputs = [line for line in answer.splitlines() if line.strip()]
+    if len(outputs) != len(batch):
+        raise _JobFailed(f"a request of {len(batch)} records got {len(outputs)} answer lines; "
+                         "with assemble_with='Line' there must be one line per record")
+    joined = []
+    for index, output in zip(batch, outputs, strict=True):
+        line = output
+        if spec.join_source == "Input":
+            if spec.content_type == "application/json":
+                line = json.dumps({"SageMakerInput": json.loads(records[index]),
+                                   "SageMakerOutput": json.loads(output)})
+            else:
+                line = f"{records[index]},{output}"
+        joined.append(apply_filter(spec.output_filter, line, spec.content_type))
+    return joined
+
+
+def describe_transform_job(serving: LocalEndpoints, name: str) -> TransformJobDescription:
+    from .backend import LOCAL_ACCOUNT
+
+    row = serving.store.query_one("SELECT * FROM transform_jobs WHERE name = ?", (name,))
+    if row is None:
+        raise NotFoundError(f"transform job {name!r} does not exist on the local backend")
+    spec = TransformJobSpec.model_validate_json(row["spec"])
+    return TransformJobDescription(
+        name=name,
+        arn=f"arn:aws:sagemaker:{serving.backend.region}:{LOCAL_ACCOUNT}:transform-job/"
+            f"{name.lower()}",
+        status=row["status"], failure_reason=row["failure_reason"],
+        output_path=spec.output_path, outputs=tuple(json.loads(row["outputs"] or "[]")),
+        records=row["records"])
+

@@ -1,0 +1,132 @@
+"""Batch transform: run a model over every record of an S3 prefix.
+
+Example:
+    >>> import mlopskit
+    >>> t = Transformer(mlopskit.Model("s3://bkt-1/m/model.tar.gz", image_uri="img:1"),
+    ...                 instance_count=1, instance_type="ml.m5.large", max_payload_mb=6)
+    >>> t.strategy, t.split_type, t.assemble_with
+    ('MultiRecord', 'Line', 'Line')
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from .._waiting import poll_until
+from ..errors import JobFailedError, MlopsKitError
+from ..session import Session, resolve_session
+from ..specs._common import build
+from ..specs.serving import TransformJobDescription, TransformJobSpec
+from .endpoint import ProductionVariant, RealtimeConfig, _create_fleet, _drop_fleet, _serving
+
+if TYPE_CHECKING:
+    from ..models import Model
+
+__all__ = ["TransformJob", "Transformer"]
+
+
+class Transformer:
+    """How to run a model over a dataset; ``transform(data_uri)`` starts a job.
+
+    Limits are SageMaker's: ``max_payload_mb`` 0..100 (0 means no limit), and
+    ``max_concurrent_transforms * max_payload_mb <= 100``.
+    """
+
+    def __init__(self, model: Model, instance_count: int, instance_type: str, *,
+                 strategy: str = "MultiRecord", split_type: str = "Line",
+                 assemble_with: str = "Line", max_payload_mb: int = 6,
+                 max_concurrent_transforms: int | None = None, accept: str | None = None,
+                 output_path: str | None = None, input_filter: str | None = None,
+                 join_source: str | None = None, output_filter: str | None = None,
+                 session: Session | None = None) -> None:
+        self.model = model
+        self.session = session or model.session
+        self.instance_count, self.instance_type = instance_count, instance_type
+        self.strategy, self.split_type, self.assemble_with = strategy, split_type, assemble_with
+        self.max_payload_mb = max_payload_mb
+        self.max_concurrent_transforms = max_concurrent_transforms
+        self.accept, self.output_path = accept, output_path
+        self.input_filter, self.output_filter = input_filter, output_filter
+        self.join_source = join_source or "None"
+        self._spec("probe-job", "probe-model", "s3://probe-bucket/in/", "s3://probe-bucket/out/",
+                   "text/csv")  # every argument is checked here, before any job exists
+
+    def _spec(self, name: str, model_name: str, data_uri: str, output_path: str,
+              content_type: str) -> TransformJobSpec:
+        return build(TransformJobSpec, "", name=name, model_name=model_name,
+                     input_uri=data_uri, output_path=output_path, content_type=content_type,
+                     accept=self.accept, split_type=self.split_type,
+                     assemble_with=self.assemble_with, strategy=self.strategy,
+                     max_payload_mb=self.max_payload_mb,
+                     max_concurrent_transforms=self.max_concurrent_transforms,
+                     instance_type=self.instance_type, instance_count=self.instance_count,
+                     input_filter=self.input_filter, output_filter=self.output_filter,
+                     join_source=self.join_source)
+
+    def transform(self, data_uri: str, content_type: str = "text/csv", wait: bool = True,
+                  job_name: str | None = None) -> TransformJob:
+        """Transform every object under ``data_uri``; outputs are ``<name>.out`` files.
+
+        Raises :class:`~mlopskit.errors.JobFailedError` when a waited-on job fails.
+        """
+        session = resolve_session(self.session)
+        serving = _serving(session)
+        name = job_name or f"transform-{session.clock.now():%Y-%m-%d-%H-%M-%S-%f}"[:-3]
+        output = self.output_path or f"s3://{session.default_bucket}/{name}/output"
+        self._spec(name, "probe-model", data_uri, output, content_type)
+        config_name, models = _create_fleet(session, serving, name, [ProductionVariant(
+            self.model, "transform", RealtimeConfig(self.instance_type, 1))])
+        try:
+            serving.create_transform_job(self._spec(name, models[0], data_uri, output,
+                                                    content_type))
+        except MlopsKitError:
+            _drop_fleet(serving, config_name, models)
+            raise
+        with contextlib.suppress(MlopsKitError):
+            serving.delete_endpoint_config(config_name)  # a transform needs only the model
+        job = TransformJob(name, session=session)
+        if wait:
+            job.wait()
+        return job
+
+
+class TransformJob:
+    """A handle on a batch transform job."""
+
+    def __init__(self, name: str, session: Session | None = None) -> None:
+        self.name = name
+        self.session = resolve_session(session)
+
+    def describe(self) -> TransformJobDescription:
+        return _serving(self.session).describe_transform_job(  # type: ignore[no-any-return]
+            self.name)
+
+    @property
+    def status(self) -> str:
+        return self.describe().status
+
+    @property
+    def failure_reason(self) -> str | None:
+        return self.describe().failure_reason
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The ``.out`` objects written (listed by the local backend)."""
+        return self.describe().outputs
+
+    def wait(self, timeout: float | None = None) -> TransformJob:
+        described = poll_until(self.describe, lambda d: d.status in {"Completed", "Failed",
+                                                                     "Stopped"},
+                               clock=self.session.clock, timeout=timeout, initial=2.0,
+                               maximum=30.0,
+                               describe=lambda d: f"transform job {self.name!r} is {d.status}")
+        if described.status != "Completed":
+            raise JobFailedError(f"transform job {self.name!r} ended {described.status}: "
+                                 f"{described.failure_reason}", job=self,
+                                 status=described.status)
+        return self
+
+    def __repr__(self) -> str:
+        return f"TransformJob(name={self.name!r})"
+

@@ -334,6 +334,12 @@ def test_rollout_on_aws_uses_update_endpoint(aws_session, code, monkeypatch, tmp
 
         calls.append(dict(self._get_params()))
         endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
+        alarms = self._get_params().get("DeploymentConfig", {}).get(
+            "AutoRollbackConfiguration", {}).get("Alarms", [])
+        if any(a["AlarmName"] == "InjectedAlarm" for a in alarms):
+            # SageMaker rolls back: the old config stays and the endpoint says why.
+            endpoint.failure_reason = "Rolled back: alarm InjectedAlarm went off"
+            return ActionResult({"EndpointArn": endpoint.arn})
         config = self.sagemaker_backend.describe_endpoint_config(
             self._get_param("EndpointConfigName"))
         endpoint.endpoint_config_name = self._get_param("EndpointConfigName")
@@ -361,3 +367,10 @@ def test_rollout_on_aws_uses_update_endpoint(aws_session, code, monkeypatch, tmp
     assert endpoint.describe().config_name != old_config
     names = aws_session.backend.clients.sagemaker.list_models()["Models"]
     assert len(names) == 1  # the old fleet's model was removed, the new one kept
+    current = endpoint.describe().config_name
+    rolled = endpoint.update(model, mlopskit.Canary(10, wait=600,
+                                                    rollback_on=["InjectedAlarm"]))
+    assert rolled.rolled_back and not rolled.completed
+    assert "InjectedAlarm" in rolled.reason
+    assert endpoint.describe().config_name == current
+    assert len(aws_session.backend.clients.sagemaker.list_models()["Models"]) == 1

@@ -111,3 +111,19 @@ def test_transform_request_passes_botocore_validation(aws_session):
         "CreateTransformJob").input_shape
     report = ParamValidator().validate(create_transform_job_request(spec), shape)
     assert not report.has_errors(), report.generate_report()
+
+
+@pytest.mark.parametrize("split_type", ["RecordIO", "TFRecord"])
+def test_binary_record_splits(any_session, model, split_type):
+    transformer = model.transformer(1, "ml.m5.large", split_type=split_type,
+                                    assemble_with="None")
+    data = _rows(any_session, "records.bin", ["x"])
+    if any_session.backend_name == "local":
+        with pytest.raises(mlopskit.errors.CapabilityError, match="recordio-split"):
+            transformer.transform(data, content_type="application/x-recordio",
+                                  job_name="binary")
+        assert any_session.backend.store.query_all("SELECT name FROM models") == []
+    else:
+        job = transformer.transform(data, content_type="application/x-recordio",
+                                    job_name="binary")
+        assert job.status == "Completed"

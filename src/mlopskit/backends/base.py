@@ -49,6 +49,7 @@ class Capability(str, enum.Enum):
     CONTAINER_IMAGES = "container-images"
     IN_PROCESS_WAIT = "in-process-wait"
     REALTIME_ENDPOINTS = "realtime-endpoints"
+    RECORDIO_SPLIT = "recordio-split"
 
 
 @dataclasses.dataclass(frozen=True)

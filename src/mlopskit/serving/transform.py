@@ -14,6 +14,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from .._waiting import poll_until
+from ..backends.base import Capability
 from ..errors import JobFailedError, MlopsKitError
 from ..session import Session, resolve_session
 from ..specs._common import build
@@ -72,6 +73,8 @@ class Transformer:
         """
         session = resolve_session(self.session)
         serving = _serving(session)
+        if self.split_type in {"RecordIO", "TFRecord"}:
+            session.require(Capability.RECORDIO_SPLIT, f"split_type={self.split_type!r}")
         name = job_name or f"transform-{session.clock.now():%Y-%m-%d-%H-%M-%S-%f}"[:-3]
         output = self.output_path or f"s3://{session.default_bucket}/{name}/output"
         self._spec(name, "probe-model", data_uri, output, content_type)

@@ -30,7 +30,7 @@ class AwsBackend:
     capabilities = frozenset({Capability.TRAINING, Capability.TRAINING_STOP,
                               Capability.TRAINING_LOGS, Capability.MULTI_HOST,
                               Capability.REQUIREMENTS, Capability.CONTAINER_IMAGES,
-                              Capability.REALTIME_ENDPOINTS})
+                              Capability.REALTIME_ENDPOINTS, Capability.RECORDIO_SPLIT})
 
     def __init__(self, session: AwsSession) -> None:
         self.session = session

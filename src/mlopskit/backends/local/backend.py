@@ -43,7 +43,8 @@ class LocalBackend:
     """
 
     name = "local"
-    capabilities = frozenset(Capability) - {Capability.CONTAINER_IMAGES}
+    capabilities = frozenset(Capability) - {Capability.CONTAINER_IMAGES,
+                                            Capability.RECORDIO_SPLIT}
 
     def __init__(self, root: Path, *, region: str, clock: Clock,
                  python: str | None = None, serverless_idle_seconds: float = 300.0) -> None:

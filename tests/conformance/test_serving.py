@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import shutil
-import tarfile
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -18,8 +14,8 @@ import mlopskit
 from mlopskit.errors import ConflictError, NotFoundError, ValidationError
 from mlopskit.serializers import CSVSerializer, JSONDeserializer
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-SCRIPTS = Path(__file__).parent.parent / "scripts" / "inference"
+from ..helpers import IMAGE, model_in_store
+
 X = np.array([[0.1, 0.2, 0.3], [2.0, 1.0, 0.5]])
 
 
@@ -28,20 +24,8 @@ def model(any_session, tmp_path: Path) -> mlopskit.Model:
     rng = np.random.default_rng(2)
     features = rng.normal(size=(80, 3))
     fitted = LogisticRegression().fit(features, (features[:, 0] > 0).astype(int))
-    buffer = io.BytesIO()
-    joblib.dump(fitted, buffer)
-    archive = tmp_path / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        info = tarfile.TarInfo("model.joblib")
-        info.size = len(buffer.getvalue())
-        tar.addfile(info, io.BytesIO(buffer.getvalue()))
-    uri = f"s3://{any_session.default_bucket}/models/churn/model.tar.gz"
-    any_session.backend.objects.put_file(archive, uri)
-    code = tmp_path / "code"
-    code.mkdir()
-    shutil.copy(SCRIPTS / "only_model_fn.py", code / "only_model_fn.py")
-    return mlopskit.Model(uri, image_uri=IMAGE, entry_point="only_model_fn.py", source_dir=code,
-                          session=any_session)
+    return model_in_store(any_session, tmp_path, fitted, "only_model_fn.py",
+                          key="models/churn", image_uri=IMAGE)
 
 
 def _queue_moto_answer(session: mlopskit.Session, body: str, variant: str) -> None:

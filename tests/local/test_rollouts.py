@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-import joblib
-import numpy as np
 import pytest
-from sklearn.dummy import DummyClassifier
 
 import mlopskit
 from mlopskit.errors import CapabilityError, ValidationError
 
-SCRIPTS = Path(__file__).parent.parent / "scripts" / "inference"
+from ..helpers import constant_model, model_in_store
+
 ROW = b"0.5,0.5,0.5"
-
-
-def constant(value: int) -> DummyClassifier:
-    """A model that always answers ``value``: which fleet served is then plain to see."""
-    return DummyClassifier(strategy="constant", constant=value).fit(
-        np.zeros((2, 3)), [value, value + 100])
 
 
 class TrafficClock(mlopskit.FakeClock):
@@ -53,21 +42,8 @@ def session(tmp_path: Path, clock: TrafficClock):
 
 
 def _model(session, tmp_path: Path, value: int, script: str = "dict_output.py"):
-    folder = tmp_path / f"model-{value}-{script}"
-    folder.mkdir()
-    buffer = io.BytesIO()
-    joblib.dump(constant(value), buffer)
-    archive = folder / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        info = tarfile.TarInfo("model.joblib")
-        info.size = len(buffer.getvalue())
-        tar.addfile(info, io.BytesIO(buffer.getvalue()))
-    uri = f"s3://{session.default_bucket}/models/{value}/{script}/model.tar.gz"
-    session.backend.objects.put_file(archive, uri)
-    code = folder / "code"
-    code.mkdir()
-    shutil.copy(SCRIPTS / script, code / script)
-    return mlopskit.Model(uri, entry_point=script, source_dir=code, session=session)
+    return model_in_store(session, tmp_path, constant_model(value), script,
+                          key=f"models/{value}/{script}")
 
 
 def _answer(endpoint: mlopskit.Endpoint) -> int:

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
-import tarfile
 import threading
 from pathlib import Path
 
-import joblib
-import numpy as np
 import pytest
-from sklearn.dummy import DummyClassifier
 
 import mlopskit
 from mlopskit.errors import ThrottledError, ValidationError
 
-SCRIPTS = Path(__file__).parent.parent / "scripts" / "inference"
+from ..helpers import constant_model, model_in_store
+
 ROW = b"0.5,0.5,0.5"
 
 
 def _model(session, tmp_path: Path, script: str = "dict_output.py") -> mlopskit.Model:
-    buffer = io.BytesIO()
-    joblib.dump(DummyClassifier(strategy="constant", constant=7).fit(np.zeros((2, 3)), [7, 8]),
-                buffer)
-    archive = tmp_path / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        info = tarfile.TarInfo("model.joblib")
-        info.size = len(buffer.getvalue())
-        tar.addfile(info, io.BytesIO(buffer.getvalue()))
-    uri = f"s3://{session.default_bucket}/serverless/{script}/model.tar.gz"
-    session.backend.objects.put_file(archive, uri)
-    code = tmp_path / f"code-{script}"
-    code.mkdir()
-    shutil.copy(SCRIPTS / script, code / script)
-    return mlopskit.Model(uri, entry_point=script, source_dir=code, session=session)
+    return model_in_store(session, tmp_path, constant_model(7), script,
+                          key=f"serverless/{script}")
 
 
 def _pid(session, name: str) -> int | None:

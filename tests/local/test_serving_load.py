@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import http.client
-import io
 import json
-import shutil
-import tarfile
 import threading
 from collections import Counter
-from pathlib import Path
-
-import joblib
-import numpy as np
-from sklearn.dummy import DummyClassifier
 
 import mlopskit
 from mlopskit.errors import InvocationError
 
-SCRIPTS = Path(__file__).parent.parent / "scripts" / "inference"
+from ..helpers import constant_model, model_in_store
+
 REQUESTS, THREADS = 20_000, 8
 
 
 def test_twenty_thousand_requests_lose_nothing_and_errors_stay_exact(local_session, tmp_path):
-    buffer = io.BytesIO()
-    joblib.dump(DummyClassifier(strategy="constant", constant=3).fit(np.zeros((2, 3)), [3, 4]),
-                buffer)
-    archive = tmp_path / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        info = tarfile.TarInfo("model.joblib")
-        info.size = len(buffer.getvalue())
-        tar.addfile(info, io.BytesIO(buffer.getvalue()))
-    uri = f"s3://{local_session.default_bucket}/load/model.tar.gz"
-    local_session.backend.objects.put_file(archive, uri)
-    code = tmp_path / "code"
-    code.mkdir()
-    shutil.copy(SCRIPTS / "dict_output.py", code / "dict_output.py")  # raises on 999
-    mlopskit.Model(uri, entry_point="dict_output.py", source_dir=code,
-                   session=local_session).deploy(mlopskit.RealtimeConfig("ml.m5.large"),
-                                                 endpoint_name="load")
+    model = model_in_store(local_session, tmp_path, constant_model(3), "dict_output.py",
+                           key="load")  # dict_output raises on 999
+    model.deploy(mlopskit.RealtimeConfig("ml.m5.large"), endpoint_name="load")
     endpoint = mlopskit.Endpoint("load", session=local_session)
     outcomes: Counter[str] = Counter()
     wrong: list[object] = []

@@ -1,25 +1,5 @@
-"""Serving: endpoints, predictors, serializers and the inference contract."""
+"""Serving: endpoints, predictors, rollouts, batch transform and the inference contract.
 
-from .codecs import (
-    BytesDeserializer,
-    CSVDeserializer,
-    CSVSerializer,
-    IdentitySerializer,
-    JSONDeserializer,
-    JSONSerializer,
-    NumpyDeserializer,
-    NumpySerializer,
-    PandasDeserializer,
-)
-
-__all__ = [
-    "BytesDeserializer",
-    "CSVDeserializer",
-    "CSVSerializer",
-    "IdentitySerializer",
-    "JSONDeserializer",
-    "JSONSerializer",
-    "NumpyDeserializer",
-    "NumpySerializer",
-    "PandasDeserializer",
-]
+The public names are re-exported from :mod:`mlopskit`; serializers live in
+:mod:`mlopskit.serializers`.
+"""

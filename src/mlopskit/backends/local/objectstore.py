@@ -10,11 +10,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ...errors import NotFoundError, ValidationError
 from ...specs._common import S3_URI_PATTERN
 
-__all__ = ["LocalObjectStore", "split_s3_uri"]
+__all__ = ["LocalObjectStore", "objects_under", "split_s3_uri"]
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -28,6 +29,18 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     if match is None:
         raise ValidationError(f"{uri!r} is not an s3://bucket/key URI")
     return match.group(1), (match.group(2) or "").lstrip("/")
+
+
+def objects_under(objects: Any, prefix: str) -> list[tuple[str, str]]:
+    """(object URI, path relative to the prefix) for what an S3Prefix names.
+
+    The object itself when one has exactly that key (its name as the path), else every
+    object under ``prefix/``, as SageMaker's local mode reads a prefix. Empty when none.
+    """
+    if objects.exists(prefix):
+        return [(prefix, prefix.rsplit("/", 1)[-1])]
+    folder = prefix if prefix.endswith("/") else prefix + "/"
+    return [(uri, uri[len(folder):]) for uri in objects.list(folder)]
 
 
 class LocalObjectStore:

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..._archive import make_tar_gz, safe_extract
 from ...errors import MlopsKitError
 from ...specs.training import TrainingJobSpec
+from .objectstore import objects_under
 from .store import dumps
 from .toolkit import ContainerPaths, to_cmd_args, training_environment, user_hyperparameters
 
@@ -175,11 +176,7 @@ class TrainingRunner:
 
     def _channel_objects(self, prefix: str) -> list[tuple[str, str]]:
         """(object URI, path inside the channel folder) for every object the prefix names."""
-        objects = self.backend.objects
-        if objects.exists(prefix):
-            return [(prefix, prefix.rsplit("/", 1)[-1])]
-        folder = prefix if prefix.endswith("/") else prefix + "/"
-        found = [(uri, uri[len(folder):]) for uri in objects.list(folder)]
+        found = objects_under(self.backend.objects, prefix)
         if not found:
             raise _JobError(f"ClientError: no S3 objects found under S3 URL {prefix!r}")
         return found

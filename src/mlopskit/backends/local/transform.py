@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import InvocationError, MlopsKitError, NotFoundError
 from ...specs.serving import TransformJobDescription, TransformJobSpec, VariantSpec
+from .objectstore import objects_under
 from .store import dumps
 
 if TYPE_CHECKING:
@@ -150,10 +151,7 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
 
 
 def _inputs(objects: Any, prefix: str) -> list[tuple[str, str]]:
-    if objects.exists(prefix):
-        return [(prefix, prefix.rsplit("/", 1)[-1])]
-    folder = prefix if prefix.endswith("/") else prefix + "/"
-    found = [(uri, uri[len(folder):]) for uri in objects.list(folder)]
+    found = objects_under(objects, prefix)
     if not found:
         raise _JobFailed(f"no S3 objects under {prefix!r}")
     return found

@@ -55,8 +55,14 @@ def test_transform_each_strategy_and_split(any_session, model, strategy, split_t
     job = transformer.transform(f"s3://{any_session.default_bucket}/batch-in/",
                                 job_name=f"t-{strategy.lower()}-{split_type.lower()}")
     assert job.status == "Completed"
+    described = job.describe()
+    assert described.creation_time is not None and described.end_time is not None
+    assert described.start_time is not None
+    assert described.creation_time <= described.start_time <= described.end_time
     if any_session.backend_name == "aws":
         return  # moto records the job; it runs no container
+    # a job that started a server process took measurable time on the real clock
+    assert described.creation_time < described.start_time < described.end_time
     out = f"s3://{any_session.default_bucket}/{job.name}/output"
     assert sorted(job.outputs) == [f"{out}/a.csv.out", f"{out}/nested/b.csv.out"]
     body = any_session.backend.objects.get_bytes(f"{out}/a.csv.out").decode()
@@ -79,6 +85,36 @@ def test_a_record_over_the_payload_limit_fails_the_job(local_session, tmp_path):
     data = _rows(local_session, "big.csv", ["1," * 700_000 + "1"])
     with pytest.raises(JobFailedError, match="over max_payload_mb=1"):
         model.transformer(1, "ml.m5.large", max_payload_mb=1).transform(data, job_name="big")
+
+
+def test_large_inputs_are_cut_into_requests_the_same_way_on_either_path(local_session,
+                                                                        tmp_path):
+    # Plain "\n" lines take the engine's byte-level path; CRLF endings and blank lines take
+    # the per-record one. Both must cut within the limit and give the same answers in order.
+    session = local_session
+    model = _make_model(session, tmp_path)
+    rows = [f"{i},{i % 7},1.5" for i in range(90_000)]  # ~1.4 MB: two requests at 1 MB
+    plain = _rows(session, "plain/rows.csv", rows)
+    messy = f"s3://{session.default_bucket}/batch-in/messy/rows.csv"
+    session.backend.objects.put_bytes(
+        ("\r\n".join(rows[:500]) + "\r\n\r\n" + "\r\n".join(rows[500:])).encode(), messy)
+    transformer = model.transformer(2, "ml.m5.large", max_payload_mb=1,
+                                    max_concurrent_transforms=2)
+    first = transformer.transform(plain, job_name="cut-plain")
+    second = transformer.transform(messy, job_name="cut-messy")
+    expected = [f"{i + i % 7 + 1.5:g}" for i in range(90_000)]
+    for job in (first, second):
+        assert job.describe().records == 90_000
+        body = session.backend.objects.get_bytes(job.outputs[0]).decode()
+        assert body.endswith("\n")
+        assert body.splitlines() == expected
+
+
+def test_the_record_over_the_limit_is_named(local_session, tmp_path):
+    model = _make_model(local_session, tmp_path)
+    data = _rows(local_session, "middle.csv", ["1,1", "2,2", "1," * 700_000 + "1", "3,3"])
+    with pytest.raises(JobFailedError, match="record 2 is 1400002 bytes, over max_payload_mb=1"):
+        model.transformer(1, "ml.m5.large", max_payload_mb=1).transform(data, job_name="mid")
 
 
 @pytest.mark.parametrize(("kwargs", "text"), [

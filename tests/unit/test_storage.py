@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import tarfile
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 
 from mlopskit._archive import make_tar_gz, safe_extract
 from mlopskit.backends.local.objectstore import LocalObjectStore
-from mlopskit.errors import NotFoundError, ValidationError
+from mlopskit.backends.local.store import SCHEMA_VERSION, Store
+from mlopskit.errors import BackendError, NotFoundError, ValidationError
 
 
 def _tar(path: Path, members: list[tarfile.TarInfo], data: bytes = b"x") -> Path:
@@ -93,3 +95,45 @@ def test_object_store_refuses_escapes_and_prefixes(tmp_path, uri):
     with pytest.raises(ValidationError):
         store.put_bytes(b"x", uri)
     assert not any((tmp_path).rglob("x"))
+
+
+def _version_1_store(path: Path) -> None:
+    """The tables a 0.1 store had that changed since, as that version wrote them."""
+    with sqlite3.connect(path) as db:
+        db.executescript("""
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('schema_version', '1');
+            CREATE TABLE transform_jobs (
+                name TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL,
+                failure_reason TEXT, outputs TEXT, records INTEGER, created TEXT NOT NULL,
+                ended TEXT);
+            INSERT INTO transform_jobs (name, spec, status, created)
+                VALUES ('old-job', '{}', 'Completed', '2026-01-01T00:00:00+00:00');
+        """)
+    db.close()
+
+
+def test_an_older_store_is_brought_up_to_date_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "meta.db"
+    _version_1_store(path)
+    store = Store(path)
+    row = store.query_one("SELECT name, started FROM transform_jobs")
+    assert (row["name"], row["started"]) == ("old-job", None)
+    assert store.query_one("SELECT value FROM meta WHERE key = 'schema_version'")["value"] \
+        == str(SCHEMA_VERSION)
+    store.close()
+    Store(path).close()  # opening it again changes nothing and does not fail
+
+
+def test_a_store_from_a_newer_mlopskit_is_refused_untouched(tmp_path):
+    path = tmp_path / "meta.db"
+    _version_1_store(path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.close()
+    with pytest.raises(BackendError, match="schema version 99; this mlopskit reads up to"):
+        Store(path)
+    with sqlite3.connect(path) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    db.close()
+    assert tables == {"meta", "transform_jobs"}

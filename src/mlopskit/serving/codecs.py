@@ -52,7 +52,10 @@ def decode(body: str | bytes, content_type: str) -> Any:
             text = body if isinstance(body, str) else body.decode("utf-8")
             if not text.strip():
                 raise ValueError("empty body")
-            return np.genfromtxt(io.StringIO(text), delimiter=",", dtype=float)
+            try:  # numpy's C parser; the container's genfromtxt only for what it rejects
+                return np.loadtxt(io.StringIO(text), delimiter=",", dtype=float)
+            except ValueError:
+                return np.genfromtxt(io.StringIO(text), delimiter=",", dtype=float)
         if content_type == JSON:
             return np.array(json.loads(body))
         if content_type == NPY:
@@ -71,10 +74,14 @@ def encode(value: Any, accept: str) -> bytes:
     if accept == JSON:
         return json.dumps(np.asarray(value).tolist()).encode()
     if accept == CSV:
-        array = np.asarray(value)
-        stream = io.StringIO()
-        np.savetxt(stream, array if array.ndim else array.reshape(1), delimiter=",", fmt="%s")
-        return stream.getvalue().encode()
+        # One line per row (one value per line for 1-D), as np.savetxt(fmt="%s") writes,
+        # without its per-row Python loop.
+        rows = np.asarray(value)
+        rows = rows.reshape(1) if rows.ndim == 0 else rows
+        listed = rows.tolist()
+        if rows.ndim == 1:
+            return ("\n".join(map(str, listed)) + "\n").encode()
+        return ("\n".join(",".join(map(str, row)) for row in listed) + "\n").encode()
     if accept == NPY:
         stream_b = io.BytesIO()
         np.save(stream_b, np.asarray(value), allow_pickle=False)

@@ -133,6 +133,9 @@ class TransformJobDescription:
     output_path: str
     outputs: tuple[str, ...]
     records: int | None
+    creation_time: _dt.datetime | None = None
+    start_time: _dt.datetime | None = None  # instances up, first request about to go
+    end_time: _dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)

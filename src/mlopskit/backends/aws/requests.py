@@ -9,7 +9,7 @@ from typing import Any
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
 from ..base import MetricValue, TrainingJobDescription
 
-__all__ = ["create_training_job_request", "description_from_response"]
+__all__ = ["aware_time", "create_training_job_request", "description_from_response"]
 
 
 def create_training_job_request(spec: TrainingJobSpec, *, role_arn: str, region: str,
@@ -62,7 +62,8 @@ def create_training_job_request(spec: TrainingJobSpec, *, role_arn: str, region:
     return request
 
 
-def _time(value: Any) -> _dt.datetime | None:
+def aware_time(value: Any) -> _dt.datetime | None:
+    """A timestamp from a SageMaker response, timezone-aware (UTC when botocore gave none)."""
     if value is None:
         return None
     if isinstance(value, _dt.datetime):
@@ -85,10 +86,10 @@ def description_from_response(response: dict[str, Any],
                        if not k.startswith("sagemaker_")}
     metrics = tuple(
         MetricValue(str(m["MetricName"]), float(m["Value"]),
-                    _time(m.get("Timestamp")) or _dt.datetime.now(_dt.timezone.utc))
+                    aware_time(m.get("Timestamp")) or _dt.datetime.now(_dt.timezone.utc))
         for m in response.get("FinalMetricDataList", []))
     resources = response.get("ResourceConfig", {})
-    created = _time(response.get("CreationTime")) or _dt.datetime.now(_dt.timezone.utc)
+    created = aware_time(response.get("CreationTime")) or _dt.datetime.now(_dt.timezone.utc)
     return TrainingJobDescription(
         name=name,
         arn=str(response["TrainingJobArn"]),
@@ -102,8 +103,8 @@ def description_from_response(response: dict[str, Any],
         instance_type=str(resources.get("InstanceType", "")),
         instance_count=int(resources.get("InstanceCount", 1)),
         creation_time=created,
-        start_time=_time(response.get("TrainingStartTime")),
-        end_time=_time(response.get("TrainingEndTime")),
+        start_time=aware_time(response.get("TrainingStartTime")),
+        end_time=aware_time(response.get("TrainingEndTime")),
         tags=tags,
         inputs={c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
                 for c in response.get("InputDataConfig", [])

@@ -28,6 +28,7 @@ from ...specs.serving import (
     TransformJobSpec,
     VariantDescription,
 )
+from .requests import aware_time
 
 if TYPE_CHECKING:
     from .backend import AwsBackend
@@ -182,7 +183,10 @@ class AwsServing:
         return TransformJobDescription(
             name=name, arn=found["TransformJobArn"], status=found["TransformJobStatus"],
             failure_reason=found.get("FailureReason"),
-            output_path=found["TransformOutput"]["S3OutputPath"], outputs=(), records=None)
+            output_path=found["TransformOutput"]["S3OutputPath"], outputs=(), records=None,
+            creation_time=aware_time(found.get("CreationTime")),
+            start_time=aware_time(found.get("TransformStartTime")),
+            end_time=aware_time(found.get("TransformEndTime")))
 
     def describe_endpoint(self, name: str) -> EndpointDescription:
         found = self._call(self._sm.describe_endpoint, "DescribeEndpoint", name,

@@ -169,7 +169,7 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=_stop_when_idle, args=(server, float(config["idle_seconds"])),
                          daemon=True).start()
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.serve_forever(poll_interval=0.05)  # SIGTERM -> exit within 50 ms
     finally:
         server.server_close()
     return 0

@@ -14,9 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ...errors import BackendError
+
 __all__ = ["Store"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Columns added since version 1, by the version that added them: a store an older mlopskit
+# made gains them on open (tables it lacks are created whole by the schema below).
+_ADDED_COLUMNS: dict[int, tuple[tuple[str, str, str], ...]] = {
+    2: (("transform_jobs", "started", "TEXT"),),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,7 +76,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
     pending TEXT, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS transform_jobs (
     name TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL, failure_reason TEXT,
-    outputs TEXT, records INTEGER, created TEXT NOT NULL, ended TEXT);
+    outputs TEXT, records INTEGER, created TEXT NOT NULL, ended TEXT, started TEXT);
 """
 
 
@@ -91,11 +99,32 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         conn = self._connection()
-        conn.executescript(_SCHEMA)
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+        conn.execute("BEGIN IMMEDIATE")  # one process creates or migrates; others wait
+        try:
+            found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = 'meta'").fetchone()
+            version = SCHEMA_VERSION
+            if found is not None:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                                   ).fetchone()
+                version = int(row["value"]) if row else 1
+            if version > SCHEMA_VERSION:
+                raise BackendError(f"the local store at {path} has schema version {version}; "
+                                   f"this mlopskit reads up to {SCHEMA_VERSION}: upgrade it")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for table, column, kind in _ADDED_COLUMNS.get(target, ()):
+                    have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

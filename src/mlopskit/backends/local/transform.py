@@ -3,6 +3,8 @@ by parallel workers, answers written back in input order as ``<input name>.out``
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -99,10 +101,122 @@ def _batches(records: list[str], spec: TransformJobSpec) -> list[list[int]]:
     return batches
 
 
+# Plain lines: printable ASCII and tabs between single "\n"s, no blank line. Such input (and
+# such answers) can be cut and counted on the bytes, with no Python work per record.
+_PLAIN_BYTES = bytes([9, 10, *range(0x20, 0x7F)])
+_BLANK_LINE = re.compile(rb"\n[ \t]*\n")
+
+
+def _plain_lines(data: bytes) -> bool:
+    body = data[:-1] if data.endswith(b"\n") else data
+    return (bool(body) and not body.translate(None, _PLAIN_BYTES)
+            and _BLANK_LINE.search(b"\n" + body + b"\n") is None)
+
+
+class _Requests:
+    """One input object cut into request bodies.
+
+    ``batches`` (record indexes per request) and ``records`` are kept on the general path,
+    where answers are joined to their records; the fast path keeps counts only.
+    """
+
+    def __init__(self, data: bytes, spec: TransformJobSpec) -> None:
+        self.spec = spec
+        self.records: list[str] | None = None
+        self.batches: list[list[int]] | None = None
+        self.bodies: list[bytes] = []
+        self.counts: list[int] = []
+        self.fast = (spec.split_type == "Line" and spec.strategy == "MultiRecord"
+                     and spec.assemble_with == "Line" and spec.input_filter is None
+                     and spec.output_filter is None and spec.join_source in (None, "None")
+                     and _plain_lines(data))
+        if self.fast:
+            self._cut(data[:-1] if data.endswith(b"\n") else data)
+            return
+        records = self.records = _records(data, spec.split_type)
+        sent = [apply_filter(spec.input_filter, r, spec.content_type) for r in records]
+        self.batches = _batches(sent, spec)
+        self.bodies = ["\n".join(sent[i] for i in batch).encode() for batch in self.batches]
+        self.counts = [len(batch) for batch in self.batches]
+
+    def _cut(self, body: bytes) -> None:
+        """Greedy cuts at line ends, each request (with its newline) within the limit."""
+        limit = self.spec.max_payload_mb * 1024 * 1024 or len(body) + 1
+        start = 0
+        while start < len(body):
+            if len(body) - start < limit:
+                cut = len(body)
+            else:
+                cut = body.rfind(b"\n", start, start + limit)
+                if cut < 0:
+                    index = body.count(b"\n", 0, start)
+                    length = (body.find(b"\n", start) % (len(body) + 1)) - start + 1
+                    raise _JobFailed(f"record {index} is {length} bytes, over max_payload_mb="
+                                     f"{self.spec.max_payload_mb}")
+            chunk = body[start:cut]
+            self.bodies.append(chunk)
+            self.counts.append(chunk.count(b"\n") + 1)
+            start = cut + 1
+
+    def describe(self, request: int) -> str:
+        first = sum(self.counts[:request])
+        return f"records {first}..{first + self.counts[request] - 1}"
+
+    def output(self, answers: list[bytes]) -> bytes:
+        """The answers, in input order, assembled as the spec says."""
+        spec = self.spec
+        if self.fast and all(_plain_lines(answer) for answer in answers):
+            parts = []
+            for request, answer in enumerate(answers):
+                answered = answer.count(b"\n") + (not answer.endswith(b"\n"))
+                _check_lines(self.counts[request], answered)
+                parts.append(answer if answer.endswith(b"\n") else answer + b"\n")
+            return b"".join(parts)
+        lines: list[str] = []
+        for request, answer in enumerate(answers):
+            text = answer.decode("utf-8")
+            if spec.assemble_with == "None":
+                lines.append(text)
+                continue
+            outputs = [line for line in text.splitlines() if line.strip()]
+            _check_lines(self.counts[request], len(outputs))
+            if self.batches is None or self.records is None:
+                lines.extend(outputs)
+            else:
+                lines.extend(_joined(self.batches[request], outputs, self.records, spec))
+        separator = "\n" if spec.assemble_with == "Line" else ""
+        return (separator.join(lines) + ("\n" if separator and lines else "")).encode()
+
+
+def _check_lines(records: int, lines: int) -> None:
+    if lines != records:
+        raise _JobFailed(f"a request of {records} records got {lines} answer lines; "
+                         "with assemble_with='Line' there must be one line per record")
+
+
+def _joined(batch: list[int], outputs: list[str], records: list[str],
+            spec: TransformJobSpec) -> list[str]:
+    joined = []
+    for index, output in zip(batch, outputs, strict=True):
+        line = output
+        if spec.join_source == "Input":
+            if spec.content_type == "application/json":
+                line = json.dumps({"SageMakerInput": json.loads(records[index]),
+                                   "SageMakerOutput": json.loads(output)})
+            else:
+                line = f"{records[index]},{output}"
+        joined.append(apply_filter(spec.output_filter, line, spec.content_type))
+    return joined
+
+
 def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
     """Run ``spec`` to its end, recording status and outputs in the store."""
     store, objects = serving.store, serving.backend.objects
-    now = serving.backend.clock.now().isoformat
+    clock = serving.backend.clock
+
+    def now() -> str:
+        return clock.now().isoformat()
+
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM transform_jobs WHERE name = ?", (spec.name,)).fetchone():
             from ...errors import ConflictError
@@ -118,28 +232,36 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
         model = serving._model(spec.model_name)
         variant = VariantSpec(name="transform", model_name=spec.model_name,
                               instance_type=spec.instance_type)
-        for _ in range(spec.instance_count):
-            servers.append(serving._start(f"transform-{spec.name}", variant, model))
-        inputs = _inputs(objects, spec.input_uri)
+        # The instances start side by side (each takes a second or more to import and load
+        # the model) while this thread reads and cuts the first input.
+        with ThreadPoolExecutor(max_workers=spec.instance_count) as starter:
+            started = [starter.submit(serving._start, f"transform-{spec.name}", variant, model)
+                       for _ in range(spec.instance_count)]
+            try:
+                inputs = _inputs(objects, spec.input_uri)
+                first = _Requests(objects.get_bytes(inputs[0][0]), spec)
+            finally:
+                for future in started:
+                    with contextlib.suppress(Exception):
+                        servers.append(future.result())
+            for future in started:
+                future.result()  # re-raise the first failure, after keeping what started
+        with store.transaction() as db:
+            db.execute("UPDATE transform_jobs SET started = ? WHERE name = ?",
+                       (now(), spec.name))
         workers = spec.instance_count * (spec.max_concurrent_transforms or 1)
         accept = spec.accept or spec.content_type
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for uri, relative in inputs:
-                records = _records(objects.get_bytes(uri), spec.split_type)
-                sent = [apply_filter(spec.input_filter, r, spec.content_type) for r in records]
-                batches = _batches(sent, spec)
-                futures = [pool.submit(_send, serving, servers[i % len(servers)], batch, sent,
-                                       spec, accept) for i, batch in enumerate(batches)]
+            for position, (uri, relative) in enumerate(inputs):
+                requests = first if position == 0 else _Requests(objects.get_bytes(uri), spec)
+                futures = [pool.submit(_send, serving, servers[i % len(servers)], requests, i,
+                                       spec.content_type, accept)
+                           for i in range(len(requests.bodies))]
                 answers = [future.result() for future in futures]  # in input order
-                lines: list[str] = []
-                for batch, answer in zip(batches, answers, strict=True):
-                    lines.extend(_assemble(batch, answer, records, spec))
                 target = f"{spec.output_path.rstrip('/')}/{relative}.out"
-                separator = "\n" if spec.assemble_with == "Line" else ""
-                body = separator.join(lines) + ("\n" if separator and lines else "")
-                objects.put_bytes(body.encode(), target)
+                objects.put_bytes(requests.output(answers), target)
                 outputs.append(target)
-                count += len(records)
+                count += sum(requests.counts)
     except (_JobFailed, MlopsKitError) as exc:
         status, reason = "Failed", f"{type(exc).__name__}: {exc}"[:1024]
     finally:
@@ -157,35 +279,14 @@ def _inputs(objects: Any, prefix: str) -> list[tuple[str, str]]:
     return found
 
 
-def _send(serving: LocalEndpoints, server: dict[str, Any], batch: list[int], sent: list[str],
-          spec: TransformJobSpec, accept: str) -> str:
-    body = "\n".join(sent[i] for i in batch).encode()
-    status, reply, _ = serving._post(int(server["port"]), body, spec.content_type, accept)
+def _send(serving: LocalEndpoints, server: dict[str, Any], requests: _Requests, request: int,
+          content_type: str, accept: str) -> bytes:
+    status, reply, _ = serving._post(int(server["port"]), requests.bodies[request],
+                                     content_type, accept)
     if status != 200:
-        raise InvocationError(f"records {batch[0]}..{batch[-1]} answered {status}: "
+        raise InvocationError(f"{requests.describe(request)} answered {status}: "
                               f"{reply.decode('utf-8', 'replace')[:300]}", status=status)
-    return reply.decode("utf-8")
-
-
-def _assemble(batch: list[int], answer: str, records: list[str],
-              spec: TransformJobSpec) -> list[str]:
-    if spec.assemble_with == "None":
-        return [answer]
-    outputs = [line for line in answer.splitlines() if line.strip()]
-    if len(outputs) != len(batch):
-        raise _JobFailed(f"a request of {len(batch)} records got {len(outputs)} answer lines; "
-                         "with assemble_with='Line' there must be one line per record")
-    joined = []
-    for index, output in zip(batch, outputs, strict=True):
-        line = output
-        if spec.join_source == "Input":
-            if spec.content_type == "application/json":
-                line = json.dumps({"SageMakerInput": json.loads(records[index]),
-                                   "SageMakerOutput": json.loads(output)})
-            else:
-                line = f"{records[index]},{output}"
-        joined.append(apply_filter(spec.output_filter, line, spec.content_type))
-    return joined
+    return reply
 
 
 def describe_transform_job(serving: LocalEndpoints, name: str) -> TransformJobDescription:
@@ -201,5 +302,7 @@ def describe_transform_job(serving: LocalEndpoints, name: str) -> TransformJobDe
             f"{name.lower()}",
         status=row["status"], failure_reason=row["failure_reason"],
         output_path=spec.output_path, outputs=tuple(json.loads(row["outputs"] or "[]")),
-        records=row["records"])
+        records=row["records"], creation_time=_dt.datetime.fromisoformat(row["created"]),
+        start_time=_dt.datetime.fromisoformat(row["started"]) if row["started"] else None,
+        end_time=_dt.datetime.fromisoformat(row["ended"]) if row["ended"] else None)
 

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "Linear": "mlopskit.serving.rollout",
     "LocalSession": "mlopskit.session",
     "MetricThreshold": "mlopskit.registry",
+    "Pipeline": "mlopskit.pipeline.pipeline",
     "Model": "mlopskit.models",
     "ModelPackage": "mlopskit.registry",
     "ModelPackageGroup": "mlopskit.registry",
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "Transformer": "mlopskit.serving.transform",
     "default_session": "mlopskit.session",
     "errors": "mlopskit.errors",
+    "pipeline": "mlopskit.pipeline",
     "session_from_env": "mlopskit.session",
     "set_default_session": "mlopskit.session",
 }
@@ -54,10 +56,12 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from . import errors as errors
+    from . import pipeline as pipeline
     from . import serializers as serializers
     from .clock import FakeClock as FakeClock
     from .clock import SystemClock as SystemClock
     from .models import Model as Model
+    from .pipeline.pipeline import Pipeline as Pipeline
     from .registry import ApprovalStatus as ApprovalStatus
     from .registry import MetricThreshold as MetricThreshold
     from .registry import ModelPackage as ModelPackage

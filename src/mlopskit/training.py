@@ -30,7 +30,16 @@ from .backends.base import Capability, TrainingJobDescription
 from .clock import SystemClock
 from .errors import ConflictError, JobFailedError, ValidationError
 from .session import Session, resolve_session
-from .specs._common import S3Uri, Spec, build, check_name, check_s3_uri
+from .specs._common import (
+    S3Uri,
+    Spec,
+    build,
+    check_name,
+    check_s3_uri,
+    is_variable,
+    refuse_variables,
+    with_tokens,
+)
 from .specs.training import MetricDefinition, TrainingJobSpec
 
 if TYPE_CHECKING:
@@ -63,7 +72,8 @@ class TrainingInput:
     def __init__(self, s3_data: str | Path, content_type: str | None = None,
                  distribution: str = "FullyReplicated", input_mode: str = "File",
                  s3_data_type: str = "S3Prefix") -> None:
-        self._model = build(_TrainingInputModel, "", s3_data=str(s3_data),
+        self._model = build(_TrainingInputModel, "",
+                            s3_data=s3_data if is_variable(s3_data) else str(s3_data),
                             content_type=content_type, distribution=distribution,
                             input_mode=input_mode, s3_data_type=s3_data_type)
         if self._model.s3_data.startswith("s3://"):
@@ -172,9 +182,12 @@ class Estimator:
                     "most 39 characters", field="base_job_name")
         self.base_job_name = base_job_name
         self.session = session
+        # A pipeline variable as the count: checked as 1 now, a value when the pipeline runs.
+        self.instance_count_variable = instance_count if is_variable(instance_count) else None
         self._checked = build(
             _EstimatorModel, "",
-            instance_type=instance_type, instance_count=instance_count,
+            instance_type=instance_type,
+            instance_count=1 if self.instance_count_variable is not None else instance_count,
             hyperparameters=dict(hyperparameters or {}), environment=dict(environment or {}),
             metric_definitions=tuple(_metric(m) for m in metric_definitions or ()),
             output_path=output_path, max_run=max_run, tags=dict(tags or {}),
@@ -270,7 +283,7 @@ class Estimator:
         for name, value in inputs.items():
             if isinstance(value, TrainingInput):
                 channels.append((str(name), value))
-            elif isinstance(value, (str, Path)):
+            elif isinstance(value, (str, Path)) or is_variable(value):
                 channels.append((str(name), TrainingInput(value)))
             elif isinstance(value, Mapping):
                 try:
@@ -315,6 +328,10 @@ class Estimator:
         ]
         spec = self._spec(name, f"{prefix}/source/sourcedir.tar.gz", channel_specs,
                           f"s3://{bucket}/")
+        if self.instance_count_variable is not None:
+            refuse_variables({"instance_count": with_tokens(self.instance_count_variable)},
+                             "estimator")
+        refuse_variables(spec, "estimator")
         if spec.instance_count > 1:
             session.require(Capability.MULTI_HOST, "instance_count > 1")
         backend.check_training_job(spec)

@@ -46,10 +46,11 @@ def test_public_names_are_pinned():
     assert mlopskit.__all__ == sorted([
         "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "Endpoint", "ErrorRateAbove",
         "Estimator", "FakeClock", "LatencyAbove", "Linear", "LocalSession",
-        "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Predictor",
+        "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Pipeline", "Predictor",
         "ProductionVariant", "RealtimeConfig", "ServerlessConfig", "Session", "SystemClock",
         "TrainingInput", "TrainingJob", "TransformJob", "Transformer", "__version__",
-        "default_session", "errors", "serializers", "session_from_env", "set_default_session",
+        "default_session", "errors", "pipeline", "serializers", "session_from_env",
+        "set_default_session",
     ])
     for name in mlopskit.__all__:
         assert getattr(mlopskit, name) is not None

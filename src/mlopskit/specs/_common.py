@@ -7,6 +7,7 @@ thing. botocore checks required fields and types but not patterns, maximums or e
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
@@ -93,6 +94,8 @@ def check_instance_type(value: str) -> str:
     """
     if value == "local" or (isinstance(value, str) and INSTANCE_TYPE_PATTERN.match(value)):
         return value
+    if variable_of(value) is not None:
+        return value  # a pipeline variable: checked when it has a value
     raise ValueError(
         f"{value!r} is not an instance type; expected ml.<family>.<size> such as "
         "'ml.m5.xlarge', or 'local'"
@@ -147,6 +150,95 @@ Tags = Annotated[dict[str, str], AfterValidator(check_tags)]
 
 M = TypeVar("M", bound=BaseModel)
 
+# -- pipeline variables inside specs -------------------------------------------------------
+#
+# A pipeline step is built from the same objects as a direct call (an Estimator, a
+# Processor...), with pipeline variables where plain values would go. Specs hold a token in
+# their place: an S3-URI-shaped string that the S3 and instance type checks accept, that no
+# user value can be (it is registered here, with a random part), and that the pipeline
+# compiler turns back into the variable's expression. Running a spec that still holds a
+# token outside a pipeline is refused (see ``refuse_variables``).
+
+VARIABLE_PLACEHOLDER_PREFIX = "s3://mlopskit-pipeline-variable/"
+_VARIABLE_TOKEN = re.compile(re.escape(VARIABLE_PLACEHOLDER_PREFIX) + r"[0-9a-f]{32}")
+_TOKENS: dict[str, Any] = {}
+
+
+def is_variable(value: Any) -> bool:
+    """Whether ``value`` is a pipeline variable (duck-typed: specs never import pipeline)."""
+    return bool(getattr(type(value), "__mlopskit_variable__", False))
+
+
+def variable_token(variable: Any) -> str:
+    """The token standing for ``variable`` inside a spec."""
+    for token, known in _TOKENS.items():
+        if known is variable:
+            return token
+    token = VARIABLE_PLACEHOLDER_PREFIX + os.urandom(16).hex()
+    _TOKENS[token] = variable
+    return token
+
+
+def variable_of(value: Any) -> Any | None:
+    """The variable ``value`` is the token of, or None."""
+    return _TOKENS.get(value) if isinstance(value, str) else None
+
+
+def split_tokens(text: str) -> list[Any]:
+    """``text`` cut into plain strings and the variables whose tokens it holds."""
+    parts: list[Any] = []
+    position = 0
+    for match in _VARIABLE_TOKEN.finditer(text):
+        variable = _TOKENS.get(match.group(0))
+        if variable is None:
+            continue
+        if match.start() > position:
+            parts.append(text[position:match.start()])
+        parts.append(variable)
+        position = match.end()
+    if position < len(text):
+        parts.append(text[position:])
+    return parts
+
+
+def with_tokens(value: Any) -> Any:
+    """``value`` with every pipeline variable (at any depth) replaced by its token."""
+    if is_variable(value):
+        return variable_token(value)
+    if isinstance(value, Mapping):
+        return {k: with_tokens(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(with_tokens(v) for v in value)
+    return value
+
+
+def variable_fields(value: Any, path: str = "") -> list[str]:
+    """Where (dotted paths) ``value`` holds pipeline variable tokens."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    found: list[str] = []
+    if isinstance(value, str):
+        if _VARIABLE_TOKEN.search(value) and any(
+                variable_of(m.group(0)) is not None for m in _VARIABLE_TOKEN.finditer(value)):
+            found.append(path or "value")
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            found.extend(variable_fields(inner, f"{path}.{key}" if path else str(key)))
+    elif isinstance(value, (list, tuple)):
+        for index, inner in enumerate(value):
+            found.extend(variable_fields(inner, f"{path}[{index}]"))
+    return found
+
+
+def refuse_variables(spec: Any, what: str) -> None:
+    """Raise when ``spec`` holds pipeline variables: they only have values in a pipeline."""
+    fields = variable_fields(spec)
+    if fields:
+        raise ValidationError(
+            f"{fields[0]}: is a pipeline variable, which has a value only while a pipeline "
+            f"runs; use this {what} in a pipeline step, or pass a plain value",
+            field=fields[0])
+
 
 def format_pydantic_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:
     """Turn pydantic's report into one :class:`ValidationError` naming every bad field."""
@@ -182,6 +274,6 @@ def build(model: type[M], prefix: str = "", /, **data: Any) -> M:
         'ok'
     """
     try:
-        return model.model_validate(data)
+        return model.model_validate(with_tokens(data))
     except pydantic.ValidationError as exc:
         raise format_pydantic_error(exc, prefix) from None

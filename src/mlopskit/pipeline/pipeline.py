@@ -1,0 +1,179 @@
+"""``Pipeline``: parameters and steps, compiled to SageMaker's definition JSON.
+
+Compiling makes no network call: code archives are content-addressed and only uploaded
+when the pipeline is upserted or started.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ValidationError
+from .checks import VERSION, DefinitionInfo, check_definition
+from .steps import CompileContext, RawStep, Step
+from .variables import ExecutionVariables, Parameter, parameter_from_definition
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = ["Pipeline"]
+
+PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/mlopskit-local"
+
+
+class Pipeline:
+    """A named DAG of steps with parameters, runnable on the local backend or SageMaker.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> from mlopskit.pipeline import FailStep, ParameterString
+        >>> reason = ParameterString("Reason", default_value="nothing to do")
+        >>> p = Pipeline("demo", parameters=[reason], steps=[FailStep("Stop", reason)],
+        ...              session=mlopskit.LocalSession(root=tempfile.mkdtemp()))
+        >>> json.loads(p.definition())["Steps"][0]["Arguments"]
+        {'ErrorMessage': {'Get': 'Parameters.Reason'}}
+    """
+
+    def __init__(self, name: str, parameters: Sequence[Parameter] = (),
+                 steps: Sequence[Step] = (), session: Session | None = None) -> None:
+        if not isinstance(name, str) or not PIPELINE_NAME.match(name):
+            raise ValidationError(f"name: pipeline name {name!r} must be 1-256 letters, digits "
+                                  "and hyphens, starting and ending with a letter or digit",
+                                  field="name")
+        for index, parameter in enumerate(parameters):
+            if not isinstance(parameter, Parameter):
+                raise ValidationError(f"parameters[{index}]: expected a Parameter* object, got "
+                                      f"{type(parameter).__name__}", field="parameters")
+        for index, step in enumerate(steps):
+            if not isinstance(step, Step):
+                raise ValidationError(f"steps[{index}]: expected a step, got "
+                                      f"{type(step).__name__}", field="steps")
+        self.name = name
+        self.parameters = list(parameters)
+        self.steps = list(steps)
+        self.session = session
+        self._loaded: dict[str, Any] | None = None  # set by from_definition
+        self._uploads: dict[str, bytes] = {}
+
+    # -- compiling -----------------------------------------------------------------------
+
+    def _context(self) -> CompileContext:
+        from ..session import resolve_session
+
+        session = resolve_session(self.session)
+        role = session.role_arn or (LOCAL_ROLE_ARN if session.backend_name == "local" else None)
+        if role is None:
+            raise ValidationError("role_arn: an AWS pipeline needs the execution role its "
+                                  "steps run as; pass role_arn= to AwsSession or upsert()",
+                                  field="role_arn")
+        return CompileContext(pipeline_name=self.name, bucket=session.default_bucket,
+                              role_arn=role, region=session.region)
+
+    def _definition_dict(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        if self._loaded is not None:
+            return self._loaded, dict(self._uploads)
+        context = self._context()
+        definition = {
+            "Version": VERSION,
+            "Metadata": {},
+            "Parameters": [p.definition() for p in self.parameters],
+            "PipelineExperimentConfig": {
+                "ExperimentName": ExecutionVariables.PIPELINE_NAME.expr,
+                "TrialName": ExecutionVariables.PIPELINE_EXECUTION_ID.expr,
+            },
+            "Steps": [step.definition(context) for step in self.steps],
+        }
+        return json.loads(json.dumps(definition)), context.uploads
+
+    def definition(self) -> str:
+        """The SageMaker pipeline definition (Version 2020-12-01) as JSON text."""
+        definition, _ = self._definition_dict()
+        return json.dumps(definition, indent=2)
+
+    def validate(self) -> DefinitionInfo:
+        """Check the compiled definition: names, references, types, cycles.
+
+        Raises :class:`~mlopskit.errors.ValidationError` naming the first problem; returns
+        what the checks learnt (every step and the DAG) when there is none.
+        """
+        definition, _ = self._definition_dict()
+        return check_definition(definition)
+
+    def resolve_parameters(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every parameter's value for an execution: the defaults, then ``overrides``."""
+        definition, _ = self._definition_dict()
+        declared = {p["Name"]: parameter_from_definition(p)
+                    for p in definition.get("Parameters") or ()}
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(declared))
+        if unknown:
+            raise ValidationError(f"parameters: {', '.join(map(repr, unknown))} not declared by "
+                                  f"pipeline {self.name!r}; declared: "
+                                  f"{', '.join(declared) or 'none'}", field="parameters")
+        values: dict[str, Any] = {}
+        for name, parameter in declared.items():
+            if name in overrides:
+                values[name] = parameter.check(overrides[name], f"parameters.{name}")
+            elif parameter.default_value is not None:
+                values[name] = parameter.default_value
+            else:
+                raise ValidationError(f"parameters.{name}: required (the parameter has no "
+                                      "default)", field=f"parameters.{name}")
+        return values
+
+    def mermaid(self) -> str:
+        """The DAG as a Mermaid flowchart, drawn from the compiled definition.
+
+        Solid arrows are data or ``DependsOn`` dependencies; labelled arrows lead from a
+        condition step to its ``if`` and ``else`` branches.
+        """
+        info = self.validate()
+        lines = ["flowchart TD"]
+        ids = {name: f"s{index}" for index, name in enumerate(info.steps)}
+        for name, step in info.steps.items():
+            shape = ('{{"%s"}}' if step.get("Type") == "Condition"
+                     else '[/"%s"/]' if step.get("Type") == "Fail" else '["%s"]')
+            lines.append(f"    {ids[name]}{shape % (name + ': ' + str(step.get('Type')))}")
+        for name in info.steps:
+            parent = info.parents.get(name)
+            for source in sorted(info.graph[name]):
+                if source == parent:
+                    branch = "if" if name in [
+                        s.get("Name") for s in
+                        (info.steps[parent].get("Arguments") or {}).get("IfSteps") or ()
+                    ] else "else"
+                    lines.append(f"    {ids[source]} -- {branch} --> {ids[name]}")
+                else:
+                    lines.append(f"    {ids[source]} --> {ids[name]}")
+        return "\n".join(lines) + "\n"
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def from_definition(cls, definition: str | Mapping[str, Any], *, name: str,
+                        session: Session | None = None) -> Pipeline:
+        """A pipeline that runs ``definition`` as written (ours or the official SDK's).
+
+        The definition is checked first; its steps' code must already be where their
+        arguments say (the local store, or S3).
+        """
+        try:
+            data = json.loads(definition) if isinstance(definition, str) else \
+                json.loads(json.dumps(definition))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"definition: not valid JSON: {exc}",
+                                  field="definition") from None
+        check_definition(data)
+        parameters = [parameter_from_definition(p) for p in data.get("Parameters") or ()]
+        pipeline = cls(name, parameters=parameters,
+                       steps=[RawStep(s) for s in data.get("Steps") or ()], session=session)
+        pipeline._loaded = data
+        return pipeline
+
+    def __repr__(self) -> str:
+        return (f"Pipeline({self.name!r}, parameters={[p.name for p in self.parameters]}, "
+                f"steps={[s.name for s in self.steps]})")

@@ -1,0 +1,361 @@
+"""Pipeline steps: each compiles to one entry of the definition's ``Steps``.
+
+A step's ``Arguments`` is the request of the SageMaker API it runs (CreateTrainingJob for a
+:class:`TrainingStep`...), built by the same code that makes the direct call, with pipeline
+variables restored as expressions where the step's inputs held them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import ValidationError
+from ..specs._common import split_tokens, variable_of
+from .conditions import Condition, condition_from_definition
+from .variables import (
+    Join,
+    PipelineVariable,
+    Properties,
+    PropertyFile,
+    TrainingProperties,
+    expression,
+)
+
+if TYPE_CHECKING:
+    from ..training import Estimator
+
+__all__ = [
+    "CacheConfig",
+    "ConditionStep",
+    "FailStep",
+    "RetryPolicy",
+    "Step",
+    "TrainingStep",
+]
+
+STEP_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
+_DURATION = re.compile(
+    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+RETRY_EXCEPTION_TYPES = ("Step.SERVICE_FAULT", "Step.THROTTLING", "SageMaker.JOB_INTERNAL_ERROR",
+                         "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT")
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """Reuse a previous run of a step whose resolved arguments (and code) are the same.
+
+    ``expire_after`` is an ISO-8601 duration (``P30D``, ``PT12H``): older runs are not reused.
+    """
+
+    enable_caching: bool = True
+    expire_after: str | None = "P30D"
+
+    def __post_init__(self) -> None:
+        if self.expire_after is not None and not _DURATION.match(self.expire_after):
+            raise ValidationError(f"expire_after: {self.expire_after!r} is not an ISO-8601 "
+                                  "duration such as 'P30D' or 'PT12H'", field="expire_after")
+
+    def definition(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"Enabled": self.enable_caching}
+        if self.expire_after is not None:
+            entry["ExpireAfter"] = self.expire_after
+        return entry
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry a step whose failure is one of ``exception_types``.
+
+    Waits ``interval_seconds``, then ``backoff_rate`` times longer each attempt, for at most
+    ``max_attempts`` retries (or until ``expire_after_minutes`` have passed).
+    """
+
+    exception_types: tuple[str, ...] = ("Step.SERVICE_FAULT", "Step.THROTTLING")
+    interval_seconds: int = 1
+    backoff_rate: float = 2.0
+    max_attempts: int | None = 5
+    expire_after_minutes: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exception_types", tuple(self.exception_types))
+        unknown = [t for t in self.exception_types if t not in RETRY_EXCEPTION_TYPES]
+        if unknown or not self.exception_types:
+            raise ValidationError(f"exception_types: {unknown or '[]'} not allowed; allowed: "
+                                  f"{', '.join(RETRY_EXCEPTION_TYPES)}", field="exception_types")
+        if not 1 <= self.interval_seconds <= 300:
+            raise ValidationError("interval_seconds: between 1 and 300",
+                                  field="interval_seconds")
+        if not 1.0 <= self.backoff_rate <= 10.0:
+            raise ValidationError("backoff_rate: between 1.0 and 10.0", field="backoff_rate")
+        if (self.max_attempts is None) == (self.expire_after_minutes is None):
+            raise ValidationError("max_attempts/expire_after_minutes: give exactly one",
+                                  field="max_attempts")
+        if self.max_attempts is not None and not 1 <= self.max_attempts <= 20:
+            raise ValidationError("max_attempts: between 1 and 20", field="max_attempts")
+        if self.expire_after_minutes is not None and not 1 <= self.expire_after_minutes <= 14400:
+            raise ValidationError("expire_after_minutes: between 1 and 14400",
+                                  field="expire_after_minutes")
+
+    def definition(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"BackoffRate": self.backoff_rate,
+                                 "IntervalSeconds": self.interval_seconds,
+                                 "ExceptionType": list(self.exception_types)}
+        if self.max_attempts is not None:
+            entry["MaxAttempts"] = self.max_attempts
+        else:
+            entry["ExpireAfterMin"] = self.expire_after_minutes
+        return entry
+
+
+@dataclass
+class CompileContext:
+    """What compiling a step may need from the pipeline and its session.
+
+    ``uploads`` collects the files the definition refers to (code archives, keyed by URI);
+    they are uploaded by ``upsert``/``start``, never while compiling.
+    """
+
+    pipeline_name: str
+    bucket: str
+    role_arn: str
+    region: str
+    uploads: dict[str, bytes] = field(default_factory=dict)
+
+    def code_archive(self, source: Path, name: str) -> str:
+        """The URI a reproducible ``.tar.gz`` of ``source`` will have (content-addressed)."""
+        from .._archive import make_tar_gz
+
+        with tempfile.TemporaryDirectory(prefix="mlopskit-code-") as tmp:
+            archive = Path(tmp) / name
+            make_tar_gz(source, archive)
+            data = archive.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        uri = f"s3://{self.bucket}/{self.pipeline_name}/code/{digest}/{name}"
+        self.uploads[uri] = data
+        return uri
+
+    def code_file(self, source: Path) -> str:
+        """The URI a single file will have (content-addressed)."""
+        data = source.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        uri = f"s3://{self.bucket}/{self.pipeline_name}/code/{digest}/{source.name}"
+        self.uploads[uri] = data
+        return uri
+
+
+def restore_variables(value: Any) -> Any:
+    """A request with every variable token put back as the variable's expression.
+
+    A value that is exactly a token becomes the expression; a longer string becomes a
+    ``Std:Join`` of its pieces. A token inside JSON quotes (a hyperparameter the SDK
+    encodes as JSON) keeps the quotes for a string variable and drops them for a number.
+    """
+    if isinstance(value, dict):
+        return {k: restore_variables(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [restore_variables(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    variable = variable_of(value)
+    if variable is not None:
+        return expression(variable)
+    parts = split_tokens(value)
+    if not any(isinstance(p, PipelineVariable) for p in parts):
+        return value
+    if (len(parts) == 3 and parts[0] == '"' and parts[2] == '"'
+            and isinstance(parts[1], PipelineVariable) and parts[1].kind not in (None, "String")):
+        parts = [parts[1]]  # JSON of a number or boolean is its text
+    return Join(on="", values=parts).expr
+
+
+class Step:
+    """Base of every step."""
+
+    step_type: ClassVar[str]
+
+    def __init__(self, name: str, *, depends_on: Sequence[Step | str] | None = None,
+                 display_name: str | None = None, description: str | None = None) -> None:
+        if not isinstance(name, str) or not STEP_NAME.match(name):
+            raise ValidationError(f"name: step name {name!r} must be 1-64 letters, digits, "
+                                  "'-' or '_'", field="name")
+        self.name = name
+        self.depends_on = [d if isinstance(d, str) else d.name for d in depends_on or ()]
+        self.display_name = display_name
+        self.description = description
+
+    @property
+    def properties(self) -> Properties:
+        """Fields of the step's describe response, for later steps to read."""
+        return Properties(self.name)
+
+    def arguments(self, context: CompileContext) -> Any:
+        raise NotImplementedError
+
+    def definition(self, context: CompileContext) -> dict[str, Any]:
+        entry: dict[str, Any] = {"Name": self.name, "Type": self.step_type,
+                                 "Arguments": self.arguments(context)}
+        if self.display_name:
+            entry["DisplayName"] = self.display_name
+        if self.description:
+            entry["Description"] = self.description
+        if self.depends_on:
+            entry["DependsOn"] = list(self.depends_on)
+        return entry
+
+
+class _Cacheable(Step):
+    def __init__(self, name: str, *, cache_config: CacheConfig | None = None,
+                 retry_policies: Sequence[RetryPolicy] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.cache_config = cache_config
+        self.retry_policies = list(retry_policies or ())
+
+    def definition(self, context: CompileContext) -> dict[str, Any]:
+        entry = super().definition(context)
+        if self.retry_policies:
+            entry["RetryPolicies"] = [p.definition() for p in self.retry_policies]
+        if self.cache_config is not None:
+            entry["CacheConfig"] = self.cache_config.definition()
+        return entry
+
+
+class TrainingStep(_Cacheable):
+    """Run an :class:`~mlopskit.Estimator` as a training job.
+
+    ``inputs`` is what ``Estimator.fit`` takes, except that data must already be in S3 (or
+    be a pipeline variable, such as another step's output): a definition uploads only code.
+    """
+
+    step_type = "Training"
+
+    def __init__(self, name: str, estimator: Estimator, inputs: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        from ..training import Estimator as _Estimator
+
+        if not isinstance(estimator, _Estimator):
+            raise ValidationError(f"estimator: expected an mlopskit.Estimator, got "
+                                  f"{type(estimator).__name__}", field="estimator")
+        self.estimator = estimator
+        self.channels = estimator._channels(inputs)
+        for channel, data in self.channels:
+            if data.is_local:
+                raise ValidationError(
+                    f"inputs.{channel}: {data.s3_data!r} is a local path; a pipeline step "
+                    "reads data from S3 (upload it first, or pass another step's output)",
+                    field=f"inputs.{channel}")
+        if not (estimator.image_uri or estimator.framework):
+            raise ValidationError("estimator.image_uri: a pipeline step runs on SageMaker too, "
+                                  "which needs an image; pass image_uri= or framework= to the "
+                                  "Estimator", field="estimator.image_uri")
+
+    @property
+    def properties(self) -> TrainingProperties:
+        return TrainingProperties(self.name)
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        from ..backends.aws.requests import create_training_job_request
+
+        estimator = self.estimator
+        folder, _ = estimator._code_layout()
+        source = context.code_archive(
+            folder if estimator.source_dir is not None else Path(estimator.entry_point),
+            "sourcedir.tar.gz")
+        channels = [data.channel(name, data.s3_data) for name, data in self.channels]
+        spec = estimator._spec("pipeline-step", source, channels, f"s3://{context.bucket}/")
+        image = estimator.image_uri
+        if image is None:
+            from ..backends.aws.images import resolve_image_uri
+
+            image = resolve_image_uri(estimator.framework, estimator.framework_version,
+                                      context.region, "ml.m5.large")
+        request = create_training_job_request(spec, role_arn=context.role_arn,
+                                              region=context.region, image_uri=image)
+        request.pop("TrainingJobName")  # the pipeline names the job
+        if estimator.instance_count_variable is not None:
+            request["ResourceConfig"]["InstanceCount"] = estimator.instance_count_variable
+        restored: dict[str, Any] = restore_variables(expression(request))
+        return restored
+
+
+class FailStep(Step):
+    """End the execution as Failed, with ``error_message`` (a string or variable)."""
+
+    step_type = "Fail"
+
+    def __init__(self, name: str, error_message: Any = None, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        if error_message is not None and not isinstance(error_message, (str, PipelineVariable)):
+            raise ValidationError("error_message: a string or pipeline variable",
+                                  field="error_message")
+        self.error_message = error_message
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        if self.error_message is None:
+            return {}
+        return {"ErrorMessage": expression(self.error_message)}
+
+
+class ConditionStep(Step):
+    """Run ``if_steps`` when every condition holds, ``else_steps`` otherwise.
+
+    The branch steps belong to this step: they are written inside its ``Arguments`` (as the
+    SageMaker SDK writes them) and not listed again among the pipeline's steps.
+    """
+
+    step_type = "Condition"
+
+    def __init__(self, name: str, conditions: Sequence[Condition],
+                 if_steps: Sequence[Step] = (), else_steps: Sequence[Step] = (),
+                 **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        if not conditions or not all(isinstance(c, Condition) for c in conditions):
+            raise ValidationError("conditions: a non-empty list of conditions (Equals, "
+                                  "GreaterThan, ..., In, Not, Or)", field="conditions")
+        for label, steps in (("if_steps", if_steps), ("else_steps", else_steps)):
+            if not all(isinstance(s, Step) for s in steps):
+                raise ValidationError(f"{label}: a list of steps", field=label)
+        self.conditions = list(conditions)
+        self.if_steps = list(if_steps)
+        self.else_steps = list(else_steps)
+
+    @property
+    def properties(self) -> Properties:
+        return Properties(self.name)
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        return {"Conditions": [c.definition() for c in self.conditions],
+                "IfSteps": [s.definition(context) for s in self.if_steps],
+                "ElseSteps": [s.definition(context) for s in self.else_steps]}
+
+
+class RawStep(Step):
+    """A step read from a definition, written back exactly as it was read."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, Mapping):
+            raise ValidationError("Steps: each step is a JSON object", field="Steps")
+        super().__init__(data.get("Name"),  # type: ignore[arg-type]
+                         depends_on=data.get("DependsOn") or ())
+        self.data = dict(data)
+        self.step_type = str(data.get("Type"))  # type: ignore[misc]
+        self.property_files = [
+            PropertyFile(p.get("PropertyFileName", ""), p.get("OutputName", ""),
+                         p.get("FilePath", ""))
+            for p in data.get("PropertyFiles") or ()]
+        if self.step_type == "Condition":
+            arguments = data.get("Arguments") or {}
+            for i, condition in enumerate(arguments.get("Conditions") or ()):
+                condition_from_definition(condition, f"{self.name}.Conditions[{i}]")
+            self.if_steps = [RawStep(s) for s in arguments.get("IfSteps") or ()]
+            self.else_steps = [RawStep(s) for s in arguments.get("ElseSteps") or ()]
+
+    def definition(self, context: CompileContext) -> dict[str, Any]:
+        return dict(self.data)

@@ -34,7 +34,7 @@ from mlopskit.pipeline.checks import check_definition
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 SCRIPTS = Path(__file__).parent.parent / "scripts"
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / \
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / \
     "sdk-v2-pipeline-definition.json"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import ValidationError
 from .variables import EXECUTION_VARIABLE_NAMES, PARAMETER_TYPES
 
-__all__ = ["DefinitionInfo", "check_definition", "step_dependencies"]
+__all__ = ["DefinitionInfo", "check_definition", "property_path", "step_dependencies"]
 
 VERSION = "2020-12-01"
 STEP_TYPES = ("Training", "Processing", "Transform", "Model", "RegisterModel", "Condition",
@@ -100,7 +100,7 @@ def _gets(value: Any, where: str) -> Iterator[tuple[str, str]]:
             yield from _gets(inner, f"{where}[{index}]")
 
 
-def _property_path(path: str, where: str) -> list[str | int]:
+def property_path(path: str, where: str) -> list[str | int]:
     parts: list[str | int] = []
     position = 0
     while position < len(path):
@@ -173,7 +173,7 @@ def _check_reference(path: str, where: str, info: DefinitionInfo,
                 raise _fail(f"{where}: step {step!r} declares no property file {wanted!r}; "
                             f"it declares {', '.join(map(str, declared)) or 'none'}", where)
             return step
-        _check_shape(step, str(target.get("Type")), _property_path(field_path, where), where)
+        _check_shape(step, str(target.get("Type")), property_path(field_path, where), where)
         return step
     raise _fail(f"{where}: {path!r} is not a reference; a Get reads Parameters.<name>, "
                 "Execution.<variable> or Steps.<step>.<field>", where)

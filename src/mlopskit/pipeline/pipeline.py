@@ -18,6 +18,7 @@ from .variables import ExecutionVariables, Parameter, parameter_from_definition
 
 if TYPE_CHECKING:
     from ..session import Session
+    from .execution import PipelineExecution
 
 __all__ = ["Pipeline"]
 
@@ -150,6 +151,61 @@ class Pipeline:
                 else:
                     lines.append(f"    {ids[source]} --> {ids[name]}")
         return "\n".join(lines) + "\n"
+
+    # -- running ----------------------------------------------------------------------------
+
+    def upsert(self, role_arn: str | None = None, description: str | None = None) -> str:
+        """Create or update the pipeline on the session's backend; returns its ARN.
+
+        The definition is checked first; the code it refers to is uploaded (content-addressed,
+        so an unchanged archive is not uploaded again).
+        """
+        from ..session import resolve_session
+        from .execution import pipeline_engine
+
+        session = resolve_session(self.session)
+        definition, uploads = self._definition_dict()
+        check_definition(definition)
+        objects = session.backend.objects
+        for uri, data in uploads.items():
+            if not objects.exists(uri):
+                objects.put_bytes(data, uri)
+        return pipeline_engine(session).upsert_pipeline(
+            self.name, json.dumps(definition), role_arn=role_arn or session.role_arn,
+            description=description)
+
+    def start(self, parameters: Mapping[str, Any] | None = None,
+              execution_name: str | None = None, *, workers: int = 2) -> PipelineExecution:
+        """Start an execution of the upserted pipeline; returns at once.
+
+        ``parameters`` override the defaults (unknown names, wrong types and missing values
+        are refused before anything starts). Locally, ``workers`` steps run at a time.
+        """
+        from ..session import resolve_session
+        from .execution import PipelineExecution, pipeline_engine
+
+        session = resolve_session(self.session)
+        values = self.resolve_parameters(parameters)
+        if execution_name is not None and not PIPELINE_NAME.match(execution_name):
+            raise ValidationError(f"execution_name: {execution_name!r} must be letters, digits "
+                                  "and hyphens", field="execution_name")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValidationError(f"workers: a positive integer, got {workers!r}",
+                                  field="workers")
+        engine = pipeline_engine(session)
+        engine.describe_pipeline(self.name)  # NotFoundError: upsert() first
+        arn = engine.start_execution(self.name, values, display_name=execution_name,
+                                     workers=workers)
+        return PipelineExecution(arn, session)
+
+    def executions(self) -> list[PipelineExecution]:
+        """This pipeline's executions, newest first."""
+        from ..session import resolve_session
+        from .execution import PipelineExecution, pipeline_engine
+
+        session = resolve_session(self.session)
+        return [PipelineExecution(arn, session)
+                for arn in pipeline_engine(session).list_executions(self.name)]
 
     # -- loading -------------------------------------------------------------------------
 

@@ -269,7 +269,8 @@ class TrainingStep(_Cacheable):
             folder if estimator.source_dir is not None else Path(estimator.entry_point),
             "sourcedir.tar.gz")
         channels = [data.channel(name, data.s3_data) for name, data in self.channels]
-        spec = estimator._spec("pipeline-step", source, channels, f"s3://{context.bucket}/")
+        base = re.sub(r"[^a-zA-Z0-9-]+", "-", self.name).strip("-") or "step"
+        spec = estimator._spec(base, source, channels, f"s3://{context.bucket}/")
         image = estimator.image_uri
         if image is None:
             from ..backends.aws.images import resolve_image_uri

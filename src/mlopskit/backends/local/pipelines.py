@@ -1,0 +1,542 @@
+"""The local pipeline engine: runs a compiled definition (the JSON, never Python objects).
+
+An execution runs in a thread of the calling process. Steps whose inputs are ready run in
+a pool of ``workers`` threads (each job step is a subprocess of its own); expressions are
+resolved when a step starts; a condition step picks the branch that runs; the first failure
+stops new steps from starting. Every state change is a row in the store, so an execution
+can be watched from another process, and a step that has ended is never run again.
+
+Caching: a step with ``CacheConfig.Enabled`` is keyed by its type, its resolved arguments
+and the digest of the code it runs; a Succeeded run of the same step of the same pipeline
+within ``ExpireAfter`` is reused (its properties copied, no job started).
+
+Retries: a failed job counts as ``SageMaker.JOB_INTERNAL_ERROR`` (locally there is no way
+to tell an internal error from the script's own failure), a throttled call as
+``Step.THROTTLING``, any other backend error as ``Step.SERVICE_FAULT``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from ...errors import (
+    BackendError,
+    CapabilityError,
+    ConflictError,
+    MlopsKitError,
+    NotFoundError,
+    ThrottledError,
+)
+from ...pipeline.checks import DefinitionInfo, check_definition
+from ...pipeline.records import TERMINAL, ExecutionRecord, StepRecord
+from ...pipeline.resolve import Scope, evaluate, resolve
+from .store import dumps
+
+if TYPE_CHECKING:
+    from .backend import LocalBackend
+
+__all__ = ["LocalPipelines", "duration_seconds"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pipelines (
+    name TEXT PRIMARY KEY, arn TEXT NOT NULL, definition TEXT NOT NULL, role_arn TEXT,
+    description TEXT, created TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pipeline_executions (
+    arn TEXT PRIMARY KEY, id TEXT NOT NULL, pipeline TEXT NOT NULL, display_name TEXT,
+    definition TEXT NOT NULL, parameters TEXT NOT NULL, status TEXT NOT NULL,
+    failure_reason TEXT, created TEXT NOT NULL, ended TEXT);
+CREATE TABLE IF NOT EXISTS pipeline_steps (
+    execution TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, started TEXT, ended TEXT, failure_reason TEXT,
+    cache_source TEXT, job TEXT, properties TEXT, PRIMARY KEY (execution, name));
+CREATE TABLE IF NOT EXISTS pipeline_cache (
+    pipeline TEXT NOT NULL, step TEXT NOT NULL, key TEXT NOT NULL, execution TEXT NOT NULL,
+    properties TEXT NOT NULL, created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pipeline_cache_key ON pipeline_cache (pipeline, step, key);
+"""
+
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
+                       r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+class _StepFailed(Exception):
+    def __init__(self, reason: str, exception_type: str | None = None) -> None:
+        super().__init__(reason)
+        self.exception_type = exception_type
+
+
+def duration_seconds(text: str) -> float:
+    """An ISO-8601 duration (``P30D``, ``PT12H``) in seconds (months 30 days, years 365)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an ISO-8601 duration")
+    years, months, weeks, days, hours, minutes, seconds = (float(g or 0) for g in match.groups())
+    return (((years * 365 + months * 30 + weeks * 7 + days) * 24 + hours) * 60
+            + minutes) * 60 + seconds
+
+
+class LocalPipelines:
+    """Pipelines and executions in the local store."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+        self.store = backend.store
+        with self.store.transaction() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        self._stops: dict[str, threading.Event] = {}
+        self._threads: dict[str, threading.Thread] = {}
+
+    def _now(self) -> str:
+        return self.backend.clock.now().isoformat()
+
+    def _arn(self, kind: str, name: str) -> str:
+        from .backend import LOCAL_ACCOUNT
+
+        return f"arn:aws:sagemaker:{self.backend.region}:{LOCAL_ACCOUNT}:{kind}/{name.lower()}"
+
+    # -- pipelines ------------------------------------------------------------------------
+
+    def upsert_pipeline(self, name: str, definition: str, *, role_arn: str | None,
+                        description: str | None = None) -> str:
+        check_definition(json.loads(definition))
+        arn = self._arn("pipeline", name)
+        now = self._now()
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO pipelines (name, arn, definition, role_arn, description, created, "
+                "updated) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "definition = excluded.definition, role_arn = excluded.role_arn, "
+                "description = excluded.description, updated = excluded.updated",
+                (name, arn, definition, role_arn, description, now, now))
+        return arn
+
+    def describe_pipeline(self, name: str) -> dict[str, Any]:
+        row = self.store.query_one("SELECT * FROM pipelines WHERE name = ?", (name,))
+        if row is None:
+            raise NotFoundError(f"pipeline {name!r} does not exist on the local backend; "
+                                "upsert() it first")
+        return {"PipelineName": name, "PipelineArn": row["arn"],
+                "PipelineDefinition": row["definition"], "RoleArn": row["role_arn"],
+                "CreationTime": row["created"], "LastModifiedTime": row["updated"]}
+
+    # -- executions -----------------------------------------------------------------------
+
+    def start_execution(self, name: str, parameters: dict[str, Any], *,
+                        display_name: str | None = None, workers: int = 2) -> str:
+        """Record a new execution of the upserted ``name`` and start running it."""
+        definition = self.describe_pipeline(name)["PipelineDefinition"]
+        info = check_definition(json.loads(definition))
+        execution_id = os.urandom(6).hex()
+        arn = f"{self._arn('pipeline', name)}/execution/{execution_id}"
+        with self.store.transaction() as db:
+            if display_name is not None and db.execute(
+                    "SELECT 1 FROM pipeline_executions WHERE pipeline = ? AND display_name = ?",
+                    (name, display_name)).fetchone():
+                raise ConflictError(f"pipeline {name!r} already has an execution named "
+                                    f"{display_name!r}")
+            db.execute("INSERT INTO pipeline_executions (arn, id, pipeline, display_name, "
+                       "definition, parameters, status, created) VALUES "
+                       "(?, ?, ?, ?, ?, ?, 'Executing', ?)",
+                       (arn, execution_id, name, display_name, definition, dumps(parameters),
+                        self._now()))
+        stop = self._stops[arn] = threading.Event()
+        run = _Run(self, arn, execution_id, name, info, parameters, stop, max(1, workers))
+        thread = threading.Thread(target=run.run, name=f"pipeline-{execution_id}", daemon=True)
+        self._threads[arn] = thread
+        thread.start()
+        return arn
+
+    def describe_execution(self, arn: str) -> ExecutionRecord:
+        row = self.store.query_one("SELECT * FROM pipeline_executions WHERE arn = ?", (arn,))
+        if row is None:
+            raise NotFoundError(f"pipeline execution {arn!r} does not exist on the local "
+                                "backend")
+        return ExecutionRecord(
+            arn=arn, pipeline=row["pipeline"], display_name=row["display_name"],
+            status=row["status"], failure_reason=row["failure_reason"],
+            parameters=json.loads(row["parameters"]),
+            creation_time=_dt.datetime.fromisoformat(row["created"]),
+            end_time=_dt.datetime.fromisoformat(row["ended"]) if row["ended"] else None)
+
+    def list_execution_steps(self, arn: str) -> list[StepRecord]:
+        self.describe_execution(arn)
+        rows = self.store.query_all("SELECT * FROM pipeline_steps WHERE execution = ? ORDER BY "
+                                    "started DESC, rowid DESC", (arn,))
+        return [StepRecord(
+            name=r["name"], type=r["type"], status=r["status"],
+            failure_reason=r["failure_reason"], cache_hit=r["cache_source"] is not None,
+            cache_source=r["cache_source"], attempts=r["attempts"], job=r["job"],
+            properties=json.loads(r["properties"] or "{}"),
+            start_time=_dt.datetime.fromisoformat(r["started"]) if r["started"] else None,
+            end_time=_dt.datetime.fromisoformat(r["ended"]) if r["ended"] else None)
+            for r in rows]
+
+    def list_executions(self, name: str) -> list[str]:
+        return [r["arn"] for r in self.store.query_all(
+            "SELECT arn FROM pipeline_executions WHERE pipeline = ? ORDER BY created DESC, "
+            "rowid DESC", (name,))]
+
+    def stop_execution(self, arn: str) -> None:
+        record = self.describe_execution(arn)
+        if record.status in TERMINAL:
+            return
+        event = self._stops.get(arn)
+        if event is None:
+            raise CapabilityError(f"execution {arn!r} runs in another process; stop it there")
+        with self.store.transaction() as db:
+            db.execute("UPDATE pipeline_executions SET status = 'Stopping' WHERE arn = ? AND "
+                       "status = 'Executing'", (arn,))
+        event.set()
+        for step in self.list_execution_steps(arn):
+            if step.status == "Executing" and step.job:
+                self._stop_job(step.type, step.job)
+
+    def _stop_job(self, kind: str, job: str) -> None:
+        backend: Any = self.backend
+        stop: Callable[[str], None] | None = {
+            "Training": getattr(backend, "stop_training_job", None),
+            "Processing": getattr(backend, "stop_processing_job", None),
+        }.get(kind)
+        if stop is not None:
+            with contextlib.suppress(MlopsKitError):  # it may have ended meanwhile
+                stop(job)
+
+    def join(self, arn: str, timeout: float | None = None) -> None:
+        """Wait for this process's thread running ``arn`` (tests and ``wait()`` use it)."""
+        thread = self._threads.get(arn)
+        if thread is not None:
+            thread.join(timeout)
+
+
+class _Run:
+    """One execution, scheduled to its end."""
+
+    def __init__(self, engine: LocalPipelines, arn: str, execution_id: str, pipeline: str,
+                 info: DefinitionInfo, parameters: dict[str, Any], stop: threading.Event,
+                 workers: int) -> None:
+        self.engine, self.store = engine, engine.store
+        self.arn, self.execution_id, self.pipeline = arn, execution_id, pipeline
+        self.info, self.stop, self.workers = info, stop, workers
+        self.properties: dict[str, dict[str, Any]] = {}
+        self.outcomes: dict[str, bool] = {}
+        clock = engine.backend.clock
+        started = clock.now()
+        self.scope = Scope(
+            parameters=parameters,
+            execution={"PipelineExecutionId": execution_id, "PipelineExecutionArn": arn,
+                       "PipelineName": pipeline, "PipelineArn": engine._arn("pipeline",
+                                                                            pipeline),
+                       "StartDateTime": started.isoformat(),
+                       "CurrentDateTime": lambda: clock.now().isoformat()},
+            properties=self._properties, property_file=self._property_file)
+
+    # -- what expressions read ------------------------------------------------------------
+
+    def _properties(self, step: str) -> dict[str, Any]:
+        if step not in self.properties:
+            raise _StepFailed(f"step {step!r} has not run in this execution")
+        return self.properties[step]
+
+    def _property_file(self, step: str, name: str) -> Any:
+        declared = {p.get("PropertyFileName"): p
+                    for p in self.info.steps[step].get("PropertyFiles") or ()}
+        entry = declared.get(name)
+        if entry is None:
+            raise _StepFailed(f"step {step!r} declares no property file {name!r}")
+        outputs = (self._properties(step).get("ProcessingOutputConfig") or {}).get("Outputs")
+        location = next((o["S3Output"]["S3Uri"] for o in outputs or ()
+                         if o.get("OutputName") == entry.get("OutputName")), None)
+        if location is None:
+            raise _StepFailed(f"step {step!r} has no output {entry.get('OutputName')!r}")
+        uri = f"{str(location).rstrip('/')}/{entry['FilePath']}"
+        try:
+            return json.loads(self.engine.backend.objects.get_bytes(uri))
+        except NotFoundError:
+            raise _StepFailed(f"property file {name!r} of step {step!r}: {uri} does not "
+                              "exist") from None
+        except ValueError as exc:
+            raise _StepFailed(f"property file {name!r} of step {step!r}: {uri} is not JSON: "
+                              f"{exc}") from None
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    def _ready(self, name: str, done: dict[str, str]) -> bool | None:
+        """True: can start; False: not yet; None: never (its branch was not chosen)."""
+        parent = self.info.parents.get(name)
+        if parent is not None and parent in self.outcomes:
+            arguments = self.info.steps[parent].get("Arguments") or {}
+            branch = "IfSteps" if self.outcomes[parent] else "ElseSteps"
+            if name not in [s.get("Name") for s in arguments.get(branch) or ()]:
+                return None
+        for dependency in self.info.graph[name]:
+            state = done.get(dependency)
+            if state is None:
+                if dependency in self.skipped:
+                    return None
+                return False
+            if state != "Succeeded":
+                return None
+        return True
+
+    def run(self) -> None:
+        done: dict[str, str] = {}
+        self.skipped: set[str] = set()
+        failure: str | None = None
+        running: dict[Future[str], str] = {}
+        with ThreadPoolExecutor(max_workers=self.workers,
+                                thread_name_prefix=f"step-{self.execution_id}") as pool:
+            while True:
+                if failure is None and not self.stop.is_set():
+                    for name in self.info.order:
+                        if name in done or name in self.skipped or name in running.values():
+                            continue
+                        ready = self._ready(name, done)
+                        if ready is None:
+                            self.skipped.add(name)
+                        elif ready:
+                            running[pool.submit(self._step, name)] = name
+                if not running:
+                    break
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        state = future.result()
+                    except Exception as exc:  # a bug in the engine: fail the step, loudly
+                        state = "Failed"
+                        self._end_step(name, "Failed", f"{type(exc).__name__}: {exc}")
+                    done[name] = state
+                    if state == "Failed" and failure is None:
+                        row = self.store.query_one(
+                            "SELECT failure_reason FROM pipeline_steps WHERE execution = ? "
+                            "AND name = ?", (self.arn, name))
+                        failure = f"Step {name} failed: {row['failure_reason'] if row else ''}"
+        status = ("Stopped" if self.stop.is_set() else "Failed" if failure is not None
+                  else "Succeeded")
+        with self.store.transaction() as db:
+            db.execute("UPDATE pipeline_executions SET status = ?, failure_reason = ?, "
+                       "ended = ? WHERE arn = ?", (status, failure, self.engine._now(),
+                                                   self.arn))
+
+    # -- one step -------------------------------------------------------------------------
+
+    def _end_step(self, name: str, status: str, reason: str | None = None, *,
+                  properties: dict[str, Any] | None = None, cache_source: str | None = None,
+                  job: str | None = None) -> None:
+        with self.store.transaction() as db:
+            db.execute("UPDATE pipeline_steps SET status = ?, failure_reason = ?, ended = ?, "
+                       "properties = COALESCE(?, properties), cache_source = ?, "
+                       "job = COALESCE(?, job) WHERE execution = ? AND name = ?",
+                       (status, reason, self.engine._now(),
+                        None if properties is None else dumps(properties), cache_source, job,
+                        self.arn, name))
+
+    def _step(self, name: str) -> str:
+        step = self.info.steps[name]
+        kind = str(step.get("Type"))
+        with self.store.transaction() as db:
+            if db.execute("SELECT 1 FROM pipeline_steps WHERE execution = ? AND name = ?",
+                          (self.arn, name)).fetchone():
+                raise ConflictError(f"step {name!r} already ran in {self.arn}")
+            db.execute("INSERT INTO pipeline_steps (execution, name, type, status, started) "
+                       "VALUES (?, ?, ?, 'Executing', ?)",
+                       (self.arn, name, kind, self.engine._now()))
+        try:
+            if kind == "Condition":  # its branches' arguments resolve when they run
+                outcome = all(evaluate(c, self.scope) for c in step["Arguments"]["Conditions"])
+                self.outcomes[name] = outcome
+                properties = {"Outcome": "True" if outcome else "False"}
+                self.properties[name] = properties
+                self._end_step(name, "Succeeded", properties=properties)
+                return "Succeeded"
+            arguments = resolve(step.get("Arguments") or {}, self.scope)
+            if kind == "Fail":
+                message = arguments.get("ErrorMessage")
+                message = "" if message is None else str(message)
+                self._end_step(name, "Failed", message or "Fail step reached",
+                               properties={"ErrorMessage": message})
+                return "Failed"
+            key = self._cache_key(kind, arguments, step)
+            hit = self._cache_hit(name, key, step)
+            if hit is not None:
+                source, properties = hit
+                self.properties[name] = properties
+                self._end_step(name, "Succeeded", properties=properties, cache_source=source)
+                return "Succeeded"
+            properties = self._with_retries(name, kind, arguments, step)
+            self.properties[name] = properties
+            self._end_step(name, "Succeeded", properties=properties)
+            if key is not None:
+                with self.store.transaction() as db:
+                    db.execute("INSERT INTO pipeline_cache (pipeline, step, key, execution, "
+                               "properties, created) VALUES (?, ?, ?, ?, ?, ?)",
+                               (self.pipeline, name, key, self.arn, dumps(properties),
+                                self.engine._now()))
+            return "Succeeded"
+        except (_StepFailed, MlopsKitError) as exc:
+            status = "Stopped" if self.stop.is_set() else "Failed"
+            self._end_step(name, status, str(exc)[:2048])
+            return status
+
+    def _cache_key(self, kind: str, arguments: dict[str, Any],
+                   step: dict[str, Any]) -> str | None:
+        config = step.get("CacheConfig") or {}
+        if not config.get("Enabled"):
+            return None
+        digests = [self._digest(uri) for uri in _code_locations(kind, arguments)]
+        material = json.dumps({"type": kind, "arguments": arguments, "code": digests},
+                              sort_keys=True)
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def _digest(self, uri: str) -> str:
+        objects = self.engine.backend.objects
+        try:
+            return hashlib.sha256(objects.get_bytes(uri)).hexdigest()
+        except NotFoundError:
+            return f"missing:{uri}"
+
+    def _cache_hit(self, name: str, key: str | None,
+                   step: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        if key is None:
+            return None
+        expire = (step.get("CacheConfig") or {}).get("ExpireAfter")
+        oldest = None
+        if expire:
+            oldest = (self.engine.backend.clock.now() - _dt.timedelta(
+                seconds=duration_seconds(str(expire)))).isoformat()
+        row = self.store.query_one(
+            "SELECT execution, properties FROM pipeline_cache WHERE pipeline = ? AND step = ? "
+            "AND key = ? AND (? IS NULL OR created >= ?) ORDER BY created DESC LIMIT 1",
+            (self.pipeline, name, key, oldest, oldest))
+        if row is None:
+            return None
+        return row["execution"], json.loads(row["properties"])
+
+    def _with_retries(self, name: str, kind: str, arguments: dict[str, Any],
+                      step: dict[str, Any]) -> dict[str, Any]:
+        policies = step.get("RetryPolicies") or []
+        clock = self.engine.backend.clock
+        started = clock.monotonic()
+        retries: dict[int, int] = {}
+        while True:
+            with self.store.transaction() as db:
+                db.execute("UPDATE pipeline_steps SET attempts = attempts + 1 WHERE "
+                           "execution = ? AND name = ?", (self.arn, name))
+                attempt = db.execute("SELECT attempts FROM pipeline_steps WHERE execution = ? "
+                                     "AND name = ?", (self.arn, name)).fetchone()["attempts"]
+            job = _job_name(self.execution_id, name, attempt)
+            with self.store.transaction() as db:
+                db.execute("UPDATE pipeline_steps SET job = ? WHERE execution = ? AND name = ?",
+                           (job, self.arn, name))
+            finished = threading.Event()
+            watcher = threading.Thread(target=self._stop_when_asked,
+                                       args=(kind, job, finished), daemon=True)
+            watcher.start()
+            try:
+                return run_job_step(self.engine.backend, kind, arguments, job)
+            except (_StepFailed, ThrottledError, BackendError) as exc:
+                exception_type = (exc.exception_type if isinstance(exc, _StepFailed)
+                                  else "Step.THROTTLING" if isinstance(exc, ThrottledError)
+                                  else "Step.SERVICE_FAULT")
+                if self.stop.is_set():
+                    raise
+                for index, policy in enumerate(policies):
+                    if exception_type not in policy.get("ExceptionType", ()):
+                        continue
+                    used = retries.get(index, 0)
+                    limit = policy.get("MaxAttempts")
+                    minutes = policy.get("ExpireAfterMin")
+                    if limit is not None and used >= int(limit):
+                        continue
+                    if minutes is not None and clock.monotonic() - started > 60 * float(
+                            minutes):
+                        continue
+                    retries[index] = used + 1
+                    clock.sleep(float(policy.get("IntervalSeconds", 1)) * float(
+                        policy.get("BackoffRate", 2.0)) ** used)
+                    break
+                else:
+                    raise
+            finally:
+                finished.set()
+
+    def _stop_when_asked(self, kind: str, job: str, finished: threading.Event) -> None:
+        """Stop ``job`` if the execution is stopped while it runs.
+
+        The job row appears a moment after the step starts it, so a stop that comes first
+        keeps trying (every 50 ms) until the job exists or the step has ended.
+        """
+        while not finished.is_set():
+            if self.stop.wait(0.1):
+                break
+        stop: Any = {"Training": getattr(self.engine.backend, "stop_training_job", None),
+                     "Processing": getattr(self.engine.backend, "stop_processing_job",
+                                           None)}.get(kind)
+        while stop is not None and not finished.is_set():
+            try:
+                stop(job)
+                return
+            except NotFoundError:
+                finished.wait(0.05)
+            except MlopsKitError:
+                return  # it ended meanwhile
+
+
+def _job_name(execution_id: str, step: str, attempt: int) -> str:
+    """``pipelines-<execution>-<step>[-<attempt>]``, a valid SageMaker job name."""
+    cleaned = re.sub(r"[^a-zA-Z0-9-]+", "-", step).strip("-") or "step"
+    suffix = f"-{attempt}" if attempt > 1 else ""
+    head = f"pipelines-{execution_id}-"
+    return head + cleaned[: 63 - len(head) - len(suffix)].rstrip("-") + suffix
+
+
+def _code_locations(kind: str, arguments: dict[str, Any]) -> list[str]:
+    """The S3 URIs of the code a job step runs, so a code change misses the cache."""
+    found: list[str] = []
+    if kind == "Training":
+        source = (arguments.get("HyperParameters") or {}).get("sagemaker_submit_directory")
+        if isinstance(source, str):
+            with contextlib.suppress(ValueError):
+                source = json.loads(source)
+            found.append(str(source))
+    if kind == "Processing":
+        for entry in arguments.get("ProcessingInputs") or ():
+            if entry.get("InputName") == "code":
+                found.append(str((entry.get("S3Input") or {}).get("S3Uri")))
+    return [uri for uri in found if uri.startswith("s3://")]
+
+
+def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
+                 job: str) -> dict[str, Any]:
+    """Run one job step's resolved request on the local backend; its describe-shaped
+    properties. A job that fails raises ``_StepFailed`` (``SageMaker.JOB_INTERNAL_ERROR``)."""
+    if kind == "Training":
+        from .from_requests import training_spec_from_request
+
+        spec = training_spec_from_request(arguments, name=job)
+        backend.check_training_job(spec)
+        backend.create_training_job(spec, wait=True)
+        found = backend.describe_training_job(job)
+        if found.status != "Completed":
+            why = f": {found.failure_reason}" if found.failure_reason else ""
+            raise _StepFailed(f"training job {job} {found.status}{why}",
+                              "SageMaker.JOB_INTERNAL_ERROR")
+        return {**arguments, "TrainingJobName": job, "TrainingJobArn": found.arn,
+                "TrainingJobStatus": found.status,
+                "ModelArtifacts": {"S3ModelArtifacts": found.model_data},
+                "FinalMetricDataList": [{"MetricName": m.name, "Value": m.value,
+                                         "Timestamp": m.timestamp.isoformat()}
+                                        for m in found.metrics]}
+    raise CapabilityError(f"{kind} steps do not run on the local backend yet; supported: "
+                          "Training, Condition, Fail")

@@ -1,0 +1,108 @@
+"""The local engine runs the compiled definition: branches, failures, parameters, steps."""
+
+from __future__ import annotations
+
+import pytest
+
+import mlopskit
+from mlopskit.errors import JobFailedError, NotFoundError, ValidationError
+from mlopskit.pipeline import (
+    ConditionStep,
+    Equals,
+    ExecutionVariables,
+    FailStep,
+    GreaterThan,
+    In,
+    Join,
+    Not,
+    Or,
+    ParameterFloat,
+    ParameterString,
+    Pipeline,
+)
+
+
+def _branching(session: mlopskit.Session) -> Pipeline:
+    size = ParameterFloat("Size", default_value=2.0)
+    mode = ParameterString("Mode", default_value="fast", enum_values=["fast", "slow"])
+    big = ConditionStep(
+        "IsBig", [GreaterThan(size, 1), Or([Equals(mode, "fast"), Not(In(mode, ["slow"]))])],
+        if_steps=[FailStep("TooBig", Join(on=" ", values=[
+            "size", size, "too big in", ExecutionVariables.PIPELINE_EXECUTION_ID]))],
+        else_steps=[FailStep("Small", "small")])
+    return Pipeline("branching", parameters=[size, mode], steps=[big], session=session)
+
+
+def test_the_condition_picks_the_branch_that_runs(local_session):
+    pipeline = _branching(local_session)
+    pipeline.upsert()
+    execution = pipeline.start({"Size": 3})
+    with pytest.raises(JobFailedError, match=r"Failed: Step TooBig failed: size 3\.0 too big in"):
+        execution.wait(timeout=60)
+    assert execution.status == "Failed"
+    steps = {s.name: s for s in execution.steps()}
+    assert set(steps) == {"IsBig", "TooBig"}  # the else branch never ran
+    assert steps["IsBig"].status == "Succeeded"
+    assert steps["IsBig"].properties == {"Outcome": "True"}
+    execution_id = execution.arn.rsplit("/", 1)[1]
+    assert steps["TooBig"].failure_reason == f"size 3.0 too big in {execution_id}"
+
+
+def test_the_other_branch_runs_when_the_condition_does_not_hold(local_session):
+    pipeline = _branching(local_session)
+    pipeline.upsert()
+    execution = pipeline.start({"Size": 0.5})
+    with pytest.raises(JobFailedError, match="Step Small failed: small"):
+        execution.wait(timeout=60)
+    assert [s.name for s in execution.steps()] == ["Small", "IsBig"]  # newest first
+    assert execution.step("IsBig").properties == {"Outcome": "False"}
+
+
+def test_an_execution_with_no_failing_branch_succeeds(local_session):
+    size = ParameterFloat("Size", default_value=0.0)
+    check = ConditionStep("Check", [GreaterThan(size, 1)], if_steps=[FailStep("Boom")])
+    pipeline = Pipeline("quiet", parameters=[size], steps=[check], session=local_session)
+    pipeline.upsert()
+    execution = pipeline.start().wait(timeout=60)
+    assert execution.status == "Succeeded"
+    record = execution.describe()
+    assert record.parameters == {"Size": 0.0} and record.end_time is not None
+    assert pipeline.executions()[0].arn == execution.arn
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"Nope": 1}, "'Nope' not declared"),
+    ({"Size": "big"}, "'Size' is a Float"),
+    ({"Mode": "medium"}, "allows 'fast', 'slow'"),
+])
+def test_bad_parameters_at_start_start_nothing(local_session, overrides, message):
+    pipeline = _branching(local_session)
+    pipeline.upsert()
+    with pytest.raises(ValidationError, match=message):
+        pipeline.start(overrides)
+    assert pipeline.executions() == []
+
+
+def test_start_needs_an_upserted_pipeline(local_session):
+    with pytest.raises(NotFoundError, match="upsert"):
+        _branching(local_session).start()
+
+
+def test_execution_names_are_unique_per_pipeline(local_session):
+    pipeline = _branching(local_session)
+    pipeline.upsert()
+    first = pipeline.start({"Size": 0.0}, execution_name="nightly")
+    with pytest.raises(mlopskit.errors.ConflictError, match="nightly"):
+        pipeline.start(execution_name="nightly")
+    with pytest.raises(JobFailedError):
+        first.wait(timeout=60)
+    assert len(pipeline.executions()) == 1
+
+
+def test_a_comparison_on_a_non_number_fails_the_step_with_the_reason(local_session):
+    label = ParameterString("Label", default_value="high")
+    check = ConditionStep("Check", [GreaterThan(Join(on="", values=[label]), 1)])
+    pipeline = Pipeline("typed", parameters=[label], steps=[check], session=local_session)
+    pipeline.upsert()
+    with pytest.raises(JobFailedError, match="LeftValue is 'high', not a number"):
+        pipeline.start().wait(timeout=60)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ._archive import make_tar_gz
 from .errors import ValidationError
 from .session import Session, resolve_session
-from .specs._common import build, check_s3_uri
+from .specs._common import build, check_s3_uri, with_tokens
 from .specs.registry import ModelSpec
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class Model:
         environment: Mapping[str, str] | None = None,
         session: Session | None = None,
     ) -> None:
+        model_data = with_tokens(model_data)  # a pipeline variable: another step's output
         try:
             check_s3_uri(model_data)
         except ValueError as exc:

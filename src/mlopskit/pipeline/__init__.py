@@ -16,7 +16,17 @@ from .conditions import (
     Or,
 )
 from .pipeline import Pipeline
-from .steps import CacheConfig, ConditionStep, FailStep, RetryPolicy, Step, TrainingStep
+from .steps import (
+    CacheConfig,
+    ConditionStep,
+    FailStep,
+    ModelStep,
+    RegisterModelStep,
+    RetryPolicy,
+    Step,
+    TrainingStep,
+    TransformStep,
+)
 from .variables import (
     ExecutionVariables,
     Join,
@@ -44,6 +54,7 @@ __all__ = [
     "JsonGet",
     "LessThan",
     "LessThanOrEqualTo",
+    "ModelStep",
     "Not",
     "Or",
     "ParameterBoolean",
@@ -54,7 +65,9 @@ __all__ = [
     "PipelineVariable",
     "Properties",
     "PropertyFile",
+    "RegisterModelStep",
     "RetryPolicy",
     "Step",
     "TrainingStep",
+    "TransformStep",
 ]

@@ -19,24 +19,34 @@ from ..errors import ValidationError
 from ..specs._common import split_tokens, variable_of
 from .conditions import Condition, condition_from_definition
 from .variables import (
+    ExecutionVariables,
     Join,
+    ModelProperties,
     PipelineVariable,
     Properties,
     PropertyFile,
+    RegisterModelProperties,
     TrainingProperties,
+    TransformProperties,
     expression,
 )
 
 if TYPE_CHECKING:
+    from ..models import Model
+    from ..registry import ModelPackageGroup
+    from ..serving.transform import Transformer
     from ..training import Estimator
 
 __all__ = [
     "CacheConfig",
     "ConditionStep",
     "FailStep",
+    "ModelStep",
+    "RegisterModelStep",
     "RetryPolicy",
     "Step",
     "TrainingStep",
+    "TransformStep",
 ]
 
 STEP_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
@@ -282,6 +292,189 @@ class TrainingStep(_Cacheable):
         request.pop("TrainingJobName")  # the pipeline names the job
         if estimator.instance_count_variable is not None:
             request["ResourceConfig"]["InstanceCount"] = estimator.instance_count_variable
+        restored: dict[str, Any] = restore_variables(expression(request))
+        return restored
+
+
+def _model_image(model: Model, region: str) -> str:
+    if model.image_uri:
+        return model.image_uri
+    if model.framework:
+        from ..backends.aws.images import resolve_image_uri
+
+        return resolve_image_uri(model.framework, model.framework_version, region,
+                                 "ml.m5.large")
+    raise ValidationError("model.image_uri: a pipeline step runs on SageMaker too, which "
+                          "needs an image; pass image_uri= or framework= to the Model",
+                          field="model.image_uri")
+
+
+def _model_environment(model: Model, context: CompileContext) -> tuple[dict[str, str],
+                                                                        str | None]:
+    """The serving environment (SAGEMAKER_PROGRAM...) and the code archive's URI."""
+    source = (context.code_archive(Path(model.source_dir), "sourcedir.tar.gz")
+              if model.source_dir is not None else None)
+    environment = dict(model.environment)
+    if model.entry_point:
+        environment.setdefault("SAGEMAKER_PROGRAM", model.entry_point)
+    if source:
+        environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", source)
+    environment.setdefault("SAGEMAKER_REGION", context.region)
+    return environment, source
+
+
+def _check_model(model: Any) -> None:
+    from ..models import Model as _Model
+
+    if not isinstance(model, _Model):
+        raise ValidationError(f"model: expected an mlopskit.Model, got {type(model).__name__}",
+                              field="model")
+
+
+class ModelStep(Step):
+    """Create a SageMaker Model (CreateModel) from a :class:`~mlopskit.Model`, whose
+    ``model_data`` may be another step's output (``train.properties.model_data``)."""
+
+    step_type = "Model"
+
+    def __init__(self, name: str, model: Model, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        _check_model(model)
+        self.model = model
+
+    @property
+    def properties(self) -> ModelProperties:
+        return ModelProperties(self.name)
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        from ..backends.aws.serving import create_model_request
+        from ..specs._common import build
+        from ..specs.serving import DeployedModelSpec
+
+        environment, _ = _model_environment(self.model, context)
+        spec = build(DeployedModelSpec, "model.", name="pipeline-model",
+                     image_uri=_model_image(self.model, context.region),
+                     model_data=self.model.model_data, environment=environment)
+        request = create_model_request(spec, role_arn=context.role_arn)
+        request.pop("ModelName")  # the pipeline names the model
+        restored: dict[str, Any] = restore_variables(request)
+        return restored
+
+
+class RegisterModelStep(Step):
+    """Register a model version in a model package group (CreateModelPackage).
+
+    ``model_metrics`` is the S3 URI of a JSON report (``{"...metrics": {"acc": {"value":
+    0.93}}}``, e.g. an evaluation step's output); ``approval_status`` may be a parameter.
+    """
+
+    step_type = "RegisterModel"
+
+    def __init__(self, name: str, group: ModelPackageGroup | str, model: Model, *,
+                 approval_status: Any = "PendingManualApproval",
+                 model_metrics: Any = None, content_types: Sequence[str] = ("text/csv",),
+                 response_types: Sequence[str] = ("text/csv",),
+                 inference_instance_types: Sequence[str] = (),
+                 description: str | None = None, metadata: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        _check_model(model)
+        self.group = group if isinstance(group, str) else group.name
+        self.model = model
+        self.approval_status = approval_status
+        self.model_metrics = model_metrics
+        self.content_types = tuple(content_types)
+        self.response_types = tuple(response_types)
+        self.inference_instance_types = tuple(inference_instance_types)
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self._spec(source=None)  # every plain value checked now
+
+    def _spec(self, source: str | None) -> Any:
+        from ..specs._common import build
+        from ..specs.registry import ApprovalStatus, ModelPackageSpec
+
+        status = self.approval_status
+        if not isinstance(status, PipelineVariable):
+            try:
+                status = ApprovalStatus.parse(status)
+            except ValueError as exc:
+                raise ValidationError(f"approval_status: {exc}",
+                                      field="approval_status") from None
+        else:
+            status = ApprovalStatus.PENDING  # checked when the pipeline runs
+        return build(ModelPackageSpec, "", group=self.group,
+                     model=self.model._spec_values(source), approval_status=status,
+                     content_types=self.content_types, response_types=self.response_types,
+                     inference_instance_types=self.inference_instance_types,
+                     description=self.description, metadata=self.metadata)
+
+    @property
+    def properties(self) -> RegisterModelProperties:
+        return RegisterModelProperties(self.name)
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        from ..backends.aws.registry import create_model_package_request
+        from ..specs._common import with_tokens
+
+        _, source = _model_environment(self.model, context)
+        spec = self._spec(source)
+        metrics = with_tokens(self.model_metrics) if self.model_metrics is not None else \
+            f"s3://{context.bucket}/placeholder"
+        request = create_model_package_request(
+            spec, image_uri=_model_image(self.model, context.region), metrics_uri=metrics)
+        if self.model_metrics is None:
+            request.pop("ModelMetrics")
+        if isinstance(self.approval_status, PipelineVariable):
+            request["ModelApprovalStatus"] = self.approval_status
+        restored: dict[str, Any] = restore_variables(expression(request))
+        return restored
+
+
+class TransformStep(_Cacheable):
+    """Run a batch transform (CreateTransformJob) with ``transformer``'s settings on
+    ``data``, against ``model_name`` (e.g. ``model_step.properties.model_name``)."""
+
+    step_type = "Transform"
+
+    def __init__(self, name: str, transformer: Transformer, data: Any, *, model_name: Any,
+                 content_type: str = "text/csv", **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        from ..serving.transform import Transformer as _Transformer
+
+        if not isinstance(transformer, _Transformer):
+            raise ValidationError(f"transformer: expected an mlopskit Transformer (from "
+                                  f"model.transformer(...)), got {type(transformer).__name__}",
+                                  field="transformer")
+        self.transformer = transformer
+        self.data = data
+        self.model_name = model_name
+        self.content_type = content_type
+        self._spec("s3://placeholder-bucket/out")  # every plain value checked now
+
+    def _spec(self, output_path: str) -> Any:
+        from ..specs._common import with_tokens
+
+        base = re.sub(r"[^a-zA-Z0-9-]+", "-", self.name).strip("-") or "step"
+        return self.transformer._spec(base, with_tokens(self.model_name),
+                                      with_tokens(self.data),
+                                      self.transformer.output_path or output_path,
+                                      self.content_type)
+
+    @property
+    def properties(self) -> TransformProperties:
+        return TransformProperties(self.name)
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        from ..backends.aws.serving import create_transform_job_request
+
+        default_output = Join(on="/", values=[
+            f"s3://{context.bucket}/{context.pipeline_name}",
+            ExecutionVariables.PIPELINE_EXECUTION_ID, self.name])
+        request = create_transform_job_request(self._spec("s3://placeholder-bucket/out"))
+        request.pop("TransformJobName")
+        if self.transformer.output_path is None:
+            request["TransformOutput"]["S3OutputPath"] = default_output
         restored: dict[str, Any] = restore_variables(expression(request))
         return restored
 

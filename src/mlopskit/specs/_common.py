@@ -50,6 +50,8 @@ def check_name(value: str, *, kind: str = "name", max_length: int = 63) -> str:
         >>> check_name("my-job-1")
         'my-job-1'
     """
+    if variable_of(value) is not None:
+        return value  # a pipeline variable (another step's resource name): has no value yet
     if not isinstance(value, str) or not value:
         raise ValueError(f"{kind} must be a non-empty string")
     if len(value) > max_length:

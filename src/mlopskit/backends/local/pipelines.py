@@ -538,5 +538,57 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
                 "FinalMetricDataList": [{"MetricName": m.name, "Value": m.value,
                                          "Timestamp": m.timestamp.isoformat()}
                                         for m in found.metrics]}
-    raise CapabilityError(f"{kind} steps do not run on the local backend yet; supported: "
-                          "Training, Condition, Fail")
+    if kind == "Model":
+        from .from_requests import model_spec_from_request
+
+        model = model_spec_from_request(arguments, name=job)
+        backend.serving.create_model(model)
+        return {**arguments, "ModelName": job,
+                "ModelArn": backend.serving._arn("model", job)}
+    if kind == "Transform":
+        from .from_requests import transform_spec_from_request
+
+        transform = transform_spec_from_request(arguments, name=job)
+        backend.serving.create_transform_job(transform)
+        described = backend.serving.describe_transform_job(job)
+        if described.status != "Completed":
+            raise _StepFailed(f"transform job {job} {described.status}: "
+                              f"{described.failure_reason}", "SageMaker.JOB_INTERNAL_ERROR")
+        return {**arguments, "TransformJobName": job, "TransformJobArn": described.arn,
+                "TransformJobStatus": described.status}
+    if kind == "RegisterModel":
+        return _register(backend, arguments, job)
+    raise CapabilityError(f"{kind} steps do not run on the local backend; supported: "
+                          f"{', '.join(LOCAL_STEP_TYPES)}")
+
+
+LOCAL_STEP_TYPES = ("Training", "Processing", "Model", "RegisterModel", "Transform",
+                    "Condition", "Fail")
+
+
+def _register(backend: Any, arguments: dict[str, Any], job: str) -> dict[str, Any]:
+    """RegisterModel: the version's metrics come from its ModelQuality statistics report."""
+    from ...backends.aws.registry import read_metrics
+    from ...specs.registry import HistoryEntry
+    from .from_requests import model_package_spec_from_request
+
+    registration = model_package_spec_from_request(arguments)
+    metrics: dict[str, float] = {}
+    if registration.metrics_uri:
+        try:
+            report = json.loads(backend.objects.get_bytes(registration.metrics_uri))
+        except NotFoundError:
+            raise _StepFailed(f"the metrics report {registration.metrics_uri} does not "
+                              "exist") from None
+        except ValueError as exc:
+            raise _StepFailed(f"the metrics report {registration.metrics_uri} is not JSON: "
+                              f"{exc}") from None
+        metrics = read_metrics(report) if isinstance(report, dict) else {}
+    spec = registration.complete(metrics=metrics, lineage={"pipeline_step": job})
+    entry = HistoryEntry(status=spec.approval_status.value, previous=None,
+                         by=f"pipeline:{job}", at=backend.clock.now().isoformat(),
+                         note="registered by a pipeline step")
+    record = backend.registry.register(spec, entry)
+    return {**arguments, "ModelPackageArn": record.arn,
+            "ModelPackageVersion": record.version, "ModelPackageStatus": "Completed",
+            "ModelApprovalStatus": record.approval_status.value}

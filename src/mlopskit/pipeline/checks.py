@@ -6,6 +6,7 @@ loaded with ``Pipeline.from_definition`` gets the same checks as one built here.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import re
 from collections.abc import Iterator
@@ -49,6 +50,14 @@ class DefinitionInfo:
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     graph: dict[str, set[str]] = field(default_factory=dict)  # step -> steps it waits for
     order: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=1)
+def _sagemaker_model() -> Any:
+    """botocore's SageMaker service model, loaded once (it is a large JSON file)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("sagemaker")
 
 
 def _fail(message: str, field: str) -> ValidationError:
@@ -121,10 +130,7 @@ def _check_shape(step: str, kind: str, parts: list[str | int], where: str) -> No
     if operation is None:
         raise _fail(f"{where}: step {step!r} is a {kind} step, which has no properties",
                     where)
-    import botocore.session
-
-    service = botocore.session.get_session().get_service_model("sagemaker")
-    shape: Any = service.operation_model(operation).output_shape
+    shape: Any = _sagemaker_model().operation_model(operation).output_shape
     walked = ""
     for part in parts:
         if shape.type_name == "structure":
@@ -207,11 +213,9 @@ def check_arguments(name: str, step: dict[str, Any]) -> None:
     if kind not in CREATE_OPERATIONS:
         return
     operation, name_field = CREATE_OPERATIONS[str(kind)]
-    import botocore.session
     from botocore.validate import ParamValidator
 
-    service = botocore.session.get_session().get_service_model("sagemaker")
-    shape = service.operation_model(operation).input_shape
+    shape = _sagemaker_model().operation_model(operation).input_shape
     assert shape is not None
     arguments = step.get("Arguments")
     if not isinstance(arguments, dict):

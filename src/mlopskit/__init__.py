@@ -35,6 +35,10 @@ _EXPORTS: dict[str, str] = {
     "ModelPackage": "mlopskit.registry",
     "ModelPackageGroup": "mlopskit.registry",
     "Predictor": "mlopskit.serving.endpoint",
+    "ProcessingInput": "mlopskit.processing",
+    "ProcessingJob": "mlopskit.processing",
+    "ProcessingOutput": "mlopskit.processing",
+    "Processor": "mlopskit.processing",
     "ProductionVariant": "mlopskit.serving.endpoint",
     "RealtimeConfig": "mlopskit.serving.endpoint",
     "ServerlessConfig": "mlopskit.serving.endpoint",
@@ -62,6 +66,10 @@ if TYPE_CHECKING:
     from .clock import SystemClock as SystemClock
     from .models import Model as Model
     from .pipeline.pipeline import Pipeline as Pipeline
+    from .processing import ProcessingInput as ProcessingInput
+    from .processing import ProcessingJob as ProcessingJob
+    from .processing import ProcessingOutput as ProcessingOutput
+    from .processing import Processor as Processor
     from .registry import ApprovalStatus as ApprovalStatus
     from .registry import MetricThreshold as MetricThreshold
     from .registry import ModelPackage as ModelPackage

@@ -102,3 +102,121 @@ def test_bad_base_job_name_is_reported_at_construction(any_session, code, base):
         mlopskit.Estimator(entry_point="train.py", source_dir=code, image_uri=IMAGE,
                            instance_type="ml.m5.large", base_job_name=base,
                            session=any_session)
+
+
+# -- processing jobs ------------------------------------------------------------------------
+
+_IN = "/opt/ml/processing/input/data"
+_OUT = "/opt/ml/processing/out"
+
+
+def _input(*args: Any, **kwargs: Any) -> Any:
+    """Builds the ProcessingInput inside the test, where its error is expected."""
+    return lambda: mlopskit.ProcessingInput(*args, **kwargs)
+
+
+def _output(*args: Any, **kwargs: Any) -> Any:
+    return lambda: mlopskit.ProcessingOutput(*args, **kwargs)
+
+
+# (case id, Processor overrides, run overrides (callables are called first), field, message)
+PROCESSING_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, str]] = [
+    ("instance-type-no-ml-prefix", {"instance_type": "m5.large"}, {}, "instance_type",
+     "expected ml.<family>.<size>"),
+    ("instance-count-over-100", {"instance_count": 101}, {}, "instance_count",
+     "less than or equal to 100"),
+    ("command-empty", {"command": []}, {}, "command", "at least 1 item"),
+    ("command-a-string", {"command": "python3"}, {}, "command", "expected a list"),
+    ("command-not-strings", {"command": ["python3", 3]}, {}, "command", "must be a string"),
+    ("environment-value-over-256", {"environment": {"MODE": "x" * 257}}, {}, "environment",
+     "at most 256"),
+    ("environment-bad-name", {"environment": {"1BAD": "x"}}, {}, "environment",
+     "[a-zA-Z_][a-zA-Z0-9_]*"),
+    ("max-runtime-zero", {"max_runtime": 0}, {}, "max_runtime", "greater than or equal to 1"),
+    ("max-runtime-over-9-days", {"max_runtime": 777_601}, {}, "max_runtime",
+     "less than or equal to 777600"),
+    ("tag-reserved-prefix", {"tags": {"aws:owner": "me"}}, {}, "tags", "reserved"),
+    ("image-uri-too-long", {"image_uri": "i" * 256}, {}, "image_uri", "at most 255"),
+    ("base-job-name-too-long", {"base_job_name": "a" * 40}, {}, "base_job_name",
+     "at most 39"),
+    ("code-missing", {}, {"code": "/no/such/script.py"}, "code", "does not exist"),
+    ("code-s3-prefix", {}, {"code": "s3://bucket-1/code/"}, "code", "names a prefix"),
+    ("code-bad-s3-bucket", {}, {"code": "s3://Bad_Bucket/p.py"}, "code", "not an S3 URI"),
+    ("job-name-underscore", {}, {"job_name": "bad_name"}, "job_name", "must match"),
+    ("inputs-not-a-list", {}, {"inputs": _input("s3://bucket-1/x", _IN)}, "inputs",
+     "expected a list of ProcessingInput"),
+    ("input-not-an-input", {}, {"inputs": ["s3://bucket-1/x"]}, "inputs[0]",
+     "expected a ProcessingInput"),
+    ("input-destination-outside", {}, {"inputs": [_input("s3://bucket-1/x", "/data")]},
+     "destination", "under /opt/ml/processing/"),
+    ("input-destination-dotdot", {},
+     {"inputs": [_input("s3://bucket-1/x", "/opt/ml/processing/../x")]}, "destination",
+     "normalised"),
+    ("input-destination-in-code", {},
+     {"inputs": [_input("s3://bucket-1/x", "/opt/ml/processing/input/code/x")]}, "inputs",
+     "holds the script"),
+    ("input-source-missing", {}, {"inputs": [_input("/no/such/folder", _IN)]}, "source",
+     "neither an s3:// URI"),
+    ("input-bad-distribution", {},
+     {"inputs": [_input("s3://bucket-1/x", _IN, s3_data_distribution_type="Random")]},
+     "s3_data_distribution_type", "'FullyReplicated' or 'ShardedByS3Key'"),
+    ("input-name-reserved", {}, {"inputs": [_input("s3://bucket-1/x", _IN, "code")]},
+     "inputs", "reserved"),
+    ("input-names-duplicate", {}, {"inputs": [_input("s3://bucket-1/x", _IN, "a"),
+                                              _input("s3://bucket-1/y", _IN + "2", "a")]},
+     "inputs", "duplicate input names ['a']"),
+    ("input-destinations-shared", {}, {"inputs": [_input("s3://bucket-1/x", _IN),
+                                                  _input("s3://bucket-1/y", _IN)]},
+     "inputs", "share the destination"),
+    ("input-option-unknown", {},
+     {"inputs": [{"source": "s3://bucket-1/x", "destination": _IN, "shuffle": True}]},
+     "inputs[0]", "unexpected keyword argument 'shuffle'"),
+    ("too-many-inputs", {},
+     {"inputs": [_input("s3://bucket-1/x", f"{_IN}{i}") for i in range(10)]}, "inputs",
+     "at most 9 items"),
+    ("output-source-outside", {}, {"outputs": [_output("/tmp/out")]}, "source",
+     "under /opt/ml/processing/"),
+    ("output-destination-not-s3", {}, {"outputs": [_output(_OUT, "http://bucket-1/x")]},
+     "destination", "not an S3 URI"),
+    ("output-name-bad", {}, {"outputs": [_output(_OUT, output_name="no spaces")]},
+     "output_name", "letters, digits"),
+    ("output-names-duplicate", {}, {"outputs": [_output(_OUT, output_name="o"),
+                                                _output(_OUT + "2", output_name="o")]},
+     "outputs", "duplicate output names ['o']"),
+    ("arguments-a-string", {}, {"arguments": "--rows 10"}, "arguments", "a list of strings"),
+    ("argument-not-a-string", {}, {"arguments": ["--rows", 10]}, "arguments",
+     "arguments[1]: must be a string"),
+    ("argument-over-256", {}, {"arguments": ["a" * 257]}, "arguments", "at most 256"),
+]
+
+
+def _build_and_run(processor_args: dict[str, Any], run_args: dict[str, Any]) -> None:
+    """Make the inputs and outputs (their constructors may be what fails), then run."""
+    built = {key: [v() if callable(v) else v for v in value] if isinstance(value, list)
+             else value() if callable(value) else value
+             for key, value in run_args.items()}
+    mlopskit.Processor(**processor_args).run(logs=False, **built)
+
+
+@pytest.fixture
+def processing_script(tmp_path: Path) -> Path:
+    path = tmp_path / "prep.py"
+    path.write_text("print('never runs')\n")
+    return path
+
+
+@pytest.mark.parametrize(("processor_args", "run_args", "field", "message"),
+                         [pytest.param(p, r, f, m, id=i) for i, p, r, f, m in PROCESSING_CASES])
+def test_bad_processing_input_is_rejected_and_creates_nothing(
+        any_session, processing_script, processor_args, run_args, field, message):
+    args: dict[str, Any] = {"image_uri": IMAGE, "instance_type": "ml.m5.large",
+                            "session": any_session}
+    args.update(processor_args)
+    with pytest.raises(ValidationError) as info:
+        _build_and_run(args, {"code": processing_script, **run_args})
+    assert info.value.field is not None and info.value.field.startswith(field), info.value.field
+    assert field in str(info.value) and message in str(info.value)
+    assert list(any_session.backend.list_processing_jobs()) == []
+    assert any_session.backend.objects.list(f"s3://{any_session.default_bucket}/") == []
+    if any_session.backend_name == "local":
+        assert not (any_session.root / "jobs" / "processing").exists()

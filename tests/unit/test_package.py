@@ -35,6 +35,7 @@ def test_import_mlopskit_loads_no_heavy_dependency():
 
 def test_first_use_of_estimator_still_skips_boto3_pandas_and_sklearn():
     code = ("import json, sys, mlopskit; mlopskit.Estimator; mlopskit.LocalSession; "
+            "mlopskit.Processor; mlopskit.ProcessingJob; "
             "print(json.dumps([m for m in ('boto3', 'botocore', 'pandas', 'sklearn') "
             "if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -47,6 +48,7 @@ def test_public_names_are_pinned():
         "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "Endpoint", "ErrorRateAbove",
         "Estimator", "FakeClock", "LatencyAbove", "Linear", "LocalSession",
         "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Pipeline", "Predictor",
+        "ProcessingInput", "ProcessingJob", "ProcessingOutput", "Processor",
         "ProductionVariant", "RealtimeConfig", "ServerlessConfig", "Session", "SystemClock",
         "TrainingInput", "TrainingJob", "TransformJob", "Transformer", "__version__",
         "default_session", "errors", "pipeline", "serializers", "session_from_env",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ..specs.processing import ProcessingJobSpec
 from ..specs.registry import (
     ApprovalStatus,
     GroupRecord,
@@ -30,6 +31,7 @@ __all__ = [
     "LogSink",
     "MetricValue",
     "ObjectStore",
+    "ProcessingJobDescription",
     "RegistryBackend",
     "TrainingJobDescription",
 ]
@@ -44,6 +46,7 @@ class Capability(str, enum.Enum):
     TRAINING = "training"
     TRAINING_STOP = "training-stop"
     TRAINING_LOGS = "training-logs"
+    PROCESSING = "processing"
     MULTI_HOST = "multi-host"
     REQUIREMENTS = "requirements-txt"
     CONTAINER_IMAGES = "container-images"
@@ -84,6 +87,40 @@ class TrainingJobDescription:
     image_uri: str | None = None
     framework: str | None = None
     framework_version: str | None = None
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessingJobDescription:
+    """What a backend reports about a processing job, in the same shape on every backend.
+
+    ``outputs`` maps each output name to its S3 destination (whether or not anything was
+    uploaded there); ``inputs`` maps each input name, ``code`` included, to its S3 source.
+    ``exit_message`` is what the script left in ``/opt/ml/output/message`` (first 1 KB).
+    """
+
+    name: str
+    arn: str
+    status: str
+    failure_reason: str | None
+    exit_message: str | None
+    outputs: dict[str, str]
+    inputs: dict[str, str]
+    entrypoint: tuple[str, ...]
+    arguments: tuple[str, ...]
+    instance_type: str
+    instance_count: int
+    creation_time: _dt.datetime
+    start_time: _dt.datetime | None
+    end_time: _dt.datetime | None
+    tags: dict[str, str]
+    environment: dict[str, str] = dataclasses.field(default_factory=dict)
+    image_uri: str | None = None
+    max_runtime: int | None = None
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -170,6 +207,29 @@ class Backend(Protocol):
         ...
 
     def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]: ...
+
+    def check_processing_job(self, spec: ProcessingJobSpec) -> None:
+        """Raise ValidationError or CapabilityError if this backend cannot take ``spec``;
+        runs before anything is uploaded."""
+        ...
+
+    def create_processing_job(
+        self, spec: ProcessingJobSpec, *, wait: bool = False, on_log: LogSink | None = None
+    ) -> None:
+        """Start the job. A backend with IN_PROCESS_WAIT may run it to the end when ``wait``."""
+        ...
+
+    def describe_processing_job(self, name: str) -> ProcessingJobDescription: ...
+
+    def stop_processing_job(self, name: str) -> None: ...
+
+    def read_processing_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
+        """Log lines after ``cursor``; returns them and the cursor to pass next time."""
+        ...
+
+    def list_processing_jobs(self, *, name_contains: str | None = None) -> Sequence[str]: ...
+
+    def processing_job_exists(self, name: str) -> bool: ...
 
     @property
     def registry(self) -> RegistryBackend: ...

@@ -1,5 +1,22 @@
-"""The AWS backend: SageMaker, S3 and CloudWatch Logs through boto3 (imported here only)."""
+"""The AWS backend: SageMaker, S3 and CloudWatch Logs through boto3.
 
-from .backend import AwsBackend
+``AwsBackend`` loads on first access, so the pure request builders in
+:mod:`mlopskit.backends.aws.requests` can be used without importing boto3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .backend import AwsBackend
 
 __all__ = ["AwsBackend"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AwsBackend":
+        from .backend import AwsBackend
+
+        return AwsBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""The AWS backend: training jobs on SageMaker, objects in S3, logs from CloudWatch."""
+"""The AWS backend: training and processing jobs on SageMaker, objects in S3, logs from
+CloudWatch."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConflictError, NotFoundError, ValidationError
+from ...specs.processing import ProcessingJobSpec
 from ...specs.training import TrainingJobSpec
-from ..base import Capability, LogSink, TrainingJobDescription
+from ..base import Capability, LogSink, ProcessingJobDescription, TrainingJobDescription
 from .clients import Clients
 from .images import resolve_image_uri
-from .logs import TrainingLogReader
+from .logs import PROCESSING_LOG_GROUP, TrainingLogReader
 from .objects import S3ObjectStore
 from .registry import AwsRegistry
-from .requests import create_training_job_request, description_from_response
+from .requests import (
+    create_processing_job_request,
+    create_training_job_request,
+    description_from_response,
+    processing_description_from_response,
+)
 from .retry import Caller
 from .serving import AwsServing
 
@@ -28,7 +35,8 @@ class AwsBackend:
 
     name = "aws"
     capabilities = frozenset({Capability.TRAINING, Capability.TRAINING_STOP,
-                              Capability.TRAINING_LOGS, Capability.MULTI_HOST,
+                              Capability.TRAINING_LOGS, Capability.PROCESSING,
+                              Capability.MULTI_HOST,
                               Capability.REQUIREMENTS, Capability.CONTAINER_IMAGES,
                               Capability.REALTIME_ENDPOINTS, Capability.RECORDIO_SPLIT})
 
@@ -40,6 +48,8 @@ class AwsBackend:
                            max_backoff=session.max_backoff)
         self._objects = S3ObjectStore(self.clients, self.call)
         self._logs = TrainingLogReader(self.clients, self.call)
+        self._processing_logs = TrainingLogReader(self.clients, self.call,
+                                                  log_group=PROCESSING_LOG_GROUP)
         # Tags are set at creation and never changed through mlopskit: one ListTags a job,
         # not one per poll.
         self._tags: dict[str, dict[str, str]] = {}
@@ -59,7 +69,7 @@ class AwsBackend:
     def objects(self) -> S3ObjectStore:
         return self._objects
 
-    def _image_uri(self, spec: TrainingJobSpec) -> str:
+    def _image_uri(self, spec: TrainingJobSpec | ProcessingJobSpec) -> str:
         if spec.image_uri:
             return spec.image_uri
         key = (spec.framework, spec.framework_version, spec.instance_type)
@@ -133,6 +143,69 @@ class AwsBackend:
         try:
             self.call(self.clients.sagemaker.describe_training_job, "DescribeTrainingJob",
                       name, TrainingJobName=name)
+        except NotFoundError:
+            return False
+        return True
+
+    # -- processing ----------------------------------------------------------------------
+
+    def check_processing_job(self, spec: ProcessingJobSpec) -> None:
+        if spec.instance_type == "local":
+            raise ValidationError("instance_type: 'local' only runs on the local backend; "
+                                  "pick an ml.* type such as 'ml.m5.large'",
+                                  field="instance_type")
+        self._role_arn()
+        self._image_uri(spec)
+
+    def create_processing_job(self, spec: ProcessingJobSpec, *, wait: bool = False,
+                              on_log: LogSink | None = None) -> None:
+        # ``wait`` is for backends that can run a job in-process; SageMaker cannot.
+        self.check_processing_job(spec)
+        request = create_processing_job_request(spec, role_arn=self._role_arn(),
+                                                image_uri=self._image_uri(spec))
+        self.call(self.clients.sagemaker.create_processing_job, "CreateProcessingJob",
+                  spec.name, **request)
+
+    def describe_processing_job(self, name: str) -> ProcessingJobDescription:
+        response = self.call(self.clients.sagemaker.describe_processing_job,
+                             "DescribeProcessingJob", name, ProcessingJobName=name)
+        key = f"processing-job/{name}"
+        if key not in self._tags:
+            listed = self.call(self.clients.sagemaker.list_tags, "ListTags", name,
+                               ResourceArn=response["ProcessingJobArn"])
+            self._tags[key] = {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+        return processing_description_from_response(response, dict(self._tags[key]))
+
+    def stop_processing_job(self, name: str) -> None:
+        # As for training: an ended job is a ConflictError naming its status.
+        status = self.describe_processing_job(name).status
+        if status == "Stopping":
+            return
+        if status != "InProgress":
+            raise ConflictError(f"processing job {name!r} is {status}; only an InProgress "
+                                "job can be stopped")
+        self.call(self.clients.sagemaker.stop_processing_job, "StopProcessingJob", name,
+                  ProcessingJobName=name)
+
+    def read_processing_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
+        return self._processing_logs.read(name, cursor)
+
+    def list_processing_jobs(self, *, name_contains: str | None = None) -> Sequence[str]:
+        paginator = self.clients.sagemaker.get_paginator("list_processing_jobs")
+        kwargs: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+        if name_contains:
+            kwargs["NameContains"] = name_contains
+
+        def pages() -> list[str]:
+            return [s["ProcessingJobName"] for page in paginator.paginate(**kwargs)
+                    for s in page.get("ProcessingJobSummaries", [])]
+
+        return self.call(pages, "ListProcessingJobs", name_contains or "*")
+
+    def processing_job_exists(self, name: str) -> bool:
+        try:
+            self.call(self.clients.sagemaker.describe_processing_job, "DescribeProcessingJob",
+                      name, ProcessingJobName=name)
         except NotFoundError:
             return False
         return True

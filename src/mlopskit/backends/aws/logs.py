@@ -1,4 +1,5 @@
-"""Reading a training job's CloudWatch log streams (``/aws/sagemaker/TrainingJobs``)."""
+"""Reading a job's CloudWatch log streams (``/aws/sagemaker/TrainingJobs``,
+``/aws/sagemaker/ProcessingJobs``)."""
 
 from __future__ import annotations
 
@@ -8,28 +9,31 @@ from ...errors import NotFoundError
 from .clients import Clients
 from .retry import Caller
 
-__all__ = ["LOG_GROUP", "TrainingLogReader"]
+__all__ = ["LOG_GROUP", "PROCESSING_LOG_GROUP", "TrainingLogReader"]
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 
 
 class TrainingLogReader:
     """New lines of every host's stream (``<job>/algo-N-<epoch>``) since a cursor.
 
     The cursor is a mapping of stream name to the next forward token; lines of a multi-host
-    job are prefixed with ``[algo-N] `` as on the local backend.
+    job are prefixed with ``[algo-N] `` as on the local backend. ``log_group`` picks the
+    kind of job (training by default; processing jobs use the same stream names).
     """
 
-    def __init__(self, clients: Clients, call: Caller) -> None:
+    def __init__(self, clients: Clients, call: Caller, log_group: str = LOG_GROUP) -> None:
         self._clients = clients
         self._call = call
+        self._group = log_group
 
     def read(self, name: str, cursor: Any = None) -> tuple[list[str], dict[str, str]]:
         tokens: dict[str, str] = dict(cursor or {})
         logs = self._clients.logs
         try:
             described = self._call(logs.describe_log_streams, "DescribeLogStreams", name,
-                                   logGroupName=LOG_GROUP, logStreamNamePrefix=name + "/")
+                                   logGroupName=self._group, logStreamNamePrefix=name + "/")
         except NotFoundError:
             return [], tokens
         streams = sorted(s["logStreamName"] for s in described.get("logStreams", []))
@@ -38,7 +42,7 @@ class TrainingLogReader:
             host = stream.split("/", 1)[1].rsplit("-", 1)[0]
             prefix = f"[{host}] " if len(streams) > 1 else ""
             while True:
-                kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream,
+                kwargs: dict[str, Any] = {"logGroupName": self._group, "logStreamName": stream,
                                           "startFromHead": True}
                 if stream in tokens:
                     kwargs["nextToken"] = tokens[stream]

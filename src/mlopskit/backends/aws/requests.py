@@ -6,10 +6,17 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from ...specs.processing import CODE_DIR, CODE_INPUT_NAME, ProcessingJobSpec
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
-from ..base import MetricValue, TrainingJobDescription
+from ..base import MetricValue, ProcessingJobDescription, TrainingJobDescription
 
-__all__ = ["aware_time", "create_training_job_request", "description_from_response"]
+__all__ = [
+    "aware_time",
+    "create_processing_job_request",
+    "create_training_job_request",
+    "description_from_response",
+    "processing_description_from_response",
+]
 
 
 def create_training_job_request(spec: TrainingJobSpec, *, role_arn: str, region: str,
@@ -110,5 +117,101 @@ def description_from_response(response: dict[str, Any],
                 for c in response.get("InputDataConfig", [])
                 if "S3DataSource" in c.get("DataSource", {})},
         image_uri=response.get("AlgorithmSpecification", {}).get("TrainingImage"),
+        raw=response,
+    )
+
+
+def create_processing_job_request(spec: ProcessingJobSpec, *, role_arn: str,
+                                  image_uri: str | None = None) -> dict[str, Any]:
+    """The ``CreateProcessingJob`` request for ``spec``, shaped as the SageMaker SDK sends it.
+
+    The script is the input ``code`` (last, at ``/opt/ml/processing/input/code``);
+    ``ContainerEntrypoint`` is the command plus the script's container path, and
+    ``ContainerArguments`` the arguments, verbatim. ``image_uri`` overrides the spec's own
+    (the AWS backend passes the image it resolved from ``framework``).
+
+    Example:
+        >>> from mlopskit.specs import build
+        >>> spec = build(ProcessingJobSpec, name="prep-1", code_uri="s3://bkt/prep-1/p.py",
+        ...              script="p.py", instance_type="ml.m5.large", image_uri="img:1",
+        ...              arguments=("--rows", "10"))
+        >>> request = create_processing_job_request(spec, role_arn="arn:aws:iam::1:role/r")
+        >>> request["AppSpecification"]["ContainerEntrypoint"]
+        ['python3', '/opt/ml/processing/input/code/p.py']
+        >>> request["AppSpecification"]["ContainerArguments"]
+        ['--rows', '10']
+    """
+    image = image_uri or spec.image_uri
+    if not image:
+        raise ValueError("create_processing_job_request: the spec has no image_uri; pass the "
+                         "resolved image as image_uri=")
+    app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": spec.entrypoint}
+    if spec.arguments:
+        app["ContainerArguments"] = list(spec.arguments)
+    inputs: list[dict[str, Any]] = [
+        _processing_input(i.name, i.s3_uri, i.local_path, i.distribution, i.s3_data_type,
+                          i.input_mode)
+        for i in spec.inputs]
+    inputs.append(_processing_input(CODE_INPUT_NAME, spec.code_uri, CODE_DIR,
+                                    "FullyReplicated", "S3Prefix", "File"))
+    request: dict[str, Any] = {
+        "ProcessingJobName": spec.name,
+        "ProcessingResources": {"ClusterConfig": {
+            "InstanceType": spec.instance_type, "InstanceCount": spec.instance_count,
+            "VolumeSizeInGB": spec.volume_size_gb}},
+        "AppSpecification": app,
+        "RoleArn": role_arn,
+        "ProcessingInputs": inputs,
+    }
+    if spec.outputs:
+        request["ProcessingOutputConfig"] = {"Outputs": [
+            {"OutputName": o.name, "AppManaged": False,
+             "S3Output": {"S3Uri": o.s3_uri, "LocalPath": o.local_path,
+                          "S3UploadMode": o.upload_mode}}
+            for o in spec.outputs]}
+    if spec.max_runtime is not None:
+        request["StoppingCondition"] = {"MaxRuntimeInSeconds": spec.max_runtime}
+    if spec.environment:
+        request["Environment"] = dict(spec.environment)
+    if spec.tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
+    return request
+
+
+def _processing_input(name: str, uri: str, local_path: str, distribution: str,
+                      data_type: str, mode: str) -> dict[str, Any]:
+    return {"InputName": name, "AppManaged": False,
+            "S3Input": {"S3Uri": uri, "LocalPath": local_path, "S3DataType": data_type,
+                        "S3InputMode": mode, "S3DataDistributionType": distribution,
+                        "S3CompressionType": "None"}}
+
+
+def processing_description_from_response(response: dict[str, Any],
+                                         tags: dict[str, str]) -> ProcessingJobDescription:
+    """A ``DescribeProcessingJob`` response in the shape every backend reports."""
+    app = response.get("AppSpecification", {})
+    cluster = response.get("ProcessingResources", {}).get("ClusterConfig", {})
+    outputs = response.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    created = aware_time(response.get("CreationTime")) or _dt.datetime.now(_dt.timezone.utc)
+    return ProcessingJobDescription(
+        name=str(response["ProcessingJobName"]),
+        arn=str(response["ProcessingJobArn"]),
+        status=str(response["ProcessingJobStatus"]),
+        failure_reason=response.get("FailureReason") or None,
+        exit_message=response.get("ExitMessage") or None,
+        outputs={o["OutputName"]: o["S3Output"]["S3Uri"] for o in outputs if "S3Output" in o},
+        inputs={i["InputName"]: i["S3Input"]["S3Uri"]
+                for i in response.get("ProcessingInputs", []) if "S3Input" in i},
+        entrypoint=tuple(app.get("ContainerEntrypoint", ())),
+        arguments=tuple(app.get("ContainerArguments", ())),
+        instance_type=str(cluster.get("InstanceType", "")),
+        instance_count=int(cluster.get("InstanceCount", 1)),
+        creation_time=created,
+        start_time=aware_time(response.get("ProcessingStartTime")),
+        end_time=aware_time(response.get("ProcessingEndTime")),
+        tags=tags,
+        environment=dict(response.get("Environment", {})),
+        image_uri=app.get("ImageUri"),
+        max_runtime=response.get("StoppingCondition", {}).get("MaxRuntimeInSeconds"),
         raw=response,
     )

@@ -15,8 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from ...clock import Clock
 from ...errors import ConflictError, NotFoundError
+from ...specs.processing import ProcessingJobSpec
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
-from ..base import Capability, LogSink, MetricValue, TrainingJobDescription
+from ..base import (
+    Capability,
+    LogSink,
+    MetricValue,
+    ProcessingJobDescription,
+    TrainingJobDescription,
+)
 from .objectstore import LocalObjectStore
 from .registry import LocalRegistry
 
@@ -38,8 +45,8 @@ class LocalBackend:
     """Runs everything on this machine; state lives under ``root``.
 
     Layout: ``metadata.db`` (SQLite), ``s3/<bucket>/<key>`` (objects),
-    ``jobs/training/<name>/`` (each job's hosts, config and logs), ``cache/`` (installed
-    requirements).
+    ``jobs/training/<name>/`` and ``jobs/processing/<name>/`` (each job's hosts, config and
+    logs), ``cache/`` (installed requirements).
     """
 
     name = "local"
@@ -110,19 +117,23 @@ class LocalBackend:
 
             TrainingRunner(self, spec.name, on_log).run()
             return
+        self._spawn_supervisor("training", spec.name, job_dir)
+
+    def _spawn_supervisor(self, kind: str, name: str, job_dir: Path) -> None:
+        """Run the job in a detached ``_supervise`` process that outlives this one."""
         log = open(job_dir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "mlopskit.backends.local._supervise", str(self.root),
-                 spec.name, self.region, self.python],
+                 name, self.region, self.python, kind],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         finally:
             log.close()
-        self._children[spec.name] = proc
+        self._children[name] = proc
         with self.store.transaction() as db:
-            db.execute("UPDATE training_jobs SET supervisor_pid = ? WHERE name = ?",
-                       (proc.pid, spec.name))
+            db.execute(f"UPDATE {kind}_jobs SET supervisor_pid = ? WHERE name = ?",  # noqa: S608
+                       (proc.pid, name))
 
     def _row(self, name: str) -> Any:
         row = self.store.query_one("SELECT * FROM training_jobs WHERE name = ?", (name,))
@@ -217,18 +228,7 @@ class LocalBackend:
 
     def read_training_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
         row = self._row(name)
-        log = Path(row["job_dir"]) / "logs" / "training.log"
-        offset = int(cursor or 0)
-        if not log.is_file():
-            return [], offset
-        with open(log, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read()
-        end = data.rfind(b"\n")
-        if end < 0:
-            return [], offset
-        lines = data[: end + 1].decode("utf-8", "replace").splitlines()
-        return lines, offset + end + 1
+        return _read_log(Path(row["job_dir"]) / "logs" / "training.log", cursor)
 
     def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]:
         rows = self.store.query_all("SELECT name FROM training_jobs ORDER BY created DESC")
@@ -238,9 +238,138 @@ class LocalBackend:
         return self.store.query_one(
             "SELECT 1 FROM training_jobs WHERE name = ?", (name,)) is not None
 
+    # -- processing ----------------------------------------------------------------------
+
+    def processing_job_arn(self, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{LOCAL_ACCOUNT}:processing-job/{name.lower()}"
+
+    def processing_job_dir(self, name: str) -> Path:
+        return self.root / "jobs" / "processing" / name
+
+    def check_processing_job(self, spec: ProcessingJobSpec) -> None:
+        """The script runs with this machine's Python: the command must be a python one."""
+        from .processing import python_options
+
+        python_options(spec.command)
+
+    def create_processing_job(self, spec: ProcessingJobSpec, *, wait: bool = False,
+                              on_log: LogSink | None = None) -> None:
+        self.check_processing_job(spec)
+        job_dir = self.processing_job_dir(spec.name)
+        now = self.clock.now().isoformat()
+        with self.store.transaction() as db:
+            if db.execute("SELECT 1 FROM processing_jobs WHERE name = ?",
+                          (spec.name,)).fetchone():
+                raise ConflictError(f"processing job {spec.name!r} already exists; "
+                                    "job names must be unique")
+            db.execute(
+                "INSERT INTO processing_jobs (name, arn, status, spec, region, job_dir,"
+                " created) VALUES (?, ?, 'InProgress', ?, ?, ?, ?)",
+                (spec.name, self.processing_job_arn(spec.name), spec.model_dump_json(),
+                 self.region, str(job_dir), now))
+        job_dir.mkdir(parents=True, exist_ok=True)
+        if wait:
+            from .processing import ProcessingRunner
+
+            ProcessingRunner(self, spec.name, on_log).run()
+            return
+        self._spawn_supervisor("processing", spec.name, job_dir)
+
+    def _processing_row(self, name: str) -> Any:
+        row = self.store.query_one("SELECT * FROM processing_jobs WHERE name = ?", (name,))
+        if row is None:
+            raise NotFoundError(f"processing job {name!r} does not exist on the local backend "
+                                f"(root {str(self.root)!r})")
+        return row
+
+    def describe_processing_job(self, name: str) -> ProcessingJobDescription:
+        row = self._processing_row(name)
+        if row["status"] in _ACTIVE and not self._supervisor_alive(row["supervisor_pid"], name):
+            row = self._processing_row(name)  # it may have finished between the two looks
+            if row["status"] in _ACTIVE:
+                with self.store.transaction() as db:
+                    db.execute(
+                        "UPDATE processing_jobs SET status = 'Failed', failure_reason = ?, "
+                        "ended = ? WHERE name = ? AND status IN ('InProgress', 'Stopping')",
+                        (f"InternalServerError: the local supervisor (pid "
+                         f"{row['supervisor_pid']}) exited before the job finished; see "
+                         f"{row['job_dir']}/supervisor.log", self.clock.now().isoformat(),
+                         name))
+                row = self._processing_row(name)
+        spec = ProcessingJobSpec.model_validate_json(row["spec"])
+        inputs = {i.name: i.s3_uri for i in spec.inputs}
+        inputs["code"] = spec.code_uri
+        return ProcessingJobDescription(
+            name=row["name"],
+            arn=row["arn"],
+            status=row["status"],
+            failure_reason=row["failure_reason"],
+            exit_message=row["exit_message"],
+            outputs={o.name: o.s3_uri for o in spec.outputs},
+            inputs=inputs,
+            entrypoint=tuple(spec.entrypoint),
+            arguments=spec.arguments,
+            instance_type=spec.instance_type,
+            instance_count=spec.instance_count,
+            creation_time=_dt.datetime.fromisoformat(row["created"]),
+            start_time=_parse_time(row["started"]),
+            end_time=_parse_time(row["ended"]),
+            tags=dict(spec.tags),
+            environment=dict(spec.environment),
+            image_uri=spec.image_uri,
+            max_runtime=spec.max_runtime,
+            raw={"JobDir": row["job_dir"], "Spec": json.loads(row["spec"])},
+        )
+
+    def stop_processing_job(self, name: str) -> None:
+        with self.store.transaction() as db:
+            row = db.execute("SELECT status, host_pids FROM processing_jobs WHERE name = ?",
+                             (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"processing job {name!r} does not exist on the local "
+                                    "backend")
+            if row["status"] == "Stopping":
+                return
+            if row["status"] != "InProgress":
+                raise ConflictError(f"processing job {name!r} is {row['status']}; only an "
+                                    "InProgress job can be stopped")
+            db.execute("UPDATE processing_jobs SET status = 'Stopping', stop_requested = 1 "
+                       "WHERE name = ?", (name,))
+            pids = json.loads(row["host_pids"])
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+
+    def read_processing_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
+        row = self._processing_row(name)
+        return _read_log(Path(row["job_dir"]) / "logs" / "processing.log", cursor)
+
+    def list_processing_jobs(self, *, name_contains: str | None = None) -> Sequence[str]:
+        rows = self.store.query_all("SELECT name FROM processing_jobs ORDER BY created DESC")
+        return [r["name"] for r in rows if not name_contains or name_contains in r["name"]]
+
+    def processing_job_exists(self, name: str) -> bool:
+        return self.store.query_one(
+            "SELECT 1 FROM processing_jobs WHERE name = ?", (name,)) is not None
+
     def close(self) -> None:
         if self._serving is not None:
             self._serving.close()
         for proc in self._children.values():
             proc.poll()  # reap finished supervisors; running ones outlive the session
         self.store.close()
+
+
+def _read_log(log: Path, cursor: Any) -> tuple[list[str], int]:
+    """Whole lines of ``log`` after byte offset ``cursor``, and the offset after them."""
+    offset = int(cursor or 0)
+    if not log.is_file():
+        return [], offset
+    with open(log, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read()
+    end = data.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    lines = data[: end + 1].decode("utf-8", "replace").splitlines()
+    return lines, offset + end + 1

@@ -898,3 +898,230 @@ def model_package_spec_from_request(request: Mapping[str, Any]) -> PackageRegist
     return PackageRegistration(spec=spec, metrics_uri=reports.get(_PACKAGE_METRICS_REPORT),
                                reports=reports)
 
+
+# -- CreateProcessingJob --------------------------------------------------------------------
+# Appended after the other request kinds; its imports sit here so the module's header
+# stays as it was.
+
+from ...specs.processing import CODE_DIR, CODE_INPUT_NAME, ProcessingJobSpec  # noqa: E402
+from .processing import python_options  # noqa: E402
+
+__all__ += ["processing_spec_from_request"]
+
+_PROCESSING_READ = frozenset({
+    "ProcessingResources", "AppSpecification", "ProcessingInputs", "ProcessingOutputConfig",
+    "StoppingCondition", "Environment", "Tags"})
+_PROCESSING_IGNORED = frozenset({"ProcessingJobName", "RoleArn", "NetworkConfig",
+                                 "ExperimentConfig"})
+_PROCESSING_APP_MANAGED = ("app-managed inputs and outputs are handled by the container's "
+                           "own application, which does not run locally; use S3 inputs and "
+                           "outputs the job downloads and uploads")
+_PROCESSING_INPUT_REFUSED = {
+    "DatasetDefinition": "Athena and Redshift dataset definitions are not queried locally; "
+                         "run the query first and give its S3 output as an S3Input",
+    "AppManaged": _PROCESSING_APP_MANAGED,
+}
+_PROCESSING_OUTPUT_REFUSED = {
+    "FeatureStoreOutput": "Feature Store does not exist locally; write to an S3Output",
+    "AppManaged": _PROCESSING_APP_MANAGED,
+}
+_PROCESSING_CLUSTER_REFUSED = {
+    "InstancePreferences": "instance preferences (a list of instance types to pick from) "
+                           "are not chosen locally; give InstanceType and InstanceCount",
+}
+_PROCESSING_PIPE = "Pipe mode streams through a FIFO the local backend does not provide"
+
+
+def _processing_input(value: Any, path: str) -> tuple[str, dict[str, Any]]:
+    """(input name, the ``ProcessingInputSpec`` fields) of one ``ProcessingInputs`` entry."""
+    entry = _request_object(value, path, read=("InputName", "S3Input"),
+                            refused=_PROCESSING_INPUT_REFUSED)
+    name = _request_text(entry, "InputName", path, required=True)
+    assert name is not None
+    s3_path = f"{path}.S3Input"
+    s3 = _request_object(
+        entry.get("S3Input"), s3_path, required=True,
+        read=("S3Uri", "LocalPath", "S3DataType", "S3InputMode", "S3DataDistributionType",
+              "S3CompressionType"))
+    _request_choice(s3, "S3DataType", s3_path, ("ManifestFile", "S3Prefix"), default=None,
+                    local=("S3Prefix",), why=_S3_PREFIX_ONLY)
+    _request_choice(s3, "S3InputMode", s3_path, ("Pipe", "File"), default="File",
+                    local=("File",), why=_PROCESSING_PIPE)
+    _request_choice(s3, "S3CompressionType", s3_path, ("None", "Gzip"), default="None",
+                    local=("None",), why="objects are copied as they are, not decompressed")
+    distribution = _request_choice(s3, "S3DataDistributionType", s3_path,
+                                   ("FullyReplicated", "ShardedByS3Key"),
+                                   default="FullyReplicated")
+    return name, _request_compact({
+        "name": name, "distribution": distribution,
+        "s3_uri": _request_text(s3, "S3Uri", s3_path, required=True),
+        "local_path": _request_text(s3, "LocalPath", s3_path, required=True)})
+
+
+def _processing_output(value: Any, path: str) -> dict[str, Any]:
+    entry = _request_object(value, path, read=("OutputName", "S3Output"),
+                            refused=_PROCESSING_OUTPUT_REFUSED)
+    s3_path = f"{path}.S3Output"
+    s3 = _request_object(entry.get("S3Output"), s3_path, required=True,
+                         read=("S3Uri", "LocalPath", "S3UploadMode"))
+    _request_choice(s3, "S3UploadMode", s3_path, ("Continuous", "EndOfJob"), default=None,
+                    local=("EndOfJob",),
+                    why="the local backend uploads outputs once, when the job completes")
+    return _request_compact({
+        "name": _request_text(entry, "OutputName", path, required=True),
+        "s3_uri": _request_text(s3, "S3Uri", s3_path, required=True),
+        "local_path": _request_text(s3, "LocalPath", s3_path, required=True)})
+
+
+def _processing_entrypoint(app: Mapping[str, Any]) -> tuple[list[str], str]:
+    """(command, script inside the code folder) of ``AppSpecification.ContainerEntrypoint``."""
+    where = "AppSpecification.ContainerEntrypoint"
+    if app.get("ContainerEntrypoint") is None:
+        raise CapabilityError(
+            f"{where}: missing, so the image's own entry point would run, and the local "
+            "backend runs no images; it runs [python3, /opt/ml/processing/input/code/<script>]"
+            " as the SDK's ScriptProcessor writes it")
+    entrypoint = _request_list(app.get("ContainerEntrypoint"), where)
+    for index, item in enumerate(entrypoint):
+        if not isinstance(item, str):
+            raise ValidationError(f"{where}[{index}]: expected a string, got "
+                                  f"{_request_shown(item)}", field=f"{where}[{index}]")
+    script_path = entrypoint[-1] if entrypoint else ""
+    if len(entrypoint) < 2 or not script_path.startswith(CODE_DIR + "/"):
+        raise CapabilityError(
+            f"{where}: {entrypoint!r} does not end with a script in {CODE_DIR}/ run by an "
+            "interpreter; the local backend runs processing scripts as [python3, "
+            f"{CODE_DIR}/<script>] (a FrameworkProcessor's runproc.sh under "
+            "/opt/ml/processing/input/entrypoint is not run locally)")
+    try:
+        python_options(entrypoint[:-1])
+    except CapabilityError as exc:
+        raise CapabilityError(f"{where}: {exc}") from None
+    return entrypoint[:-1], script_path[len(CODE_DIR) + 1:]
+
+
+def _processing_locator(positions: list[int]) -> _Locator:
+    """Where a spec error is in the request; ``positions[i]`` is the request index of the
+    spec's input ``i`` (the code input is not among the spec's inputs)."""
+    locate = _request_locator(
+        fields={"name": "ProcessingJobName", "script": "AppSpecification.ContainerEntrypoint",
+                "command": "AppSpecification.ContainerEntrypoint",
+                "arguments": "AppSpecification.ContainerArguments",
+                "image_uri": "AppSpecification.ImageUri",
+                "instance_type": "ProcessingResources.ClusterConfig.InstanceType",
+                "instance_count": "ProcessingResources.ClusterConfig.InstanceCount",
+                "volume_size_gb": "ProcessingResources.ClusterConfig.VolumeSizeInGB",
+                "max_runtime": "StoppingCondition.MaxRuntimeInSeconds",
+                "environment": "Environment", "tags": "Tags",
+                "inputs": "ProcessingInputs", "outputs": "ProcessingOutputConfig.Outputs"},
+        items={"inputs": ("ProcessingInputs", {
+                   "name": "InputName", "s3_uri": "S3Input.S3Uri",
+                   "local_path": "S3Input.LocalPath",
+                   "distribution": "S3Input.S3DataDistributionType"}),
+               "outputs": ("ProcessingOutputConfig.Outputs", {
+                   "name": "OutputName", "s3_uri": "S3Output.S3Uri",
+                   "local_path": "S3Output.LocalPath"})},
+        whole={"inputs": "ProcessingInputs", "outputs": "ProcessingOutputConfig.Outputs"})
+
+    def translate(loc: tuple[Any, ...], message: str) -> tuple[str, str]:
+        if len(loc) >= 2 and loc[0] == "inputs" and isinstance(loc[1], int) \
+                and loc[1] < len(positions):
+            loc = ("inputs", positions[loc[1]], *loc[2:])
+        return locate(loc, message)
+
+    return translate
+
+
+def processing_spec_from_request(request: Mapping[str, Any], *,
+                                 name: str) -> ProcessingJobSpec:
+    """The :class:`~mlopskit.specs.processing.ProcessingJobSpec` a resolved
+    ``CreateProcessingJob`` asks for.
+
+    ``name`` names the job (the request's ``ProcessingJobName`` is ignored). The script is
+    the input named ``code`` at ``/opt/ml/processing/input/code``, and
+    ``AppSpecification.ContainerEntrypoint`` must be a Python interpreter (with options, if
+    any) followed by that script, as the SDK's ``ScriptProcessor`` (and ``SKLearnProcessor``)
+    writes it. Read: ``ProcessingResources.ClusterConfig`` (``InstanceType``,
+    ``InstanceCount``, ``VolumeSizeInGB``), ``AppSpecification`` (``ImageUri``,
+    ``ContainerEntrypoint``, ``ContainerArguments``), ``ProcessingInputs[].S3Input``,
+    ``ProcessingOutputConfig.Outputs[].S3Output``, ``StoppingCondition``, ``Environment``,
+    ``Tags``. Refused (CapabilityError): no entry point, an entry point that is not Python
+    running a script in the code folder (``bash``, a FrameworkProcessor's ``runproc.sh``),
+    no ``code`` input or one elsewhere than ``/opt/ml/processing/input/code``,
+    ``DatasetDefinition`` inputs, ``FeatureStoreOutput``, ``AppManaged`` true, ``Pipe``
+    input mode, ``ManifestFile`` data, ``Gzip`` compression, ``Continuous`` upload mode,
+    ``InstancePreferences``. Ignored: ``ProcessingJobName``, ``RoleArn``, ``NetworkConfig``,
+    ``ExperimentConfig``, ``ProcessingOutputConfig.KmsKeyId``,
+    ``ClusterConfig.VolumeKmsKeyId``, ``SelectedInstanceType``, ``SelectedInstanceCount``.
+    Not recoverable: ``framework``/``framework_version`` (a request holds only the image).
+
+    Example:
+        >>> spec = processing_spec_from_request({
+        ...     "ProcessingResources": {"ClusterConfig": {
+        ...         "InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}},
+        ...     "AppSpecification": {"ImageUri": "img:1", "ContainerEntrypoint": [
+        ...         "python3", "/opt/ml/processing/input/code/prep.py"]},
+        ...     "ProcessingInputs": [{"InputName": "code", "S3Input": {
+        ...         "S3Uri": "s3://bkt/code/prep.py", "LocalPath": "/opt/ml/processing/input/code",
+        ...         "S3DataType": "S3Prefix", "S3InputMode": "File"}}]}, name="prep-1")
+        >>> spec.script, spec.command, spec.code_uri
+        ('prep.py', ('python3',), 's3://bkt/code/prep.py')
+    """
+    top = _request_object(request, "", read=_PROCESSING_READ, ignored=_PROCESSING_IGNORED)
+    resources = _request_object(top.get("ProcessingResources"), "ProcessingResources",
+                                read=("ClusterConfig",), required=True)
+    cluster_path = "ProcessingResources.ClusterConfig"
+    cluster = _request_object(
+        resources.get("ClusterConfig"), cluster_path, required=True,
+        read=("InstanceType", "InstanceCount", "VolumeSizeInGB"),
+        ignored=("VolumeKmsKeyId", "SelectedInstanceType", "SelectedInstanceCount"),
+        refused=_PROCESSING_CLUSTER_REFUSED)
+    app = _request_object(top.get("AppSpecification"), "AppSpecification", required=True,
+                          read=("ImageUri", "ContainerEntrypoint", "ContainerArguments"))
+    command, script = _processing_entrypoint(app)
+    arguments = _request_list(app.get("ContainerArguments"),
+                              "AppSpecification.ContainerArguments")
+    for index, item in enumerate(arguments):
+        if not isinstance(item, str):
+            where = f"AppSpecification.ContainerArguments[{index}]"
+            raise ValidationError(f"{where}: expected a string, got {_request_shown(item)}",
+                                  field=where)
+    code: dict[str, Any] | None = None
+    inputs: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for index, item in enumerate(_request_list(top.get("ProcessingInputs"),
+                                               "ProcessingInputs")):
+        path = _request_path("ProcessingInputs", index)
+        input_name, fields = _processing_input(item, path)
+        if input_name != CODE_INPUT_NAME:
+            inputs.append(fields)
+            positions.append(index)
+            continue
+        if fields.get("local_path", "").rstrip("/") != CODE_DIR:
+            raise CapabilityError(f"{path}.S3Input.LocalPath: the input 'code' must be at "
+                                  f"{CODE_DIR} (got {fields.get('local_path')!r}), where the "
+                                  "entry point's script is")
+        code = fields
+    if code is None:
+        raise CapabilityError(f"ProcessingInputs: no input named {CODE_INPUT_NAME!r}; the "
+                              f"local backend runs the script that input puts in {CODE_DIR}")
+    config = _request_object(top.get("ProcessingOutputConfig"), "ProcessingOutputConfig",
+                             read=("Outputs",), ignored=("KmsKeyId",))
+    outputs = [_processing_output(item, _request_path("ProcessingOutputConfig.Outputs", index))
+               for index, item in enumerate(_request_list(
+                   config.get("Outputs"), "ProcessingOutputConfig.Outputs"))]
+    stopping = _request_object(top.get("StoppingCondition"), "StoppingCondition",
+                               read=("MaxRuntimeInSeconds",))
+    data = _request_compact({
+        "name": name, "code_uri": code.get("s3_uri"), "script": script,
+        "command": tuple(command), "arguments": tuple(arguments),
+        "image_uri": _request_text(app, "ImageUri", "AppSpecification"),
+        "instance_type": cluster.get("InstanceType"),
+        "instance_count": _request_whole(cluster, "InstanceCount", cluster_path),
+        "volume_size_gb": _request_whole(cluster, "VolumeSizeInGB", cluster_path),
+        "environment": _request_strings(top.get("Environment"), "Environment"),
+        "inputs": tuple(inputs), "outputs": tuple(outputs),
+        "max_runtime": _request_whole(stopping, "MaxRuntimeInSeconds", "StoppingCondition"),
+        "tags": _request_tags(top.get("Tags"), "Tags"),
+    })
+    return _request_validate(ProcessingJobSpec, data, _processing_locator(positions))

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import queue
 import re
 import shutil
 import signal
@@ -26,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..._archive import make_tar_gz, safe_extract
 from ...errors import MlopsKitError
 from ...specs.training import TrainingJobSpec
+from ._hosts import STOP_GRACE_SECONDS, HostProcesses, host_share, resource_config
 from .objectstore import objects_under
 from .store import dumps
 from .toolkit import ContainerPaths, to_cmd_args, training_environment, user_hyperparameters
@@ -33,16 +33,9 @@ from .toolkit import ContainerPaths, to_cmd_args, training_environment, user_hyp
 if TYPE_CHECKING:
     from .backend import LocalBackend
 
-__all__ = ["TrainingRunner"]
+__all__ = ["STOP_GRACE_SECONDS", "TrainingRunner"]
 
 FAILURE_REASON_LIMIT = 1024
-STOP_GRACE_SECONDS = 10.0
-_POLL_SECONDS = 0.5
-
-
-def _report_exit(host: str, proc: subprocess.Popen[bytes],
-                 exited: queue.Queue[tuple[str, int]]) -> None:
-    exited.put((host, proc.wait()))
 
 
 class _JobError(Exception):
@@ -66,7 +59,8 @@ class TrainingRunner:
         self.encoded = self.spec.encoded_hyperparameters(self.region)
         self.hosts = self.spec.hosts
         self.paths = {host: ContainerPaths(self.job_dir / "hosts" / host) for host in self.hosts}
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._hosts = HostProcesses(name, self.job_dir / "logs", self._log,
+                                    prefix_hosts=len(self.hosts) > 1)
         self._metrics: dict[str, tuple[float, str]] = {}
         self._metric_patterns = [(m.name, re.compile(m.regex))
                                  for m in self.spec.metric_definitions]
@@ -136,11 +130,11 @@ class TrainingRunner:
         except _JobError as exc:
             self._finish("Failed", "Failed", str(exc), upload=False)
         except KeyboardInterrupt:
-            self._terminate(signal.SIGKILL)
+            self._hosts.terminate(signal.SIGKILL)
             self._finish("Stopped", "Stopped", "interrupted by the user", upload=True)
             raise
         except BaseException as exc:
-            self._terminate(signal.SIGKILL)
+            self._hosts.terminate(signal.SIGKILL)
             self._finish("Failed", "Failed", f"InternalServerError: {type(exc).__name__}: {exc}",
                          upload=False)
             if not isinstance(exc, Exception):
@@ -168,9 +162,9 @@ class TrainingRunner:
             self._write_json(paths.input_config / "resourceconfig.json",
                              self._resource_config(host))
             for channel in self.spec.channels:
-                files = channel_files[channel.name]
-                if channel.distribution == "ShardedByS3Key":
-                    files = files[index :: len(self.hosts)]
+                files = host_share(channel_files[channel.name],
+                                   distribution=channel.distribution, index=index,
+                                   count=len(self.hosts))
                 for uri, relative in files:
                     objects.download(uri, paths.channel(channel.name) / relative)
 
@@ -182,17 +176,7 @@ class TrainingRunner:
         return found
 
     def _resource_config(self, host: str) -> dict[str, Any]:
-        group = "homogeneousCluster"
-        return {
-            "current_host": host,
-            "current_instance_type": self.spec.instance_type,
-            "current_group_name": group,
-            "hosts": self.hosts,
-            "instance_groups": [{"instance_group_name": group,
-                                 "instance_type": self.spec.instance_type,
-                                 "hosts": self.hosts}],
-            "network_interface_name": "eth0",
-        }
+        return resource_config(host, self.hosts, self.spec.instance_type)
 
     @staticmethod
     def _write_json(path: Path, value: Any) -> None:
@@ -237,9 +221,7 @@ class TrainingRunner:
     def _train(self, deps: Path | None, deadline: float) -> tuple[tuple[str, str], str | None]:
         user, _ = user_hyperparameters(self.encoded)
         args = to_cmd_args(user)
-        exited: queue.Queue[tuple[str, int]] = queue.Queue()
         input_data_config = {c.name: c.data_config() for c in self.spec.channels}
-        pumps: list[threading.Thread] = []
         for host in self.hosts:
             paths = self.paths[host]
             env = dict(os.environ)
@@ -253,58 +235,21 @@ class TrainingRunner:
                 python_path.append(os.environ["PYTHONPATH"])
             env["PYTHONPATH"] = os.pathsep.join(python_path)
             env["PYTHONUNBUFFERED"] = "1"
-            proc = subprocess.Popen(
-                self._command(args), cwd=paths.code, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-            self._procs[host] = proc
-            # One thread reads the output, another waits for the exit: a background child
-            # that keeps the pipe open must not keep the job alive after its host exits.
-            pump = threading.Thread(target=self._pump, args=(host, proc), daemon=True,
-                                    name=f"mlopskit-{self.name}-{host}-log")
-            pump.start()
-            pumps.append(pump)
-            threading.Thread(target=_report_exit, args=(host, proc, exited), daemon=True,
-                             name=f"mlopskit-{self.name}-{host}-wait").start()
-        self._set(host_pids=dumps([p.pid for p in self._procs.values()]))
+            self._hosts.start(host, self._command(args), cwd=paths.code, env=env)
+        self._set(host_pids=dumps(self._hosts.pids))
 
-        remaining = set(self.hosts)
-        failed: tuple[str, int] | None = None
-        stopped = timed_out = False
-        terminating_since: float | None = None
-        while remaining:
-            now = time.monotonic()
-            if terminating_since is None and now >= deadline:
-                timed_out = True
-                self._log(f"MaxRuntimeExceeded: stopping after max_run={self.spec.max_run}s")
-            elif terminating_since is None and self._stop_requested():
-                stopped = True
-            if terminating_since is None and (timed_out or stopped):
-                terminating_since = now
-                self._terminate(signal.SIGTERM)
-            if terminating_since is not None and now - terminating_since > STOP_GRACE_SECONDS:
-                self._terminate(signal.SIGKILL)
-            wait_for = _POLL_SECONDS if terminating_since is not None else \
-                max(0.0, min(_POLL_SECONDS, deadline - now))
-            try:
-                host, code = exited.get(timeout=wait_for)
-            except queue.Empty:
-                continue
-            remaining.discard(host)
-            # The container ends with its entry process: clear whatever it left running.
-            self._kill_group(self._procs[host], signal.SIGKILL)
-            if code != 0 and failed is None and terminating_since is None:
-                failed = (host, code)
-                terminating_since = time.monotonic()
-                self._terminate(signal.SIGTERM)  # one failed host fails the job
-        for pump in pumps:
-            pump.join(timeout=5)
-        if timed_out:
+        def timed_out() -> None:
+            self._log(f"MaxRuntimeExceeded: stopping after max_run={self.spec.max_run}s")
+
+        outcome = self._hosts.supervise(deadline=deadline, stop_requested=self._stop_requested,
+                                        on_timeout=timed_out)
+        if outcome.timed_out:
             return ("Stopped", "MaxRuntimeExceeded"), (
                 f"MaxRuntimeExceeded: the job ran longer than max_run={self.spec.max_run}s")
-        if stopped or self._stop_requested():
+        if outcome.stopped:
             return ("Stopped", "Stopped"), None
-        if failed is not None:
-            return ("Failed", "Failed"), self._failure_reason(*failed)
+        if outcome.failed is not None:
+            return ("Failed", "Failed"), self._failure_reason(*outcome.failed)
         return ("Completed", "Completed"), None
 
     def _command(self, args: list[str]) -> list[str]:
@@ -312,25 +257,6 @@ class TrainingRunner:
         if entry.endswith(".sh"):
             return ["/bin/sh", entry, *args]
         return [self.backend.python, entry, *args]
-
-    def _pump(self, host: str, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        prefix = f"[{host}] " if len(self.hosts) > 1 else ""
-        with open(self.job_dir / "logs" / f"{host}.log", "a", encoding="utf-8") as host_log:
-            for raw in proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                host_log.write(line + "\n")
-                self._log(prefix + line, raw=line)
-
-    @staticmethod
-    def _kill_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-
-    def _terminate(self, sig: signal.Signals) -> None:
-        """Signal every host's whole process group (the host itself may have exited)."""
-        for proc in self._procs.values():
-            self._kill_group(proc, sig)
 
     def _failure_reason(self, host: str, code: int) -> str:
         failure = self.paths[host].failure

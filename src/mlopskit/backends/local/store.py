@@ -74,6 +74,12 @@ CREATE TABLE IF NOT EXISTS endpoints (
     name TEXT PRIMARY KEY, config_name TEXT NOT NULL, status TEXT NOT NULL,
     failure_reason TEXT, servers TEXT NOT NULL DEFAULT '{}', weights TEXT NOT NULL,
     pending TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS processing_jobs (
+    name TEXT PRIMARY KEY, arn TEXT NOT NULL, status TEXT NOT NULL, failure_reason TEXT,
+    exit_message TEXT, spec TEXT NOT NULL, region TEXT NOT NULL,
+    supervisor_pid INTEGER, host_pids TEXT NOT NULL DEFAULT '[]',
+    stop_requested INTEGER NOT NULL DEFAULT 0, job_dir TEXT NOT NULL, created TEXT NOT NULL,
+    started TEXT, ended TEXT);
 CREATE TABLE IF NOT EXISTS transform_jobs (
     name TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL, failure_reason TEXT,
     outputs TEXT, records INTEGER, created TEXT NOT NULL, ended TEXT, started TEXT);

@@ -26,6 +26,7 @@ from mlopskit.pipeline import (
     ParameterInteger,
     ParameterString,
     Pipeline,
+    ProcessingStep,
     PropertyFile,
     RetryPolicy,
     TrainingStep,
@@ -163,6 +164,29 @@ def test_an_estimator_holding_variables_cannot_fit_outside_a_pipeline(local_sess
     with pytest.raises(ValidationError, match="instance_type: is a pipeline variable"):
         estimator.fit(wait=False)
     assert local_session.backend.list_training_jobs() == []
+
+
+def test_a_processor_holding_variables_runs_only_in_a_pipeline(local_session):
+    count = ParameterInteger("ProcessingInstanceCount", default_value=2)
+    mode = ParameterString("Mode", default_value="full")
+    processor = mlopskit.Processor(image_uri=IMAGE, instance_type="ml.m5.large",
+                                   instance_count=count, environment={"MODE": mode},
+                                   session=local_session)
+    script = SCRIPTS / "processing" / "echo_args.py"
+    with pytest.raises(ValidationError, match="instance_count: is a pipeline variable"):
+        processor.run(str(script), wait=False)
+    with pytest.raises(ValidationError, match="environment.MODE: is a pipeline variable"):
+        mlopskit.Processor(image_uri=IMAGE, instance_type="ml.m5.large",
+                           environment={"MODE": mode},
+                           session=local_session).run(str(script), wait=False)
+    assert local_session.backend.list_processing_jobs() == []
+    step = ProcessingStep("Prep", processor, str(script))
+    pipeline = Pipeline("variable-processor", parameters=[count, mode], steps=[step],
+                        session=local_session)
+    arguments = json.loads(pipeline.definition())["Steps"][0]["Arguments"]
+    assert arguments["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == \
+        {"Get": "Parameters.ProcessingInstanceCount"}
+    assert arguments["Environment"]["MODE"] == {"Get": "Parameters.Mode"}
 
 
 def test_variables_refuse_to_become_strings():

@@ -23,6 +23,7 @@ from .variables import (
     Join,
     ModelProperties,
     PipelineVariable,
+    ProcessingProperties,
     Properties,
     PropertyFile,
     RegisterModelProperties,
@@ -33,6 +34,7 @@ from .variables import (
 
 if TYPE_CHECKING:
     from ..models import Model
+    from ..processing import Processor
     from ..registry import ModelPackageGroup
     from ..serving.transform import Transformer
     from ..training import Estimator
@@ -42,6 +44,7 @@ __all__ = [
     "ConditionStep",
     "FailStep",
     "ModelStep",
+    "ProcessingStep",
     "RegisterModelStep",
     "RetryPolicy",
     "Step",
@@ -294,6 +297,115 @@ class TrainingStep(_Cacheable):
             request["ResourceConfig"]["InstanceCount"] = estimator.instance_count_variable
         restored: dict[str, Any] = restore_variables(expression(request))
         return restored
+
+
+class ProcessingStep(_Cacheable):
+    """Run a script with a :class:`~mlopskit.Processor` as a processing job.
+
+    ``code`` is a local script (packed into the definition's code location by its digest)
+    or an S3 URI; ``inputs`` sources must be in S3 or be pipeline variables (another
+    step's output). An output without a destination goes to
+    ``s3://<bucket>/<pipeline>/<execution id>/<step>/output/<output name>``.
+    ``property_files`` name JSON files in the outputs, for ``JsonGet``.
+    """
+
+    step_type = "Processing"
+
+    def __init__(self, name: str, processor: Processor, code: Any, *,
+                 inputs: Sequence[Any] | None = None, outputs: Sequence[Any] | None = None,
+                 job_arguments: Sequence[Any] | None = None,
+                 property_files: Sequence[PropertyFile] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        from ..processing import ProcessingInput, ProcessingOutput, _entries
+        from ..processing import Processor as _Processor
+        from ..specs._common import with_tokens
+
+        if not isinstance(processor, _Processor):
+            raise ValidationError(f"processor: expected an mlopskit.Processor, got "
+                                  f"{type(processor).__name__}", field="processor")
+        if not (processor.image_uri or processor.framework):
+            raise ValidationError("processor.image_uri: a pipeline step runs on SageMaker too, "
+                                  "which needs an image; pass image_uri= or framework= to the "
+                                  "Processor", field="processor.image_uri")
+        self.processor = processor
+        self.code_uri, self.code_path, self.script = processor._code(code)
+        self.inputs: list[Any] = _entries("inputs", inputs, ProcessingInput)
+        self.outputs: list[Any] = _entries("outputs", outputs, ProcessingOutput)
+        for index, entry in enumerate(self.inputs):
+            if entry.is_local:
+                raise ValidationError(
+                    f"inputs[{index}].source: {entry.source!r} is a local path; a pipeline "
+                    "step reads data from S3 (upload it first, or pass another step's "
+                    "output)", field=f"inputs[{index}].source")
+        self.job_arguments = processor._arguments(with_tokens(job_arguments))
+        self.property_files = list(property_files or ())
+        names = [o.output_name or f"output-{i + 1}" for i, o in enumerate(self.outputs)]
+        for file in self.property_files:
+            if not isinstance(file, PropertyFile):
+                raise ValidationError("property_files: a list of PropertyFile",
+                                      field="property_files")
+            if file.output_name not in names:
+                raise ValidationError(f"property_files: {file.name!r} is in output "
+                                      f"{file.output_name!r}, which is not one of this step's "
+                                      f"outputs ({', '.join(names) or 'none'})",
+                                      field="property_files")
+        self._spec("s3://placeholder-bucket/code/" + self.script, {})  # plain values checked
+
+    def _spec(self, code_uri: str, defaults: Mapping[str, str]) -> Any:
+        base = re.sub(r"[^a-zA-Z0-9-]+", "-", self.name).strip("-") or "step"
+        inputs = [{"name": entry.input_name or f"input-{i + 1}",
+                   "local_path": entry.destination, "s3_uri": entry.source,
+                   "distribution": entry.s3_data_distribution_type}
+                  for i, entry in enumerate(self.inputs)]
+        outputs = []
+        for i, out in enumerate(self.outputs):
+            output_name = out.output_name or f"output-{i + 1}"
+            outputs.append({"name": output_name, "local_path": out.source,
+                            "s3_uri": out.destination or defaults.get(
+                                output_name, "s3://placeholder-bucket/output")})
+        return self.processor._spec(base, code_uri, self.script, inputs, outputs,
+                                    self.job_arguments)
+
+    @property
+    def properties(self) -> ProcessingProperties:
+        return ProcessingProperties(self.name)
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        from ..backends.aws.requests import create_processing_job_request
+        from ..specs._common import with_tokens
+
+        code_uri = self.code_uri or context.code_file(self.code_path)  # type: ignore[arg-type]
+        defaults = {}
+        for i, out in enumerate(self.outputs):
+            output_name = out.output_name or f"output-{i + 1}"
+            if out.destination is None:
+                defaults[output_name] = with_tokens(Join(on="/", values=[
+                    f"s3://{context.bucket}/{context.pipeline_name}",
+                    ExecutionVariables.PIPELINE_EXECUTION_ID, self.name, "output",
+                    output_name]))
+        spec = self._spec(code_uri, defaults)
+        image = self.processor.image_uri
+        if image is None:
+            from ..backends.aws.images import resolve_image_uri
+
+            image = resolve_image_uri(self.processor.framework,
+                                      self.processor.framework_version, context.region,
+                                      "ml.m5.large")
+        request = create_processing_job_request(spec, role_arn=context.role_arn,
+                                                image_uri=image)
+        request.pop("ProcessingJobName")  # the pipeline names the job
+        variable_count = getattr(self.processor, "instance_count_variable", None)
+        if variable_count is not None:
+            request["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = variable_count
+        restored: dict[str, Any] = restore_variables(expression(request))
+        return restored
+
+    def definition(self, context: CompileContext) -> dict[str, Any]:
+        entry = super().definition(context)
+        if self.property_files:
+            entry["PropertyFiles"] = [p.definition() for p in self.property_files]
+        return entry
 
 
 def _model_image(model: Model, region: str) -> str:

@@ -11,4 +11,6 @@ cut = int(len(data) * 0.75)
 os.makedirs("/opt/ml/processing/train", exist_ok=True)
 data.iloc[:cut].to_csv("/opt/ml/processing/train/train.csv", index=False)
 data.iloc[cut:].to_csv("/opt/ml/processing/test/test.csv", index=False)
+if os.path.isdir("/opt/ml/processing/validation"):  # an output of the SDK-made definition
+    data.iloc[cut:].to_csv("/opt/ml/processing/validation/validation.csv", index=False)
 print(f"split {len(data)} rows: {cut} train, {len(data) - cut} test")

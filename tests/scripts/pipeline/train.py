@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--regularisation", type=float, default=1.0)
-args = parser.parse_args()
+args, _ = parser.parse_known_args()  # other hyperparameters are for other trainers
 files = sorted(glob.glob(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "*.csv")))
 data = pd.concat([pd.read_csv(f) for f in files])
 features, labels = data.drop(columns=["label"]).to_numpy(), data["label"].to_numpy()

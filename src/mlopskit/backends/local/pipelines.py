@@ -7,8 +7,9 @@ stops new steps from starting. Every state change is a row in the store, so an e
 can be watched from another process, and a step that has ended is never run again.
 
 Caching: a step with ``CacheConfig.Enabled`` is keyed by its type, its resolved arguments
-and the digest of the code it runs; a Succeeded run of the same step of the same pipeline
-within ``ExpireAfter`` is reused (its properties copied, no job started).
+(less its own output locations) and the digest of the code it runs; a Succeeded run of the
+same step of the same pipeline within ``ExpireAfter`` is reused (its properties copied, no
+job started).
 
 Retries: a failed job counts as ``SageMaker.JOB_INTERNAL_ERROR`` (locally there is no way
 to tell an internal error from the script's own failure), a throttled call as
@@ -395,8 +396,8 @@ class _Run:
         if not config.get("Enabled"):
             return None
         digests = [self._digest(uri) for uri in _code_locations(kind, arguments)]
-        material = json.dumps({"type": kind, "arguments": arguments, "code": digests},
-                              sort_keys=True)
+        material = json.dumps({"type": kind, "arguments": _cache_material(arguments),
+                               "code": digests}, sort_keys=True)
         return hashlib.sha256(material.encode()).hexdigest()
 
     def _digest(self, uri: str) -> str:
@@ -501,6 +502,21 @@ def _job_name(execution_id: str, step: str, attempt: int) -> str:
     return head + cleaned[: 63 - len(head) - len(suffix)].rstrip("-") + suffix
 
 
+def _cache_material(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments that decide a step's result: all but where it writes its outputs.
+
+    Output locations usually hold the execution id; two runs that read the same inputs
+    with the same code and settings make the same outputs wherever they would write them,
+    and a cache hit reuses the first run's (its properties point there).
+    """
+    material = json.loads(json.dumps(arguments))
+    material.pop("OutputDataConfig", None)
+    material.pop("TransformOutput", None)
+    for output in (material.get("ProcessingOutputConfig") or {}).get("Outputs") or ():
+        (output.get("S3Output") or {}).pop("S3Uri", None)
+    return dict(material)
+
+
 def _code_locations(kind: str, arguments: dict[str, Any]) -> list[str]:
     """The S3 URIs of the code a job step runs, so a code change misses the cache."""
     found: list[str] = []
@@ -538,6 +554,19 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
                 "FinalMetricDataList": [{"MetricName": m.name, "Value": m.value,
                                          "Timestamp": m.timestamp.isoformat()}
                                         for m in found.metrics]}
+    if kind == "Processing":
+        from .from_requests import processing_spec_from_request
+
+        processing = processing_spec_from_request(arguments, name=job)
+        backend.check_processing_job(processing)
+        backend.create_processing_job(processing, wait=True)
+        ran = backend.describe_processing_job(job)
+        if ran.status != "Completed":
+            why = f": {ran.failure_reason}" if ran.failure_reason else ""
+            raise _StepFailed(f"processing job {job} {ran.status}{why}",
+                              "SageMaker.JOB_INTERNAL_ERROR")
+        return {**arguments, "ProcessingJobName": job, "ProcessingJobArn": ran.arn,
+                "ProcessingJobStatus": ran.status}
     if kind == "Model":
         from .from_requests import model_spec_from_request
 

@@ -175,7 +175,7 @@ def test_a_processor_holding_variables_runs_only_in_a_pipeline(local_session):
     script = SCRIPTS / "processing" / "echo_args.py"
     with pytest.raises(ValidationError, match="instance_count: is a pipeline variable"):
         processor.run(str(script), wait=False)
-    with pytest.raises(ValidationError, match="environment.MODE: is a pipeline variable"):
+    with pytest.raises(ValidationError, match=r"environment\.MODE: is a pipeline variable"):
         mlopskit.Processor(image_uri=IMAGE, instance_type="ml.m5.large",
                            environment={"MODE": mode},
                            session=local_session).run(str(script), wait=False)

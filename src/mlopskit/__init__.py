@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "ApprovalStatus": "mlopskit.registry",
     "AwsSession": "mlopskit.session",
     "Canary": "mlopskit.serving.rollout",
+    "DataCaptureConfig": "mlopskit.serving.capture",
     "Endpoint": "mlopskit.serving.endpoint",
     "ErrorRateAbove": "mlopskit.serving.rollout",
     "Estimator": "mlopskit.training",
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
     from .registry import MetricThreshold as MetricThreshold
     from .registry import ModelPackage as ModelPackage
     from .registry import ModelPackageGroup as ModelPackageGroup
+    from .serving.capture import DataCaptureConfig as DataCaptureConfig
     from .serving.endpoint import Endpoint as Endpoint
     from .serving.endpoint import Predictor as Predictor
     from .serving.endpoint import ProductionVariant as ProductionVariant

@@ -22,6 +22,7 @@ from .specs._common import build, check_s3_uri, with_tokens
 from .specs.registry import ModelSpec
 
 if TYPE_CHECKING:
+    from .serving.capture import DataCaptureConfig
     from .serving.endpoint import Predictor, RealtimeConfig, ServerlessConfig
     from .serving.transform import Transformer
 
@@ -126,18 +127,21 @@ class Model:
 
     def deploy(self, config: RealtimeConfig | ServerlessConfig, endpoint_name: str | None = None,
                wait: bool = True, *, variant_name: str = "AllTraffic",
-               serializer: Any = None, deserializer: Any = None) -> Predictor:
+               serializer: Any = None, deserializer: Any = None,
+               data_capture_config: DataCaptureConfig | None = None) -> Predictor:
         """Serve this model on an endpoint and return a :class:`~mlopskit.Predictor`.
 
         The artifact's SHA-256 is recorded with the deployed model and checked before the
         server loads it. Locally the endpoint is in service when this returns (``wait`` is
-        accepted for SageMaker parity).
+        accepted for SageMaker parity). ``data_capture_config`` records requests and
+        answers (see :class:`~mlopskit.DataCaptureConfig`).
         """
         from .serving.endpoint import deploy_model
 
         return deploy_model(self, config, endpoint_name=endpoint_name,
                             variant_name=variant_name, session=self.session, sha256=None,
-                            serializer=serializer, deserializer=deserializer)
+                            serializer=serializer, deserializer=deserializer,
+                            data_capture_config=data_capture_config)
 
     def transformer(self, instance_count: int, instance_type: str, strategy: str = "MultiRecord",
                     split_type: str = "Line", assemble_with: str = "Line",

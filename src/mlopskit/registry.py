@@ -418,9 +418,10 @@ class ModelPackage:
 
     def deploy(self, config: Any, endpoint_name: str | None = None, wait: bool = True, *,
                force: bool = False, variant_name: str = "AllTraffic", serializer: Any = None,
-               deserializer: Any = None) -> Any:
+               deserializer: Any = None, data_capture_config: Any = None) -> Any:
         """Serve this version. Only an Approved package deploys, unless ``force=True``; the
-        artifact must still match the SHA-256 recorded at registration."""
+        artifact must still match the SHA-256 recorded at registration.
+        ``data_capture_config`` (a :class:`~mlopskit.DataCaptureConfig`) records requests."""
         from .serving.endpoint import deploy_model
 
         self.refresh()
@@ -433,7 +434,8 @@ class ModelPackage:
         return deploy_model(self.model, config, endpoint_name=endpoint_name,
                             variant_name=variant_name, session=self.group.session,
                             sha256=str(expected) if expected else None,
-                            serializer=serializer, deserializer=deserializer)
+                            serializer=serializer, deserializer=deserializer,
+                            data_capture_config=data_capture_config)
 
     def verified_artifact(self, directory: Path) -> Path:
         """Download the artifact into ``directory`` and check its SHA-256 against lineage.

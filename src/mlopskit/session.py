@@ -103,7 +103,8 @@ class LocalSession(Session):
     ``s3://bucket/key`` maps to ``<root>/s3/bucket/key``, so code written against S3 URIs
     runs unchanged. ``root`` defaults to ``$MLOPSKIT_ROOT`` or ``./.mlopskit``; nothing is
     written to your home folder. ``python`` is the interpreter jobs run with (this one by
-    default).
+    default). ``seed`` makes the backend's random draws reproducible: which variant serves a
+    request, and which requests data capture samples.
 
     Example:
         >>> import tempfile
@@ -122,11 +123,13 @@ class LocalSession(Session):
         clock: Clock | None = None,
         python: str | None = None,
         serverless_idle_seconds: float = 300.0,
+        seed: int | None = None,
     ) -> None:
         super().__init__(region=region, bucket=bucket, role_arn=role_arn, clock=clock)
         self.root = Path(root or os.environ.get("MLOPSKIT_ROOT") or ".mlopskit").absolute()
         self.python = python
         self.serverless_idle_seconds = serverless_idle_seconds
+        self.seed = seed
 
     @property
     def backend_name(self) -> str:
@@ -137,7 +140,8 @@ class LocalSession(Session):
 
         backend = LocalBackend(self.root, region=self.region, clock=self.clock,
                                python=self.python,
-                               serverless_idle_seconds=self.serverless_idle_seconds)
+                               serverless_idle_seconds=self.serverless_idle_seconds,
+                               seed=self.seed)
         # The session's bucket exists from the start, as a real default bucket would; other
         # buckets come into being on their first write.
         backend.objects.make_bucket(self.default_bucket)

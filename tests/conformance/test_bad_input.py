@@ -220,3 +220,80 @@ def test_bad_processing_input_is_rejected_and_creates_nothing(
     assert any_session.backend.objects.list(f"s3://{any_session.default_bucket}/") == []
     if any_session.backend_name == "local":
         assert not (any_session.root / "jobs" / "processing").exists()
+
+
+# -- data capture and inference ids ---------------------------------------------------------
+
+# (case id, DataCaptureConfig arguments, or what to pass as data_capture_config, field, text)
+CAPTURE_CASES: list[tuple[str, Any, str, str]] = [
+    ("sampling-over-100", {"sampling_percent": 101}, "sampling_percent", "from 0 to 100"),
+    ("sampling-negative", {"sampling_percent": -1}, "sampling_percent", "from 0 to 100"),
+    ("sampling-fraction", {"sampling_percent": 12.5}, "sampling_percent", "whole number"),
+    ("sampling-bool", {"sampling_percent": True}, "sampling_percent", "whole number"),
+    ("capture-unknown-mode", {"capture": ("Foo",)}, "capture",
+     "'Foo' is not a capture mode; allowed: 'Input' and/or 'Output'"),
+    ("capture-empty", {"capture": ()}, "capture", "at least one of 'Input' and/or 'Output'"),
+    ("capture-twice", {"capture": ["Input", "Input"]}, "capture", "names a mode twice"),
+    ("destination-not-s3", {"destination_s3_uri": "http://bucket-1/capture"},
+     "destination_s3_uri", "not an S3 URI"),
+    ("destination-bad-bucket", {"destination_s3_uri": "s3://Bad_Bucket/capture"},
+     "destination_s3_uri", "not an S3 URI"),
+    ("destination-over-512", {"destination_s3_uri": "s3://bucket-1/" + "k" * 500},
+     "destination_s3_uri", "at most 512"),
+    ("csv-type-with-parameters", {"csv_content_types": ["text/csv; charset=utf-8"]},
+     "csv_content_types", "no parameters"),
+    ("too-many-json-types", {"json_content_types": [f"application/x-{i}" for i in range(11)]},
+     "json_content_types", "at most 10"),
+    ("kms-key-bad-characters", {"kms_key_id": "my key!"}, "kms_key_id", "KMS key"),
+    ("enabled-not-bool", {"enabled": "yes"}, "enabled", "True or False"),
+    ("not-a-config", {"sampling_percent": 50, "as_dict": True}, "data_capture_config",
+     "expected a DataCaptureConfig"),
+]
+
+
+@pytest.fixture
+def served_model(any_session, tmp_path: Path) -> mlopskit.Model:
+    from ..helpers import constant_model, model_in_store
+
+    return model_in_store(any_session, tmp_path, constant_model(1), "only_model_fn.py",
+                          key="models/bad-capture", image_uri=IMAGE)
+
+
+@pytest.mark.parametrize(("arguments", "field", "message"),
+                         [pytest.param(a, f, m, id=i) for i, a, f, m in CAPTURE_CASES])
+def test_bad_data_capture_is_rejected_and_creates_nothing(any_session, served_model, arguments,
+                                                          field, message):
+    before = any_session.backend.objects.list(f"s3://{any_session.default_bucket}/")
+
+    def deploy() -> None:  # the config's constructor may be what fails
+        kwargs = dict(arguments)
+        config = (kwargs if kwargs.pop("as_dict", False)
+                  else mlopskit.DataCaptureConfig(**kwargs))
+        served_model.deploy(mlopskit.RealtimeConfig("ml.m5.large"), endpoint_name="bad-cap",
+                            data_capture_config=config)
+
+    with pytest.raises(ValidationError) as info:
+        deploy()
+    assert info.value.field is not None and info.value.field.endswith(field), info.value.field
+    assert field in str(info.value) and message in str(info.value)
+    assert mlopskit.Endpoint.list(session=any_session) == []
+    assert any_session.backend.objects.list(f"s3://{any_session.default_bucket}/") == before
+    if any_session.backend_name == "local":
+        store = any_session.backend.store
+        assert store.query_all("SELECT name FROM endpoint_configs") == []
+        assert store.query_all("SELECT name FROM models") == []
+    else:
+        sagemaker = any_session.backend.clients.sagemaker
+        assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
+        assert sagemaker.list_models()["Models"] == []
+
+
+@pytest.mark.parametrize("inference_id", ["", " leading-space", "x" * 65, "tab\there",
+                                          "caf\u00e9", 42])
+def test_bad_inference_id_is_rejected_before_any_request(any_session, inference_id):
+    predictor = mlopskit.Predictor("no-such-endpoint", session=any_session)
+    with pytest.raises(ValidationError) as info:  # not NotFoundError: nothing was sent
+        predictor.predict([[1.0, 2.0]], inference_id=inference_id)
+    assert info.value.field == "inference_id"
+    assert "1 to 64 printable ASCII characters" in str(info.value)
+    assert any_session.backend.objects.list(f"s3://{any_session.default_bucket}/") == []

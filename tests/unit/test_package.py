@@ -45,7 +45,8 @@ def test_first_use_of_estimator_still_skips_boto3_pandas_and_sklearn():
 
 def test_public_names_are_pinned():
     assert mlopskit.__all__ == sorted([
-        "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "Endpoint", "ErrorRateAbove",
+        "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "DataCaptureConfig", "Endpoint",
+        "ErrorRateAbove",
         "Estimator", "FakeClock", "LatencyAbove", "Linear", "LocalSession",
         "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Pipeline", "Predictor",
         "ProcessingInput", "ProcessingJob", "ProcessingOutput", "Processor",

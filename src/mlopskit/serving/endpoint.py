@@ -19,6 +19,7 @@ from ..errors import CapabilityError, ConflictError, MlopsKitError, ValidationEr
 from ..session import Session, resolve_session
 from ..specs._common import build, check_instance_type, check_name
 from ..specs.serving import (
+    DataCaptureSpec,
     DeployedModelSpec,
     EndpointConfigSpec,
     EndpointDescription,
@@ -26,6 +27,7 @@ from ..specs.serving import (
     ServerlessSpec,
     VariantDescription,
 )
+from .capture import DataCaptureConfig, check_inference_id
 from .codecs import NumpyDeserializer, NumpySerializer
 from .rollout import AllAtOnce, Canary, Linear, RolloutReport, Strategy
 
@@ -123,14 +125,28 @@ class ProductionVariant:
     sha256: str | None = None
 
 
+def _data_capture(config: Any, session: Session) -> DataCaptureSpec | None:
+    if config is None:
+        return None
+    if not isinstance(config, DataCaptureConfig):
+        raise ValidationError(f"data_capture_config: expected a DataCaptureConfig or None, got "
+                              f"{type(config).__name__}", field="data_capture_config")
+    return config.spec(session)
+
+
+def _config_name(session: Session, prefix: str) -> str:
+    # Timestamp for people, random tail for uniqueness (a FakeClock repeats its stamp).
+    stamp = f"{_stamp(session)}-{os.urandom(3).hex()}"
+    return re.sub(r"-+", "-", f"{prefix[:31].rstrip('-')}-{stamp}")[:60].rstrip("-")
+
+
 def _create_fleet(session: Session, serving: Any, prefix: str,
-                  variants: Sequence[ProductionVariant]) -> tuple[str, list[str]]:
+                  variants: Sequence[ProductionVariant],
+                  data_capture: DataCaptureSpec | None = None) -> tuple[str, list[str]]:
     """Create one model per variant and an endpoint config; all or nothing."""
     from ..models import sha256_of
 
-    # Timestamp for people, random tail for uniqueness (a FakeClock repeats its stamp).
-    stamp = f"{_stamp(session)}-{os.urandom(3).hex()}"
-    config_name = re.sub(r"-+", "-", f"{prefix[:31].rstrip('-')}-{stamp}")[:60].rstrip("-")
+    config_name = _config_name(session, prefix)
     specs = []
     for index, variant in enumerate(variants):
         _variant_capacity(variant.config)
@@ -147,7 +163,8 @@ def _create_fleet(session: Session, serving: Any, prefix: str,
                            sha256=variant.sha256 or sha256_of(session, spec.model_data)))
     endpoint_config = build(EndpointConfigSpec, "", name=config_name, variants=[
         {"name": v.name, "model_name": m.name, "initial_weight": v.weight,
-         **_variant_capacity(v.config)} for v, m in zip(variants, specs, strict=True)])
+         **_variant_capacity(v.config)} for v, m in zip(variants, specs, strict=True)],
+        data_capture=data_capture)
     created: list[str] = []
     try:
         for deployed in specs:
@@ -180,14 +197,15 @@ def deploy_model(model: Model, config: RealtimeConfig | ServerlessConfig, *,
                  endpoint_name: str | None, variant_name: str, session: Session | None,
                  sha256: str | None,
                  serializer: Serializer | None = None,
-                 deserializer: Deserializer | None = None) -> Predictor:
+                 deserializer: Deserializer | None = None,
+                 data_capture_config: DataCaptureConfig | None = None) -> Predictor:
     """Create model, endpoint config and endpoint; on failure, leave none of them behind."""
     resolved = resolve_session(session or model.session)
     _variant_capacity(config)
     name = endpoint_name or f"mlopskit-endpoint-{_stamp(resolved)}"
     _check_endpoint_name(name)
     Endpoint.create(name, [ProductionVariant(model, variant_name, config, 1.0, sha256)],
-                    session=resolved)
+                    session=resolved, data_capture_config=data_capture_config)
     return Predictor(name, session=resolved, serializer=serializer, deserializer=deserializer)
 
 
@@ -200,17 +218,23 @@ class Endpoint:
 
     @classmethod
     def create(cls, name: str, variants: Sequence[ProductionVariant],
-               session: Session | None = None) -> Endpoint:
-        """An endpoint with one or more weighted variants (A/B); all or nothing."""
+               session: Session | None = None, *,
+               data_capture_config: DataCaptureConfig | None = None) -> Endpoint:
+        """An endpoint with one or more weighted variants (A/B); all or nothing.
+
+        ``data_capture_config`` records requests and answers of every variant (see
+        :class:`~mlopskit.DataCaptureConfig`).
+        """
         resolved = resolve_session(session)
         _check_endpoint_name(name)
         if not variants:
             raise ValidationError("variants: at least one ProductionVariant", field="variants")
+        capture = _data_capture(data_capture_config, resolved)
         serving = _serving(resolved)
         if name in serving.list_endpoints():
             raise ConflictError(f"endpoint {name!r} already exists; update it or pick a new "
                                 "name")
-        config_name, models = _create_fleet(resolved, serving, name, variants)
+        config_name, models = _create_fleet(resolved, serving, name, variants, capture)
         try:
             serving.create_endpoint(name, config_name)
         except MlopsKitError:
@@ -226,7 +250,8 @@ class Endpoint:
         """Blue/green: replace the fleet with ``new`` (a Model or an Approved ModelPackage).
 
         ``strategy`` is AllAtOnce (default), Canary or Linear; their ``rollback_on`` alarms
-        can send traffic back to the old fleet. The report says what happened.
+        can send traffic back to the old fleet. The report says what happened. Data capture,
+        if the endpoint has it, carries over to the new fleet.
         """
         from ..models import Model
         from ..registry import ModelPackage
@@ -259,7 +284,8 @@ class Endpoint:
         serving = self._serving
         config_name, models = _create_fleet(self.session, serving, self.name, [
             ProductionVariant(model, current.name, config, 1.0,
-                              str(sha256) if sha256 else None)])
+                              str(sha256) if sha256 else None)],
+            described.data_capture.spec() if described.data_capture else None)
         try:
             report: RolloutReport = serving.update_endpoint(self.name, config_name, strategy)
         except MlopsKitError:
@@ -288,10 +314,49 @@ class Endpoint:
         return self.describe().variants
 
     def invoke(self, body: bytes, content_type: str = "text/csv", accept: str | None = None,
-               target_variant: str | None = None) -> InvokeResult:
-        """Send one request; raises :class:`~mlopskit.errors.InvocationError` on a 4xx/5xx."""
+               target_variant: str | None = None,
+               inference_id: str | None = None) -> InvokeResult:
+        """Send one request; raises :class:`~mlopskit.errors.InvocationError` on a 4xx/5xx.
+
+        ``inference_id`` (SageMaker's ``InferenceId``: 1 to 64 printable ASCII characters)
+        is recorded with the request's data capture, to join ground truth to it later.
+        """
+        if inference_id is not None:
+            check_inference_id(inference_id)
         return self._serving.invoke_endpoint(  # type: ignore[no-any-return]
-            self.name, body, content_type, accept, target_variant)
+            self.name, body, content_type, accept, target_variant, inference_id=inference_id)
+
+    def update_data_capture(self, config: DataCaptureConfig | None) -> EndpointDescription:
+        """Start, change or (with ``None``) remove data capture, keeping the models running.
+
+        A new endpoint config with the same variants and weights replaces the current one
+        (on AWS through ``UpdateEndpoint``); the old config is deleted. To pause capture but
+        keep its settings, pass a config with ``enabled=False``.
+        """
+        capture = _data_capture(config, self.session)
+        described = self.describe()
+        if described.status != "InService":
+            raise ConflictError(f"endpoint {self.name!r} is {described.status}; only an "
+                                "InService endpoint can be updated")
+        serving = self._serving
+        spec = build(EndpointConfigSpec, "", name=_config_name(self.session, self.name),
+                     variants=[{"name": v.name, "model_name": v.model_name,
+                                "initial_weight": v.weight,
+                                **({"serverless": v.serverless} if v.serverless else
+                                   {"instance_type": v.instance_type,
+                                    "initial_instance_count": v.instance_count})}
+                               for v in described.variants],
+                     data_capture=capture)
+        serving.create_endpoint_config(spec)
+        try:
+            serving.switch_endpoint_config(self.name, spec.name)
+        except MlopsKitError:
+            with contextlib.suppress(MlopsKitError):
+                serving.delete_endpoint_config(spec.name)
+            raise
+        with contextlib.suppress(MlopsKitError):
+            serving.delete_endpoint_config(described.config_name)
+        return self.describe()
 
     def update_weights(self, weights: Mapping[str, float]) -> None:
         """Set variants' traffic weights (share = weight / sum of weights)."""
@@ -344,11 +409,17 @@ class Predictor:
     def endpoint_name(self) -> str:
         return self.endpoint.name
 
-    def predict(self, data: Any, target_variant: str | None = None) -> Any:
+    def predict(self, data: Any, target_variant: str | None = None,
+                inference_id: str | None = None) -> Any:
+        """Serialize ``data``, invoke the endpoint, deserialize the answer.
+
+        ``inference_id`` tags the request in the endpoint's data capture.
+        """
         result = self.endpoint.invoke(self.serializer.serialize(data),
                                       content_type=self.serializer.content_type,
                                       accept=self.deserializer.accept,
-                                      target_variant=target_variant)
+                                      target_variant=target_variant,
+                                      inference_id=inference_id)
         self.last_variant = result.variant
         return self.deserializer.deserialize(result.body, result.content_type)
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ._common import Environment, InstanceType, ResourceName, S3Uri, Spec, check_name
+from ._common import (
+    Environment,
+    InstanceType,
+    ResourceName,
+    S3Uri,
+    Spec,
+    check_name,
+    check_s3_uri,
+)
 
 __all__ = [
+    "CAPTURE_MODES",
+    "DataCaptureDescription",
+    "DataCaptureSpec",
     "DeployedModelSpec",
     "EndpointConfigSpec",
     "EndpointDescription",
@@ -74,11 +86,140 @@ class VariantSpec(Spec):
         return self
 
 
+CaptureMode = Literal["Input", "Output"]
+CAPTURE_MODES: tuple[CaptureMode, ...] = ("Input", "Output")
+# CreateEndpointConfig's CsvContentType/JsonContentType pattern (botocore does not check it).
+_CONTENT_TYPE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*/[a-zA-Z0-9](-*[a-zA-Z0-9.])*")
+_KMS_KEY = re.compile(r"[a-zA-Z0-9:/_-]*")
+
+
+def _content_types(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)  # one content type, not its characters
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"expected a list of content types such as ['text/csv'], got "
+                         f"{type(value).__name__}")
+    if len(value) > 10:
+        raise ValueError(f"{len(value)} content types given; at most 10")
+    for item in value:
+        if not isinstance(item, str) or len(item) > 256 or not _CONTENT_TYPE.fullmatch(item):
+            raise ValueError(f"{item!r} is not a content type; expected type/subtype such as "
+                             "'text/csv' (letters, digits, hyphens and dots, at most 256 "
+                             "characters, no parameters)")
+    return tuple(value)
+
+
+class DataCaptureSpec(Spec):
+    """Data capture on an endpoint (CreateEndpointConfig's ``DataCaptureConfig``)."""
+
+    enabled: bool = True
+    sampling_percent: int = 100
+    destination_s3_uri: str
+    capture: tuple[CaptureMode, ...] = CAPTURE_MODES
+    csv_content_types: tuple[str, ...] = ("text/csv",)
+    json_content_types: tuple[str, ...] = ("application/json",)
+    kms_key_id: str | None = None
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _enabled(cls, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError("must be True or False")
+        return value
+
+    @field_validator("sampling_percent", mode="before")
+    @classmethod
+    def _sampling(cls, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+            raise ValueError("must be a whole number from 0 to 100 (a percentage of requests)")
+        return value
+
+    @field_validator("destination_s3_uri", mode="before")
+    @classmethod
+    def _destination(cls, value: Any) -> str:
+        check_s3_uri(value)
+        if len(value) > 512:
+            raise ValueError(f"is {len(value)} characters; at most 512")
+        return str(value)
+
+    @field_validator("capture", mode="before")
+    @classmethod
+    def _capture(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = (value,)
+        allowed = " and/or ".join(repr(m) for m in CAPTURE_MODES)
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError(f"must name at least one of {allowed}")
+        for mode in value:
+            if mode not in CAPTURE_MODES:
+                raise ValueError(f"{mode!r} is not a capture mode; allowed: {allowed}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"{list(value)} names a mode twice")
+        return tuple(value)
+
+    @field_validator("csv_content_types", "json_content_types", mode="before")
+    @classmethod
+    def _types(cls, value: Any) -> tuple[str, ...]:
+        return _content_types(value)
+
+    @field_validator("kms_key_id", mode="before")
+    @classmethod
+    def _kms(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > 2048 or not _KMS_KEY.fullmatch(value):
+            raise ValueError("expected a KMS key id, key ARN, alias or alias ARN (letters, "
+                             "digits, ':', '/', '_' and '-', at most 2048 characters)")
+        return value
+
+    @property
+    def captures_input(self) -> bool:
+        return "Input" in self.capture
+
+    @property
+    def captures_output(self) -> bool:
+        return "Output" in self.capture
+
+
+@dataclasses.dataclass(frozen=True)
+class DataCaptureDescription:
+    """An endpoint's data capture as the backend reports it.
+
+    ``status`` is SageMaker's ``CaptureStatus``: ``Started`` while records are being
+    captured, ``Stopped`` when capture is disabled.
+    """
+
+    enabled: bool
+    sampling_percent: int
+    destination_s3_uri: str
+    status: str
+    capture: tuple[str, ...]
+    csv_content_types: tuple[str, ...] = ()
+    json_content_types: tuple[str, ...] = ()
+    kms_key_id: str | None = None
+
+    @classmethod
+    def of(cls, spec: DataCaptureSpec, status: str | None = None) -> DataCaptureDescription:
+        return cls(spec.enabled, spec.sampling_percent, spec.destination_s3_uri,
+                   status or ("Started" if spec.enabled else "Stopped"), tuple(spec.capture),
+                   spec.csv_content_types, spec.json_content_types, spec.kms_key_id)
+
+    def spec(self) -> DataCaptureSpec:
+        """The spec that would configure this capture again (for a new endpoint config)."""
+        return DataCaptureSpec.model_validate({
+            "enabled": self.enabled, "sampling_percent": self.sampling_percent,
+            "destination_s3_uri": self.destination_s3_uri, "capture": self.capture,
+            "csv_content_types": self.csv_content_types,
+            "json_content_types": self.json_content_types, "kms_key_id": self.kms_key_id})
+
+
 class EndpointConfigSpec(Spec):
-    """An endpoint config: its production variants (1 to 10, unique names)."""
+    """An endpoint config: its production variants (1 to 10, unique names) and, optionally,
+    data capture."""
 
     name: ResourceName
     variants: tuple[VariantSpec, ...] = Field(min_length=1, max_length=10)
+    data_capture: DataCaptureSpec | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> EndpointConfigSpec:
@@ -159,6 +300,7 @@ class EndpointDescription:
     variants: tuple[VariantDescription, ...]
     failure_reason: str | None
     creation_time: _dt.datetime
+    data_capture: DataCaptureDescription | None = None
 
 
 @dataclasses.dataclass(frozen=True)

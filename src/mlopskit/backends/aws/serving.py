@@ -19,6 +19,8 @@ from ...errors import (
 )
 from ...serving.rollout import Canary, Linear, RolloutReport, Strategy
 from ...specs.serving import (
+    DataCaptureDescription,
+    DataCaptureSpec,
     DeployedModelSpec,
     EndpointConfigSpec,
     EndpointDescription,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from .backend import AwsBackend
 
 __all__ = ["AwsServing", "create_endpoint_config_request", "create_model_request",
-           "create_transform_job_request", "deployment_config"]
+           "create_transform_job_request", "data_capture_config", "deployment_config"]
 
 
 def create_model_request(spec: DeployedModelSpec, *, role_arn: str) -> dict[str, Any]:
@@ -65,7 +67,52 @@ def create_endpoint_config_request(spec: EndpointConfigSpec) -> dict[str, Any]:
             variant.update(InstanceType=v.instance_type,
                            InitialInstanceCount=v.initial_instance_count)
         variants.append(variant)
-    return {"EndpointConfigName": spec.name, "ProductionVariants": variants}
+    request: dict[str, Any] = {"EndpointConfigName": spec.name, "ProductionVariants": variants}
+    if spec.data_capture is not None:
+        request["DataCaptureConfig"] = data_capture_config(spec.data_capture)
+    return request
+
+
+def data_capture_config(spec: DataCaptureSpec) -> dict[str, Any]:
+    """CreateEndpointConfig's ``DataCaptureConfig`` for ``spec``."""
+    config: dict[str, Any] = {
+        "EnableCapture": spec.enabled, "InitialSamplingPercentage": spec.sampling_percent,
+        "DestinationS3Uri": spec.destination_s3_uri,
+        "CaptureOptions": [{"CaptureMode": mode} for mode in spec.capture]}
+    if spec.kms_key_id:
+        config["KmsKeyId"] = spec.kms_key_id
+    header = {key: list(types) for key, types in (("CsvContentTypes", spec.csv_content_types),
+                                                  ("JsonContentTypes", spec.json_content_types))
+              if types}
+    if header:
+        config["CaptureContentTypeHeader"] = header
+    return config
+
+
+def _data_capture_description(config: dict[str, Any] | None,
+                              summary: dict[str, Any] | None) -> DataCaptureDescription | None:
+    """The endpoint config's DataCaptureConfig, with DescribeEndpoint's live status."""
+    if not config or "DestinationS3Uri" not in config:
+        return None
+    summary = summary or {}
+    enabled = bool(config.get("EnableCapture", True))
+    header = config.get("CaptureContentTypeHeader") or {}
+    modes: list[str] = []
+    for option in config.get("CaptureOptions", []):
+        mode = option.get("CaptureMode")
+        # InputAndOutput is in the API's enum; it means both.
+        for one in (("Input", "Output") if mode == "InputAndOutput" else (mode,)):
+            if one not in modes:
+                modes.append(one)
+    return DataCaptureDescription(
+        enabled=bool(summary.get("EnableCapture", enabled)),
+        sampling_percent=int(summary.get("CurrentSamplingPercentage",
+                                         config.get("InitialSamplingPercentage", 0))),
+        destination_s3_uri=str(summary.get("DestinationS3Uri") or config["DestinationS3Uri"]),
+        status=str(summary.get("CaptureStatus") or ("Started" if enabled else "Stopped")),
+        capture=tuple(modes), csv_content_types=tuple(header.get("CsvContentTypes", ())),
+        json_content_types=tuple(header.get("JsonContentTypes", ())),
+        kms_key_id=config.get("KmsKeyId"))
 
 
 def deployment_config(strategy: Strategy) -> dict[str, Any]:
@@ -173,6 +220,22 @@ class AwsServing:
                                           "requests": None, "errors_5xx": None, "alarm": None}
                                          for s, b in strategy.steps()))
 
+    def switch_endpoint_config(self, name: str, config_name: str) -> None:
+        """UpdateEndpoint onto a config with the same variants (say, new data capture
+        settings), then wait until it is InService on it."""
+        self._call(self._sm.update_endpoint, "UpdateEndpoint", name, EndpointName=name,
+                   EndpointConfigName=config_name)
+        described = poll_until(
+            lambda: self.describe_endpoint(name),
+            lambda d: d.status not in {"Creating", "Updating", "SystemUpdating"},
+            clock=self.backend.session.clock, timeout=4 * 3600.0, initial=5.0, maximum=30.0,
+            describe=lambda d: f"endpoint {name!r} is still {d.status}")
+        if described.status != "InService" or described.config_name != config_name:
+            raise DeploymentFailedError(
+                f"endpoint {name!r} did not move to config {config_name!r}: it is "
+                f"{described.status} on {described.config_name!r} "
+                f"({described.failure_reason or 'no reason given'})")
+
     def create_transform_job(self, spec: TransformJobSpec) -> None:
         self._call(self._sm.create_transform_job, "CreateTransformJob", spec.name,
                    **create_transform_job_request(spec))
@@ -215,7 +278,9 @@ class AwsServing:
             config_name=found["EndpointConfigName"], variants=tuple(variants),
             failure_reason=found.get("FailureReason"),
             creation_time=created if isinstance(created, _dt.datetime)
-            else _dt.datetime.now(_dt.timezone.utc))
+            else _dt.datetime.now(_dt.timezone.utc),
+            data_capture=_data_capture_description(config.get("DataCaptureConfig"),
+                                                   found.get("DataCaptureConfig")))
 
     def list_endpoints(self) -> list[str]:
         paginator = self._sm.get_paginator("list_endpoints")
@@ -256,7 +321,8 @@ class AwsServing:
             self._call(self._sm.delete_model, "DeleteModel", name, ModelName=name)
 
     def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str | None,
-                        target_variant: str | None = None) -> InvokeResult:
+                        target_variant: str | None = None,
+                        inference_id: str | None = None) -> InvokeResult:
         if target_variant is not None:
             known = self._variants.get(name) or {v.name for v in
                                                  self.describe_endpoint(name).variants}
@@ -269,6 +335,8 @@ class AwsServing:
             request["Accept"] = accept
         if target_variant:
             request["TargetVariant"] = target_variant
+        if inference_id is not None:
+            request["InferenceId"] = inference_id
         runtime = self.backend.clients.runtime
         try:
             answer = self._call(runtime.invoke_endpoint, "InvokeEndpoint", name, **request)

@@ -54,7 +54,8 @@ class LocalBackend:
                                             Capability.RECORDIO_SPLIT}
 
     def __init__(self, root: Path, *, region: str, clock: Clock,
-                 python: str | None = None, serverless_idle_seconds: float = 300.0) -> None:
+                 python: str | None = None, serverless_idle_seconds: float = 300.0,
+                 seed: int | None = None) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.region = region
@@ -67,6 +68,7 @@ class LocalBackend:
                                        clock=clock)
         self._serving: LocalEndpoints | None = None
         self.serverless_idle_seconds = serverless_idle_seconds
+        self.seed = seed  # of the random draws: variant routing, data capture sampling
 
     @property
     def registry(self) -> LocalRegistry:

@@ -4,7 +4,8 @@ Servers run in their own sessions, so they outlive the notebook kernel that star
 their ports and pids are in the store, so any process finds them again by endpoint name.
 Requests are routed by the caller: a variant is drawn by weight (or pinned with
 ``target_variant``) and the request goes straight to its server over a kept-alive
-connection, with no router hop in between.
+connection, with no router hop in between. Data capture happens there too, in the caller
+(see :mod:`.capture`), so records carry the session clock's time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from ...errors import (
 )
 from ...serving.rollout import FleetStats, RolloutReport, Strategy
 from ...specs.serving import (
+    DataCaptureDescription,
+    DataCaptureSpec,
     DeployedModelSpec,
     EndpointConfigSpec,
     EndpointDescription,
@@ -46,6 +49,7 @@ from ...specs.serving import (
     VariantDescription,
     VariantSpec,
 )
+from .capture import CaptureWriter
 from .store import dumps
 
 if TYPE_CHECKING:
@@ -66,7 +70,12 @@ class LocalEndpoints:
         self.store = backend.store
         self.root = backend.root / "endpoints"
         self._local = threading.local()
-        self._rng = random.Random()  # noqa: S311 - traffic splitting, not security
+        # Traffic splitting and capture sampling, not security; a session's seed makes both
+        # reproducible (two generators, so routing draws do not shift the sampling ones).
+        self._rng = random.Random(backend.seed)  # noqa: S311
+        self._capture_rng = random.Random(backend.seed)  # noqa: S311
+        self._captures: dict[str, DataCaptureSpec | None] = {}  # config name -> capture
+        self._writer = CaptureWriter(backend.objects)
         self.started_here: set[str] = set()
 
     def _arn(self, kind: str, name: str) -> str:
@@ -240,7 +249,9 @@ class LocalEndpoints:
                                               v.initial_instance_count, v.serverless)
                            for v in config.variants),
             failure_reason=row["failure_reason"],
-            creation_time=_dt.datetime.fromisoformat(row["created"]))
+            creation_time=_dt.datetime.fromisoformat(row["created"]),
+            data_capture=DataCaptureDescription.of(config.data_capture)
+            if config.data_capture else None)
 
     def list_endpoints(self) -> list[str]:
         return [r["name"] for r in self.store.query_all("SELECT name FROM endpoints ORDER BY "
@@ -350,6 +361,29 @@ class LocalEndpoints:
     def delete_endpoint_config(self, name: str) -> None:
         with self.store.transaction() as db:
             db.execute("DELETE FROM endpoint_configs WHERE name = ?", (name,))
+        self._captures.pop(name, None)
+
+    def switch_endpoint_config(self, name: str, config_name: str) -> None:
+        """Point the endpoint at ``config_name``, which has the same variants and models as
+        its current config (only settings such as data capture differ): no server restarts."""
+        new = self._config(config_name)
+        with self.store.transaction() as db:
+            row = db.execute("SELECT config_name, status FROM endpoints WHERE name = ?",
+                             (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"endpoint {name!r} does not exist on the local backend")
+            if row["status"] != "InService":
+                raise ConflictError(f"endpoint {name!r} is {row['status']}; only an InService "
+                                    "endpoint can be updated")
+            current = EndpointConfigSpec.model_validate_json(db.execute(
+                "SELECT spec FROM endpoint_configs WHERE name = ?",
+                (row["config_name"],)).fetchone()["spec"])
+            if [(v.name, v.model_name) for v in current.variants] != \
+                    [(v.name, v.model_name) for v in new.variants]:
+                raise ConflictError(f"endpoint config {config_name!r} serves other models than "
+                                    f"endpoint {name!r}; use update() to change models")
+            db.execute("UPDATE endpoints SET config_name = ? WHERE name = ?",
+                       (config_name, name))
 
     def delete_model(self, name: str) -> None:
         with self.store.transaction() as db:
@@ -358,7 +392,8 @@ class LocalEndpoints:
     # -- invoking ------------------------------------------------------------------------
 
     def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str | None,
-                        target_variant: str | None = None) -> InvokeResult:
+                        target_variant: str | None = None,
+                        inference_id: str | None = None) -> InvokeResult:
         row = self._row(name)
         if row["status"] not in {"InService", "Updating"}:  # endpoints serve while updating
             raise ConflictError(f"endpoint {name!r} is {row['status']}, not InService")
@@ -368,10 +403,12 @@ class LocalEndpoints:
         servers = json.loads(row["servers"])
         weights = json.loads(row["weights"])
         in_pending = False
+        config_name = row["config_name"]
         if row["pending"]:  # mid-rollout: the new fleet takes its share of the traffic
             pending = json.loads(row["pending"])
             if self._rng.random() < float(pending["share"]):
                 servers, weights, in_pending = pending["servers"], pending["weights"], True
+                config_name = pending["config"]
         if target_variant is not None:
             if target_variant not in servers:
                 raise NotFoundError(f"endpoint {name!r} has no variant {target_variant!r}; it "
@@ -381,6 +418,10 @@ class LocalEndpoints:
             names = sorted(servers)
             variant = self._rng.choices(names, [weights[n] for n in names])[0]
         entry = servers[variant]
+        capture = self._capture_of(config_name)
+        # Sampled when the request is made, stamped with the session clock's time then.
+        captured_at = self.backend.clock.now() if capture is not None and \
+            self._sampled(capture.sampling_percent) else None
         port = self._warm(name, variant, entry, pending=in_pending)
         status, reply, reply_type = self._post(port, body, content_type, accept)
         if status == 429:
@@ -394,7 +435,30 @@ class LocalEndpoints:
                 message = reply.decode("utf-8", "replace")
             raise InvocationError(f"endpoint {name!r} variant {variant!r} answered {status}: "
                                   f"{message}", status=status, variant=variant)
+        if captured_at is not None and capture is not None:
+            # Only answered requests are captured: a failed one has no output to record.
+            self._writer.write(capture, name, variant, captured_at, body, content_type, reply,
+                               reply_type, inference_id)
         return InvokeResult(reply, reply_type, variant)
+
+    def _capture_of(self, config_name: str) -> DataCaptureSpec | None:
+        """The config's data capture when enabled; configs never change, so it is cached."""
+        try:
+            return self._captures[config_name]
+        except KeyError:
+            pass
+        try:
+            capture = self._config(config_name).data_capture
+        except NotFoundError:  # replaced by another process a moment ago: skip this one
+            return None
+        found = capture if capture is not None and capture.enabled else None
+        self._captures[config_name] = found
+        return found
+
+    def _sampled(self, percent: int) -> bool:
+        if percent >= 100:
+            return True
+        return percent > 0 and self._capture_rng.random() * 100 < percent
 
     def _warm(self, name: str, variant: str, entry: dict[str, Any], pending: bool) -> int:
         """The variant's port, cold-starting a serverless variant that is not running."""
@@ -471,6 +535,7 @@ class LocalEndpoints:
                 self.delete_endpoint(name)
         for conn in (getattr(self._local, "pool", None) or {}).values():
             conn.close()
+        self._writer.close()
 
 
 def _gone(pid: int) -> bool:

@@ -69,6 +69,24 @@ def _parser() -> argparse.ArgumentParser:
                                 metavar="METRIC>=VALUE",
                                 help="refuse unless the metric clears the bar (repeatable)")
         change.add_argument("--json", action="store_true")
+
+    monitor = commands.add_parser("monitor", help="monitoring schedules and their runs")
+    verbs = monitor.add_subparsers(dest="action", metavar="ACTION", required=True)
+    run = verbs.add_parser("run", help="run due schedules and approval rollouts (local)")
+    run.add_argument("--once", action="store_true", help="one pass, then exit")
+    run.add_argument("--poll", type=float, default=60.0, metavar="SECONDS",
+                     help="seconds between passes (default 60)")
+    run.add_argument("--json", action="store_true")
+    listed = verbs.add_parser("list", help="monitoring schedules")
+    listed.add_argument("--json", action="store_true")
+    history = verbs.add_parser("history", help="a schedule's runs, oldest first")
+    history.add_argument("schedule")
+    history.add_argument("--json", action="store_true")
+    for name, text in (("stop", "pause a schedule"), ("start", "resume a schedule"),
+                       ("delete", "delete a schedule")):
+        verb = verbs.add_parser(name, help=text)
+        verb.add_argument("schedule")
+        verb.add_argument("--json", action="store_true")
     return parser
 
 
@@ -143,6 +161,45 @@ def _registry(args: argparse.Namespace) -> None:
     _out(args, data, lines)
 
 
+def _monitor(args: argparse.Namespace) -> None:
+    from .monitoring.monitor import MonitoringSchedule
+    from .monitoring.scheduler import run_due, run_forever
+
+    session = _session(args)
+    if args.action == "run":
+        if not args.once:
+            run_forever(session, poll_seconds=args.poll)
+            return
+        outcome = run_due(session)
+        done = [r.to_dict() for r in outcome.runs]
+        rollouts = [{"trigger": r.trigger, "version": r.version, "outcome": r.outcome,
+                     "at": r.at.isoformat()} for r in outcome.rollouts]
+        lines = [f"{r.monitor_name}: {r.status} ({r.rows} rows, {len(r.violations)} "
+                 f"violations) {r.output_uri}" for r in outcome.runs]
+        lines += [f"{r.trigger}: version {r.version} {r.outcome}" for r in outcome.rollouts]
+        _out(args, {"runs": done, "rollouts": rollouts}, lines or ["nothing was due"])
+        return
+    if args.action == "list":
+        found = [s.describe() for s in MonitoringSchedule.list(session=session)]
+        rows = [f"{'NAME':<40}  {'TYPE':<12}  {'STATUS':<10}  LAST RUN"]
+        rows += [f"{d['name']:<40}  {d['monitor_type']:<12}  {d['status']:<10}  "
+                 f"{d.get('last_status') or '-'}" for d in found]
+        _out(args, found, rows)
+        return
+    schedule = MonitoringSchedule(args.schedule, session=session)
+    if args.action == "history":
+        runs = schedule.runs()
+        rows = [f"{'STARTED':<26}  {'STATUS':<24}  {'ROWS':>8}  VIOLATIONS"]
+        rows += [f"{r.started.isoformat():<26}  {r.status:<24}  {r.rows:>8}  "
+                 + (", ".join(sorted({str(v.get('feature_name')) for v in r.violations}))
+                    or "-") for r in runs]
+        _out(args, [r.to_dict() for r in runs], rows)
+        return
+    getattr(schedule, args.action)()
+    _out(args, {"schedule": args.schedule, "action": args.action},
+         [f"schedule {args.schedule}: {args.action}"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     parser = _parser()
@@ -159,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "registry":
             _registry(args)
+        elif args.command == "monitor":
+            _monitor(args)
     except ValidationError as exc:
         print(f"mlopskit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

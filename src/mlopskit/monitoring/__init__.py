@@ -1,12 +1,12 @@
-"""Monitoring: captured traffic, baselines, drift and quality reports.
+"""Monitoring: captured traffic, baselines, drift and quality reports, schedules, triggers.
 
 Names load on first use, so ``import mlopskit.monitoring`` stays light (pandas and numpy
 load when a baseline or a report is computed).
 
 Example:
     >>> import mlopskit.monitoring as monitoring
-    >>> monitoring.DriftThresholds().psi
-    0.2
+    >>> monitoring.Cadence.parse("1h").cron
+    'cron(0 * ? * * *)'
 """
 
 from __future__ import annotations
@@ -15,7 +15,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .actions import CallFunction, LogViolations, StartPipeline
+    from .cadence import Cadence
     from .capture import CapturedPayload, CaptureRecord, captures_to_frame, read_captures
+    from .monitor import (
+        DataQualityMonitor,
+        ModelQualityMonitor,
+        MonitoringRun,
+        MonitoringSchedule,
+    )
+    from .quality import QualityReport, put_ground_truth
+    from .scheduler import (
+        ApprovalTrigger,
+        Rollout,
+        SchedulerPass,
+        deploy_on_approval,
+        run_due,
+        run_forever,
+    )
     from .statistics import (
         Baseline,
         DriftReport,
@@ -26,21 +43,44 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ApprovalTrigger",
     "Baseline",
+    "Cadence",
+    "CallFunction",
     "CaptureRecord",
     "CapturedPayload",
+    "DataQualityMonitor",
     "DriftReport",
     "DriftThresholds",
+    "LogViolations",
+    "ModelQualityMonitor",
+    "MonitoringRun",
+    "MonitoringSchedule",
+    "QualityReport",
+    "Rollout",
+    "SchedulerPass",
+    "StartPipeline",
     "baseline",
     "captures_to_frame",
     "compare",
+    "deploy_on_approval",
     "model_quality_metrics",
+    "put_ground_truth",
     "read_captures",
+    "run_due",
+    "run_forever",
 ]
 
 _WHERE = {
+    "CallFunction": "actions", "LogViolations": "actions", "StartPipeline": "actions",
+    "Cadence": "cadence",
     "CaptureRecord": "capture", "CapturedPayload": "capture",
     "captures_to_frame": "capture", "read_captures": "capture",
+    "DataQualityMonitor": "monitor", "ModelQualityMonitor": "monitor",
+    "MonitoringRun": "monitor", "MonitoringSchedule": "monitor",
+    "QualityReport": "quality", "put_ground_truth": "quality",
+    "ApprovalTrigger": "scheduler", "Rollout": "scheduler", "SchedulerPass": "scheduler",
+    "deploy_on_approval": "scheduler", "run_due": "scheduler", "run_forever": "scheduler",
     "Baseline": "statistics", "DriftReport": "statistics", "DriftThresholds": "statistics",
     "baseline": "statistics", "compare": "statistics",
     "model_quality_metrics": "statistics",

@@ -725,7 +725,7 @@ def _categorical_drift(name: str, feature: Mapping[str, Any], constraint: Mappin
     if known_share < limits.domain_content - 1e-12:
         violations.append(_violation(
             name, "categorical_values_check",
-            f"Data type match requirement is not met. Expected: {limits.domain_content * 100:g}"
+            f"Categorical values requirement is not met. Expected: {limits.domain_content * 100:g}"
             f"% of values in the baseline's domain. Observed: {known_share * 100:.4g}%; new "
             f"values include {', '.join(sorted(new)[:5])}"))
     categories = list(base_counts) + [v for v in current.index if v not in base_counts]

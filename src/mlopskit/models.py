@@ -22,6 +22,7 @@ from .specs._common import build, check_s3_uri, with_tokens
 from .specs.registry import ModelSpec
 
 if TYPE_CHECKING:
+    from .pipeline.variables import PipelineVariable
     from .serving.capture import DataCaptureConfig
     from .serving.endpoint import Predictor, RealtimeConfig, ServerlessConfig
     from .serving.transform import Transformer
@@ -58,7 +59,7 @@ class Model:
 
     def __init__(
         self,
-        model_data: str,
+        model_data: str | PipelineVariable,
         image_uri: str | None = None,
         framework: str | None = None,
         framework_version: str | None = None,
@@ -67,9 +68,10 @@ class Model:
         environment: Mapping[str, str] | None = None,
         session: Session | None = None,
     ) -> None:
-        model_data = with_tokens(model_data)  # a pipeline variable: another step's output
+        # a pipeline variable (another step's output) stands in as its token, a string
+        data_uri: str = with_tokens(model_data)
         try:
-            check_s3_uri(model_data)
+            check_s3_uri(data_uri)
         except ValueError as exc:
             raise ValidationError(f"model_data: {exc}", field="model_data") from None
         if source_dir is not None and not Path(source_dir).is_dir():
@@ -82,7 +84,7 @@ class Model:
                 not (Path(source_dir) / entry_point).is_file():
             raise ValidationError(f"entry_point: {entry_point!r} is not a file in source_dir",
                                   field="entry_point")
-        self.model_data = model_data
+        self.model_data = data_uri
         self.image_uri = image_uri
         self.framework = framework
         self.framework_version = framework_version

@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -58,6 +58,9 @@ from .specs.processing import (
 )
 from .training import _local_path, _print_line, _upload_path
 
+if TYPE_CHECKING:
+    from .pipeline.variables import PipelineVariable
+
 __all__ = ["ProcessingInput", "ProcessingJob", "ProcessingOutput", "Processor"]
 
 _STAMP_LENGTH = len("-2026-01-01-00-00-00-000")
@@ -82,7 +85,7 @@ class ProcessingInput:
         ProcessingInput('s3://my-bucket/raw/', '/opt/ml/processing/input/raw', input_name=None)
     """
 
-    def __init__(self, source: str | os.PathLike[str], destination: str,
+    def __init__(self, source: str | os.PathLike[str] | PipelineVariable, destination: str,
                  input_name: str | None = None,
                  s3_data_distribution_type: str = "FullyReplicated") -> None:
         self._model = build(
@@ -143,7 +146,7 @@ class ProcessingOutput:
         ProcessingOutput('/opt/ml/processing/train', destination=None, output_name='train')
     """
 
-    def __init__(self, source: str, destination: str | None = None,
+    def __init__(self, source: str, destination: str | PipelineVariable | None = None,
                  output_name: str | None = None) -> None:
         self._model = build(_OutputModel, "", source=source, destination=destination,
                             output_name=output_name)

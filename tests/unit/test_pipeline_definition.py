@@ -308,6 +308,8 @@ def test_bad_definitions_are_refused_with_the_reason(definition, message):
     pytest.param(lambda s: PropertyFile("R", "out", "/abs/path.json"), "relative",
                  id="property-file-path"),
     pytest.param(lambda s: JsonGet("S", "R", ""), "json_path", id="jsonget-path"),
+    pytest.param(lambda s: FailStep("F", "no", description=Join(on=" ", values=["a", "b"])),
+                 "description: a plain string", id="step-description"),
 ])
 def test_bad_building_blocks_are_refused(local_session, build, message):
     with pytest.raises(ValidationError, match=message):

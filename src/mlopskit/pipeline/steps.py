@@ -199,6 +199,11 @@ class Step:
                                   "'-' or '_'", field="name")
         self.name = name
         self.depends_on = [d if isinstance(d, str) else d.name for d in depends_on or ()]
+        for label, text in (("display_name", display_name), ("description", description)):
+            if text is not None and not isinstance(text, str):
+                raise ValidationError(f"{label}: a plain string (it is written into the "
+                                      f"definition as is), got {type(text).__name__}",
+                                      field=label)
         self.display_name = display_name
         self.description = description
 
@@ -498,6 +503,9 @@ class RegisterModelStep(Step):
         self.content_types = tuple(content_types)
         self.response_types = tuple(response_types)
         self.inference_instance_types = tuple(inference_instance_types)
+        if description is not None and not isinstance(description, str):
+            raise ValidationError(f"description: a plain string, got "
+                                  f"{type(description).__name__}", field="description")
         self.description = description
         self.metadata = dict(metadata or {})
         self._spec(source=None)  # every plain value checked now

@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
                                        "./.mlopskit)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    demo = commands.add_parser(
+        "demo", help="run the end-to-end demo on the local backend (about a minute)",
+        description="Make data, run a pipeline (preprocess -> train -> evaluate -> "
+                    "register), approve, deploy, predict, batch transform, canary a second "
+                    "version in, and print where everything is stored. Local backend only.")
+    demo.add_argument("--rows", type=int, default=3000,
+                      help="customers in the training data (500..200000, default 3000)")
+
     registry = commands.add_parser("registry", help="model package groups and versions")
     actions = registry.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -122,6 +130,28 @@ def _out(args: argparse.Namespace, data: Any, lines: Sequence[str]) -> None:
     else:
         for line in lines:
             print(line)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    import importlib.util
+
+    from .errors import MissingDependencyError
+
+    if args.backend == "aws":
+        raise ValidationError("--backend: the demo runs on the local backend only (it needs "
+                              "no AWS account); drop --backend aws", field="backend")
+    if not 500 <= args.rows <= 200_000:
+        raise ValidationError(f"--rows: between 500 and 200000, got {args.rows}",
+                              field="rows")
+    for module in ("sklearn", "joblib"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(f"the demo trains scikit-learn models: pip install "
+                                         f"'mlopskit[examples]' ({module} is missing)",
+                                         extra="examples")
+    from .demo import run_demo
+    from .session import LocalSession
+
+    run_demo(LocalSession(root=args.root), rows=args.rows)
 
 
 def _registry(args: argparse.Namespace) -> None:
@@ -214,7 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        if args.command == "registry":
+        if args.command == "demo":
+            _demo(args)
+        elif args.command == "registry":
             _registry(args)
         elif args.command == "monitor":
             _monitor(args)

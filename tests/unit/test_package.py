@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,17 @@ def test_aws_session_repr_shows_no_credentials():
     assert session.region == "us-west-2"
     assert "s3cr3t" not in repr(session)
     assert "AKIA" not in repr(session)
+
+
+def test_readme_commands_are_the_demo_and_what_ci_runs():
+    """README's two set-up commands: the first runs the demo, the second is exactly the
+    test command `.ci/run` runs (so CI proves the README)."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    block = readme.split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    assert commands[0].endswith(".venv/bin/mlopskit demo")
+    assert commands[0].startswith("python3 -m venv .venv && ")
+    ci = (root / ".ci" / "run").read_text().splitlines()
+    assert commands[1] in ci

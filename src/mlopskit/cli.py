@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rows", type=int, default=3000,
                       help="customers in the training data (500..200000, default 3000)")
 
+    from ._cli_resources import add_resource_commands
+
+    add_resource_commands(commands)
+
     registry = commands.add_parser("registry", help="model package groups and versions")
     actions = registry.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -250,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _registry(args)
         elif args.command == "monitor":
             _monitor(args)
+        else:
+            from ._cli_resources import run_resource_command
+
+            run_resource_command(args, _session(args))
     except ValidationError as exc:
         print(f"mlopskit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -143,6 +143,17 @@ class AwsPipelines:
                 end_time=aware_time(step.get("EndTime"))))
         return records
 
+    def list_pipelines(self) -> list[str]:
+        """Every pipeline's name in the account and region, sorted."""
+        paginator = self._sm.get_paginator("list_pipelines")
+
+        def pages() -> list[str]:
+            return sorted(summary["PipelineName"] for page in paginator.paginate()
+                          for summary in page.get("PipelineSummaries", []))
+
+        found: list[str] = self._call(pages, "ListPipelines", "*")
+        return found
+
     def list_executions(self, name: str) -> list[str]:
         paginator = self._sm.get_paginator("list_pipeline_executions")
 

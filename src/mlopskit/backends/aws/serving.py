@@ -240,6 +240,18 @@ class AwsServing:
         self._call(self._sm.create_transform_job, "CreateTransformJob", spec.name,
                    **create_transform_job_request(spec))
 
+    def list_transform_jobs(self) -> list[str]:
+        """Every transform job's name, oldest first."""
+        paginator = self._sm.get_paginator("list_transform_jobs")
+
+        def pages() -> list[str]:
+            return [job["TransformJobName"]
+                    for page in paginator.paginate(SortBy="CreationTime", SortOrder="Ascending")
+                    for job in page.get("TransformJobSummaries", [])]
+
+        found: list[str] = self._call(pages, "ListTransformJobs", "*")
+        return found
+
     def describe_transform_job(self, name: str) -> TransformJobDescription:
         found = self._call(self._sm.describe_transform_job, "DescribeTransformJob", name,
                            TransformJobName=name)

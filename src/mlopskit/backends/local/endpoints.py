@@ -523,6 +523,11 @@ class LocalEndpoints:
 
         run_transform_job(self, spec)
 
+    def list_transform_jobs(self) -> list[str]:
+        """Every transform job's name, oldest first."""
+        return [r["name"] for r in self.store.query_all(
+            "SELECT name FROM transform_jobs ORDER BY created, rowid")]
+
     def describe_transform_job(self, name: str) -> TransformJobDescription:
         from .transform import describe_transform_job
 

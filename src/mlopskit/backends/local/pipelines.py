@@ -131,6 +131,11 @@ class LocalPipelines:
                 "PipelineDefinition": row["definition"], "RoleArn": row["role_arn"],
                 "CreationTime": row["created"], "LastModifiedTime": row["updated"]}
 
+    def list_pipelines(self) -> list[str]:
+        """Every upserted pipeline's name, sorted."""
+        return [r["name"] for r in self.store.query_all("SELECT name FROM pipelines ORDER BY "
+                                                        "name")]
+
     # -- executions -----------------------------------------------------------------------
 
     def start_execution(self, name: str, parameters: dict[str, Any], *,

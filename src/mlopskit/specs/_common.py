@@ -258,6 +258,10 @@ def format_pydantic_error(exc: pydantic.ValidationError, prefix: str = "") -> Va
             parts.append(f"{field}: required")
         elif err["type"] == "extra_forbidden":
             parts.append(f"{field}: unknown option")
+        elif field is None:
+            # a check across fields: its message names them, and the input is the whole
+            # object (which may hold values that must not be echoed, like environment)
+            parts.append(msg)
         else:
             shown = repr(received)
             if len(shown) > 80:

@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import datetime as _dt
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,30 @@ from .errors import ValidationError
 __all__ = ["add_resource_commands", "run_resource_command"]
 
 JOB_TYPES = ("training", "processing", "transform")
+JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
+
+# SageMaker's name rules, checked here so a malformed name is a bad argument (exit 2), not
+# a "not found" (exit 1): jobs, endpoints and variants take 63 characters, pipelines 256.
+_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+_EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:pipeline/"
+                            r"[a-zA-Z0-9-]{1,256}/execution/[a-zA-Z0-9]{1,256}$")
+
+
+def _check_name(value: str, argument: str, what: str) -> str:
+    """``value`` if it is a valid ``what`` name, else a ValidationError naming ``argument``.
+
+    Example:
+        >>> _check_name("train-1", "NAME", "job")
+        'train-1'
+    """
+    long = what == "pipeline"
+    if not (_PIPELINE_NAME if long else _NAME).match(value):
+        raise ValidationError(
+            f"{argument}: {value!r} is not a valid {what} name (1-{256 if long else 63} "
+            "letters, digits and hyphens, starting and ending with a letter or digit)",
+            field=argument.lstrip("-").lower())
+    return value
 
 
 # -- output -------------------------------------------------------------------------------
@@ -62,8 +87,13 @@ def _when(value: _dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
+def _seconds(start: _dt.datetime | None, end: _dt.datetime | None) -> float | None:
+    return round((end - start).total_seconds(), 3) if start and end else None
+
+
 def _took(start: _dt.datetime | None, end: _dt.datetime | None) -> str:
-    return f"{(end - start).total_seconds():.1f} s" if start and end else "-"
+    seconds = _seconds(start, end)
+    return "-" if seconds is None else f"{seconds:.1f} s"
 
 
 def _description_dict(description: Any) -> dict[str, Any]:
@@ -92,7 +122,7 @@ def add_resource_commands(commands: Any) -> None:
     for name, text in (("show", "one job in full"), ("logs", "a job's log lines"),
                        ("stop", "stop a running job")):
         verb = verbs.add_parser(name, help=text)
-        verb.add_argument("name")
+        verb.add_argument("name", metavar="NAME")
         verb.add_argument("--type", choices=JOB_TYPES, dest="job_type",
                           help="the job's kind (default: found by name)")
         if name != "logs":
@@ -103,10 +133,10 @@ def add_resource_commands(commands: Any) -> None:
     verbs.add_parser("list", help="endpoints and their status").add_argument(
         "--json", action="store_true")
     show = verbs.add_parser("show", help="an endpoint's variants, weights and capture")
-    show.add_argument("name")
+    show.add_argument("name", metavar="NAME")
     show.add_argument("--json", action="store_true")
     invoke = verbs.add_parser("invoke", help="send one request; prints the answer's body")
-    invoke.add_argument("name")
+    invoke.add_argument("name", metavar="NAME")
     body = invoke.add_mutually_exclusive_group(required=True)
     body.add_argument("--body", help="the request body, as text")
     body.add_argument("--file", type=Path, help="read the request body from this file")
@@ -115,7 +145,7 @@ def add_resource_commands(commands: Any) -> None:
     invoke.add_argument("--variant", help="send to this production variant")
     invoke.add_argument("--json", action="store_true")
     delete = verbs.add_parser("delete", help="delete an endpoint (its servers stop)")
-    delete.add_argument("name")
+    delete.add_argument("name", metavar="NAME")
     delete.add_argument("--json", action="store_true")
 
     pipelines = commands.add_parser("pipelines", help="pipelines and their executions")
@@ -123,7 +153,7 @@ def add_resource_commands(commands: Any) -> None:
     verbs.add_parser("list", help="upserted pipelines").add_argument(
         "--json", action="store_true")
     run = verbs.add_parser("run", help="start an execution of an upserted pipeline")
-    run.add_argument("name")
+    run.add_argument("name", metavar="NAME")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="a parameter override, typed as the pipeline declares it "
                           "(repeatable)")
@@ -131,10 +161,10 @@ def add_resource_commands(commands: Any) -> None:
                      help="wait for the end (always so on the local backend)")
     run.add_argument("--json", action="store_true")
     executions = verbs.add_parser("executions", help="a pipeline's executions, newest first")
-    executions.add_argument("name")
+    executions.add_argument("name", metavar="NAME")
     executions.add_argument("--json", action="store_true")
     steps = verbs.add_parser("steps", help="an execution's steps")
-    steps.add_argument("execution_arn")
+    steps.add_argument("execution_arn", metavar="EXECUTION_ARN")
     steps.add_argument("--json", action="store_true")
 
 
@@ -183,7 +213,8 @@ def _find_job(session: Any, name: str, kind: str | None) -> tuple[str, Any]:
 
 def _job_row(kind: str, job: Any) -> dict[str, Any]:
     return {"name": job.name, "type": kind, "status": job.status,
-            "created": job.creation_time, "duration": _took(job.start_time, job.end_time),
+            "created": job.creation_time,
+            "duration_seconds": _seconds(job.start_time, job.end_time),
             "failure_reason": job.failure_reason}
 
 
@@ -192,6 +223,9 @@ def _jobs(args: argparse.Namespace, session: Any) -> None:
         if args.limit is not None and args.limit < 1:
             raise ValidationError(f"--limit: a positive number, got {args.limit}",
                                   field="limit")
+        if args.status and args.status.lower() not in {s.lower() for s in JOB_STATUSES}:
+            raise ValidationError(f"--status: one of {', '.join(JOB_STATUSES)}, got "
+                                  f"{args.status!r}", field="status")
         rows = [_job_row(kind, _describe(session, kind, name))
                 for kind in ([args.job_type] if args.job_type else JOB_TYPES)
                 for name in _names(session, kind)]
@@ -202,10 +236,11 @@ def _jobs(args: argparse.Namespace, session: Any) -> None:
             rows = rows[-args.limit:]
         _emit(args, rows, _table(
             ["NAME", "TYPE", "STATUS", "CREATED", "DURATION"],
-            [[r["name"], r["type"], r["status"], _when(r["created"]), r["duration"]]
+            [[r["name"], r["type"], r["status"], _when(r["created"]),
+              "-" if r["duration_seconds"] is None else f"{r['duration_seconds']:.1f} s"]
              for r in rows]) if rows else "(no jobs)")
         return
-    kind, job = _find_job(session, args.name, args.job_type)
+    kind, job = _find_job(session, _check_name(args.name, "NAME", "job"), args.job_type)
     if args.action == "show":
         data = {"type": kind, **_description_dict(job)}
         lines = [f"{kind} job {job.name}: {job.status}",
@@ -264,7 +299,7 @@ def _endpoints(args: argparse.Namespace, session: Any) -> None:
             [[e.name, e.status, ", ".join(f"{v.name} ({v.weight:g})" for v in e.variants),
               _when(e.creation_time)] for e in described]) if described else "(no endpoints)")
         return
-    endpoint = Endpoint(args.name, session=session)
+    endpoint = Endpoint(_check_name(args.name, "NAME", "endpoint"), session=session)
     if args.action == "show":
         found = endpoint.describe()
         lines = [f"endpoint {found.name}: {found.status}", f"  arn       {found.arn}",
@@ -290,6 +325,8 @@ def _endpoints(args: argparse.Namespace, session: Any) -> None:
             payload = args.file.read_bytes()
         else:
             payload = args.body.encode()
+        if args.variant is not None:
+            _check_name(args.variant, "--variant", "variant")
         answer = endpoint.invoke(payload, args.content_type, accept=args.accept,
                                  target_variant=args.variant)
         text = answer.body.decode(errors="replace")
@@ -347,12 +384,18 @@ def _pipelines(args: argparse.Namespace, session: Any) -> None:
         _emit(args, names, "\n".join(names) if names else "(no pipelines)")
         return
     if args.action == "steps":
+        if not _EXECUTION_ARN.match(args.execution_arn):
+            raise ValidationError(
+                f"EXECUTION_ARN: {args.execution_arn!r} is not a pipeline execution ARN "
+                "(arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME/execution/ID; `mlopskit "
+                "pipelines executions NAME` lists them)", field="execution_arn")
         steps = engine.list_execution_steps(args.execution_arn)
         _emit(args, [dataclasses.asdict(s) for s in steps], _table(
             ["STEP", "TYPE", "STATUS", "DURATION", "CACHE", "REASON"],
             [[s.name, s.type, s.status, _took(s.start_time, s.end_time),
               "hit" if s.cache_hit else "-", s.failure_reason] for s in steps]))
         return
+    _check_name(args.name, "NAME", "pipeline")
     if args.action == "executions":
         engine.describe_pipeline(args.name)  # NotFoundError for an unknown pipeline
         records = [engine.describe_execution(arn) for arn in engine.list_executions(args.name)]

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .errors import MlopsKitError, ValidationError
@@ -26,8 +26,15 @@ __all__ = ["main"]
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error printed as one line naming the argument (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mlopskit", description="SageMaker-style ML workflows, locally or on AWS.")
     parser.add_argument("--version", action="store_true", dest="show_version",
                         help="print the version and exit")
@@ -223,8 +230,8 @@ def _monitor(args: argparse.Namespace) -> None:
     schedule = MonitoringSchedule(args.schedule, session=session)
     if args.action == "history":
         runs = schedule.runs()
-        rows = [f"{'STARTED':<26}  {'STATUS':<24}  {'ROWS':>8}  VIOLATIONS"]
-        rows += [f"{r.started.isoformat():<26}  {r.status:<24}  {r.rows:>8}  "
+        rows = [f"{'STARTED':<32}  {'STATUS':<24}  {'ROWS':>8}  VIOLATIONS"]
+        rows += [f"{r.started.isoformat():<32}  {r.status:<24}  {r.rows:>8}  "
                  + (", ".join(sorted({str(v.get('feature_name')) for v in r.violations}))
                     or "-") for r in runs]
         _out(args, [r.to_dict() for r in runs], rows)
@@ -232,6 +239,16 @@ def _monitor(args: argparse.Namespace) -> None:
     getattr(schedule, args.action)()
     _out(args, {"schedule": args.schedule, "action": args.action},
          [f"schedule {args.schedule}: {args.action}"])
+
+
+def _one_line(exc: Exception) -> str:
+    """The error's message on one line (a server's traceback, several bad fields).
+
+    Example:
+        >>> _one_line(ValueError("a: bad\\n  b: worse\\n"))
+        'a: bad; b: worse'
+    """
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -259,10 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run_resource_command(args, _session(args))
     except ValidationError as exc:
-        print(f"mlopskit: error: {exc}", file=sys.stderr)
+        print(f"mlopskit: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except MlopsKitError as exc:
-        print(f"mlopskit: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"mlopskit: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
     return EXIT_OK
 

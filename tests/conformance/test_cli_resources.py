@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,20 @@ PREPARE = "import os\nos.makedirs('/opt/ml/processing/out', exist_ok=True)\n" \
 
 
 @pytest.fixture
-def cli(any_session, monkeypatch):
+def moto_processing(any_session, monkeypatch) -> processing_moto.ProcessingLifecycle | None:
+    """On AWS, moto's processing jobs made more like SageMaker's (moto, not mlopskit)."""
+    if any_session.backend_name == "aws":
+        return processing_moto.patch(monkeypatch)
+    return None
+
+
+@pytest.fixture
+def cli(any_session, moto_processing, monkeypatch):
     """The CLI pointed at ``any_session``'s backend through the environment."""
     if any_session.backend_name == "local":
         monkeypatch.setenv("MLOPSKIT_BACKEND", "local")
         monkeypatch.setenv("MLOPSKIT_ROOT", str(any_session.root))
     else:
-        processing_moto.patch(monkeypatch)
         for key, value in {"MLOPSKIT_BACKEND": "aws", "MLOPSKIT_REGION": TEST_REGION,
                            "MLOPSKIT_BUCKET": TEST_BUCKET,
                            "MLOPSKIT_ROLE_ARN": TEST_ROLE_ARN}.items():
@@ -95,6 +103,12 @@ def test_jobs_list_show_and_logs(cli, tmp_path, capsys):
     assert (code, json.loads(out)) == (0, [])
     code, out, _ = run(capsys, "jobs", "list", "--limit", "1", "--json")
     assert code == 0 and len(json.loads(out)) == 1
+    newest = max([trained, processed, transformed],
+                 key=lambda j: (j.describe().creation_time, j.name))  # ties: by name
+    assert json.loads(out)[0]["name"] == newest.name
+    code, out, _ = run(capsys, "jobs", "list", "--type", "training", "--json")
+    assert [j["name"] for j in json.loads(out)] == [trained.name]
+    assert isinstance(json.loads(out)[0]["duration_seconds"], float)
 
     code, out, _ = run(capsys, "jobs", "show", trained.name, "--json")
     shown = json.loads(out)
@@ -126,6 +140,49 @@ def test_job_environment_values_are_not_printed(cli, tmp_path, capsys):
     assert json.loads(out)["environment"] == ["API_TOKEN"]
 
 
+@pytest.mark.parametrize("any_session", ["aws"], indirect=True)
+def test_logs_read_every_line_of_a_job_on_aws(cli, tmp_path, capsys):
+    """On AWS the lines come from CloudWatch Logs (``/aws/sagemaker/ProcessingJobs``);
+    moto writes none for its jobs, so the test puts two hosts' lines there itself."""
+    script = tmp_path / "prepare.py"
+    script.write_text(PREPARE)
+    job = mlopskit.Processor(image_uri=IMAGE, instance_type="ml.m5.large",
+                             session=cli).run(script, logs=False)
+    logs = cli.boto3_session.client("logs")
+    group = "/aws/sagemaker/ProcessingJobs"
+    logs.create_log_group(logGroupName=group)
+    for host, words in (("algo-1", ["first", "second"]), ("algo-2", ["third"])):
+        stream = f"{job.name}/{host}-1700000000"
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        now_ms = int(time.time() * 1000)  # CloudWatch (and moto) drop events days old
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+            {"timestamp": now_ms + i, "message": w} for i, w in enumerate(words)])
+    code, out, _ = run(capsys, "jobs", "logs", job.name)
+    assert code == 0
+    assert out.splitlines() == ["[algo-1] first", "[algo-1] second", "[algo-2] third"]
+
+
+def test_stop_on_both_backends(cli, moto_processing, tmp_path, capsys):
+    script = tmp_path / "wait.py"
+    script.write_text("import time\nprint('started', flush=True)\ntime.sleep(120)\n")
+    if moto_processing is not None:
+        moto_processing.describes_until_done = 1000  # runs until stopped
+    job = mlopskit.Processor(image_uri=IMAGE, instance_type="ml.m5.large",
+                             session=cli).run(script, wait=False, logs=False)
+    code, out, err = run(capsys, "jobs", "stop", job.name, "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"name": job.name, "type": "processing",
+                               "status": json.loads(out)["status"]}
+    assert json.loads(out)["status"] in ("Stopping", "Stopped")
+    with pytest.raises(JobFailedError, match="Stopped"):
+        mlopskit.ProcessingJob.attach(job.name, session=cli).wait(timeout=60)
+    code, out, err = run(capsys, "jobs", "stop", job.name, "--type", "processing")
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and "only an InProgress job can be stopped" in err
+    code, out, _ = run(capsys, "jobs", "list", "--status", "stopped", "--json")
+    assert [(j["name"], j["status"]) for j in json.loads(out)] == [(job.name, "Stopped")]
+
+
 def test_stopping_a_running_job(local_session, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MLOPSKIT_ROOT", str(local_session.root))
     monkeypatch.setenv("MLOPSKIT_BACKEND", "local")
@@ -148,8 +205,14 @@ def test_stopping_a_running_job(local_session, tmp_path, monkeypatch, capsys):
     (["jobs", "logs", "no-such-job", "--type", "processing"], 1, "no-such-job"),
     (["jobs", "list", "--limit", "0"], 2, "--limit: a positive number, got 0"),
     (["jobs", "list", "--type", "batch"], 2, "argument --type: invalid choice: 'batch'"),
-    (["jobs", "show"], 2, "the following arguments are required: name"),
+    (["jobs", "show"], 2, "the following arguments are required: NAME"),
     (["jobs"], 2, "the following arguments are required: ACTION"),
+    (["jobs", "list", "--limit", "x"], 2, "argument --limit: invalid int value: 'x'"),
+    (["jobs", "list", "--status", "Done"], 2,
+     "--status: one of InProgress, Completed, Failed, Stopping, Stopped, got 'Done'"),
+    (["jobs", "show", "bad_name"], 2, "NAME: 'bad_name' is not a valid job name"),
+    (["jobs", "logs", "x-"], 2, "NAME: 'x-' is not a valid job name"),
+    (["jobs", "stop", "a" * 64], 2, "is not a valid job name (1-63 letters"),
 ])
 def test_bad_job_commands(cli, capsys, argv, code, message):
     got, _, err = run(capsys, *argv)
@@ -196,6 +259,13 @@ def test_endpoints_list_show_invoke_delete(cli, tmp_path, capsys):
                        "--accept", "application/json")
     assert code == 0 and json.loads(out) == [1, 0]
 
+    if cli.backend_name == "local":  # the server's 500 names the model's error on 3 lines
+        code, out, err = run(capsys, "endpoints", "invoke", "cli-ep", "--body", "2.0,1.0,0.5")
+        assert (code, out) == (1, "")
+        assert err.startswith("mlopskit: InvocationError: endpoint 'cli-ep' variant "
+                              "'AllTraffic' answered 500")
+        assert err.count("\n") == 1
+
     code, out, _ = run(capsys, "endpoints", "delete", "cli-ep")
     assert (code, out.strip()) == (0, "endpoint cli-ep: deleted")
     code, out, _ = run(capsys, "endpoints", "list", "--json")
@@ -212,11 +282,15 @@ def test_endpoints_list_show_invoke_delete(cli, tmp_path, capsys):
     (["endpoints", "invoke", "cli-ep", "--file", "/no/such/file.csv"], 2,
      "--file: '/no/such/file.csv' is not a file"),
     (["endpoints", "restart", "cli-ep"], 2, "invalid choice: 'restart'"),
+    (["endpoints", "show", "my_endpoint"], 2, "NAME: 'my_endpoint' is not a valid endpoint"),
+    (["endpoints", "invoke", "cli-ep", "--body", "1", "--variant", "a b"], 2,
+     "--variant: 'a b' is not a valid variant name"),
 ])
 def test_bad_endpoint_commands(cli, capsys, argv, code, message):
-    got, _, err = run(capsys, *argv)
-    assert got == code
+    got, out, err = run(capsys, *argv)
+    assert (got, out) == (code, "")
     assert message in err
+    assert err.count("\n") == 1  # one line, usage errors included
 
 
 # -- pipelines ----------------------------------------------------------------------------
@@ -274,7 +348,12 @@ def test_a_failed_run_exits_1_with_the_reason(pipeline, capsys):
      "--param: expected NAME=VALUE, got 'Size'"),
     (["pipelines", "run", "no-such-pipeline"], 1, "no-such-pipeline"),
     (["pipelines", "executions", "no-such-pipeline"], 1, "no-such-pipeline"),
-    (["pipelines", "executions"], 2, "the following arguments are required: name"),
+    (["pipelines", "executions"], 2, "the following arguments are required: NAME"),
+    (["pipelines", "run", "cli_quick"], 2, "NAME: 'cli_quick' is not a valid pipeline name"),
+    (["pipelines", "steps", "cli-quick"], 2,
+     "EXECUTION_ARN: 'cli-quick' is not a pipeline execution ARN"),
+    (["pipelines", "steps", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/cli-quick/"
+                            "execution/nosuchid"], 1, "nosuchid"),
 ])
 def test_bad_pipeline_commands_start_nothing(pipeline, capsys, argv, code, message):
     got, _, err = run(capsys, *argv)

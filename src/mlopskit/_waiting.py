@@ -12,6 +12,8 @@ from .errors import WaitTimeoutError
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+    from ._display import WaitProgress
+
 __all__ = ["poll_until"]
 
 T = TypeVar("T")
@@ -27,6 +29,7 @@ def poll_until(
     maximum: float,
     describe: Callable[[T], str],
     on_poll: Callable[[T], None] | None = None,
+    progress: WaitProgress[T] | None = None,
 ) -> T:
     """Call ``fetch`` until ``done(result)``; raise :class:`WaitTimeoutError` after ``timeout``.
 
@@ -36,6 +39,9 @@ def poll_until(
         >>> poll_until(lambda: next(states), lambda s: s == "Completed", clock=FakeClock(),
         ...            timeout=60, initial=1, maximum=10, describe=str)
         'Completed'
+
+    ``progress`` (see :class:`mlopskit._display.WaitProgress`) is shown each poll once the
+    first answer says the wait is not over, and closed when the wait ends either way.
     """
     start = clock.monotonic()
     first = fetch()
@@ -43,6 +49,23 @@ def poll_until(
         on_poll(first)
     if done(first):
         return first  # the common case after an in-process run: no need for tenacity
+    if progress is None:
+        return _wait(fetch, done, first, start, clock=clock, timeout=timeout,
+                     initial=initial, maximum=maximum, describe=describe, on_poll=on_poll,
+                     progress=None)
+    try:
+        progress.update(first)
+        return _wait(fetch, done, first, start, clock=clock, timeout=timeout,
+                     initial=initial, maximum=maximum, describe=describe, on_poll=on_poll,
+                     progress=progress)
+    finally:
+        progress.close()
+
+
+def _wait(fetch: Callable[[], T], done: Callable[[T], bool], first: T, start: float, *,
+          clock: Clock, timeout: float | None, initial: float, maximum: float,
+          describe: Callable[[T], str], on_poll: Callable[[T], None] | None,
+          progress: WaitProgress[T] | None) -> T:
     # tenacity pulls in asyncio (and tornado when installed): load it only to really wait.
     from tenacity import Retrying, retry_if_result, wait_exponential, wait_random
 
@@ -53,6 +76,8 @@ def poll_until(
         last[:] = [value]
         if on_poll is not None:
             on_poll(value)
+        if progress is not None:
+            progress.update(value)
         return value
 
     def out_of_time(state: RetryCallState) -> bool:

@@ -23,7 +23,21 @@ __all__ = ["Clock", "FakeClock", "SystemClock"]
 
 @runtime_checkable
 class Clock(Protocol):
-    """What mlopskit needs from a clock."""
+    """What mlopskit needs from a clock.
+
+    Any object with these three methods is one (``SystemClock`` and ``FakeClock`` are);
+    a session takes it as ``clock=`` and every wait reads it.
+
+    Example:
+        >>> isinstance(SystemClock(), Clock), isinstance(FakeClock(), Clock)
+        (True, True)
+        >>> def waited(clock: Clock, seconds: float) -> float:
+        ...     start = clock.monotonic()
+        ...     clock.sleep(seconds)
+        ...     return clock.monotonic() - start
+        >>> waited(FakeClock(), 600)
+        600.0
+    """
 
     def now(self) -> _dt.datetime:
         """The current time, timezone-aware (UTC)."""

@@ -55,6 +55,19 @@ class Model:
     ``entry_point``/``source_dir`` name the inference script (``model_fn``, ...) as in the
     SageMaker SDK; the code is packed and uploaded, content-addressed, when the model is
     registered or deployed.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> Model("s3://models/iris/model.tar.gz", entry_point="inference.py",
+        ...       session=session)
+        Model(model_data='s3://models/iris/model.tar.gz', framework=None)
+
+    Serving it (this starts an inference server on 127.0.0.1)::
+
+        predictor = model.deploy(mlopskit.RealtimeConfig("ml.m5.large"), endpoint_name="iris")
+        predictor.predict([[5.1, 3.5, 1.4, 0.2]])
+        predictor.delete_endpoint()
     """
 
     def __init__(

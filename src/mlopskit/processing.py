@@ -26,7 +26,6 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from . import _display
+from ._display import WaitProgress
 from ._waiting import poll_until
 from .backends.base import Capability, ProcessingJobDescription
 from .clock import SystemClock
@@ -466,12 +467,13 @@ class ProcessingJob:
         return list(self._current().arguments)
 
     def wait(self, timeout: float | None = None, *, logs: bool = False,
-             raise_on_failure: bool = True) -> ProcessingJob:
+             raise_on_failure: bool = True, progress: bool | None = None) -> ProcessingJob:
         """Block until the job ends; stream its log when ``logs``.
 
         Raises :class:`~mlopskit.errors.WaitTimeoutError` after ``timeout`` seconds and
         :class:`~mlopskit.errors.JobFailedError` when the job ends ``Failed`` or
-        ``Stopped`` (unless ``raise_on_failure=False``).
+        ``Stopped`` (unless ``raise_on_failure=False``). ``progress`` shows a status bar
+        while waiting (default: in notebooks and terminals, see docs/notebooks.md).
         """
         backend = self.session.backend
         cursor: list[Any] = [None]
@@ -490,7 +492,10 @@ class ProcessingJob:
             self.describe, lambda d: d.is_terminal, clock=clock, timeout=timeout,
             initial=0.05 if fast else 2.0, maximum=1.0 if fast else 30.0,
             describe=lambda d: f"processing job {self.name!r} is still {d.status}",
-            on_poll=stream)
+            on_poll=stream,
+            progress=None if logs and not progress else WaitProgress.create(
+                f"processing {self.name}", lambda d: (d.status, None, None),
+                progress=progress))
         if raise_on_failure and description.status != "Completed":
             reason = description.failure_reason or description.status
             raise JobFailedError(f"processing job {self.name!r} ended {description.status}: "
@@ -519,14 +524,34 @@ class ProcessingJob:
         status = self._description.status if self._description else "?"
         return f"ProcessingJob(name={self.name!r}, status={status!r})"
 
+    @_display.safe_html("Processing job", lambda self: self.name)
     def _repr_html_(self) -> str:
-        d = self._current()
-        rows = [("name", d.name), ("status", d.status),
-                ("failure_reason", d.failure_reason or "")]
-        rows += [(f"output {k}", v) for k, v in d.outputs.items()]
-        if d.start_time and d.end_time:
-            seconds = (d.end_time - d.start_time) / _dt.timedelta(seconds=1)
-            rows.append(("duration", f"{seconds:.1f} s"))
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-        return f"<table><caption>Processing job</caption>{body}</table>"
+        """Status, timings, inputs, outputs and arguments (one describe at most; the job's
+        environment values are never shown)."""
+        try:
+            d = self._current()
+        except Exception as exc:
+            return _display.card("Processing job", self.name, None,
+                                 parts=[_display.unavailable("state", exc)])
+        end = d.end_time or (None if d.start_time is None
+                             else _dt.datetime.now(d.start_time.tzinfo))
+        rows: list[tuple[str, object]] = [
+            ("failure reason", d.failure_reason),
+            ("exit message", d.exit_message),
+            ("created", _display.time_text(d.creation_time)),
+            ("started", _display.time_text(d.start_time)),
+            ("ended", _display.time_text(d.end_time)),
+            ("duration", _display.duration_text(d.start_time, end)),
+            ("instances", f"{d.instance_count} x {d.instance_type}"),
+            ("image", d.image_uri),
+            ("command", " ".join(d.entrypoint)),
+            ("arguments", " ".join(d.arguments)),
+            ("arn", d.arn)]
+        parts: list[str] = []
+        if d.inputs:
+            parts.append(_display.table(("input", "source"), sorted(d.inputs.items()),
+                                        caption="Inputs", limit=20))
+        if d.outputs:
+            parts.append(_display.table(("output", "destination"), sorted(d.outputs.items()),
+                                        caption="Outputs", limit=20))
+        return _display.card("Processing job", d.name, d.status, rows=rows, parts=parts)

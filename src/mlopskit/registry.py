@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import html
+import itertools
 import operator
 import os
 import re
@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import _display
 from .errors import ConflictError, MlopsKitError, ValidationError
 from .models import Model, sha256_of
 from .session import Session, resolve_session
@@ -155,7 +156,20 @@ class ModelPackageGroup:
     """A named, versioned collection of model packages.
 
     ``policies`` run on every approval made through this object (and its packages).
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> session.backend.objects.put_bytes(b"weights", "s3://models/iris/model.tar.gz")
+        >>> group = ModelPackageGroup("iris-models", session=session).create()
+        >>> model = mlopskit.Model("s3://models/iris/model.tar.gz", session=session)
+        >>> group.register(model, metrics={"accuracy": 0.93})
+        ModelPackage(group='iris-models', version=1, status='PendingManualApproval')
+        >>> [package.version for package in group.versions()], group.latest()
+        ([1], None)
     """
+
+    _REPR_VERSIONS = 5  # versions a notebook display reads
 
     def __init__(self, name: str, description: str | None = None,
                  session: Session | None = None, *,
@@ -291,6 +305,32 @@ class ModelPackageGroup:
     def __repr__(self) -> str:
         return f"ModelPackageGroup(name={self.name!r})"
 
+    @_display.safe_html("Model package group", lambda self: self.name)
+    def _repr_html_(self) -> str:
+        """Description and the newest few versions (one listing; on AWS each version shown
+        costs a describe, so only ``_REPR_VERSIONS`` are read)."""
+        rows: list[tuple[str, object]] = [("description", self.description)]
+        shown = self._REPR_VERSIONS
+        try:
+            records = list(itertools.islice(
+                self._registry.list_packages(self.name, None, True), shown + 1))
+        except Exception as exc:
+            return _display.card("Model package group", self.name, None, rows=rows,
+                                 parts=[_display.unavailable("versions", exc)])
+        if not records:
+            parts: list[str] = [_display.note("no versions registered yet")]
+        else:
+            parts = [_display.table(
+                ("version", "status", "created", "metrics", "description"),
+                [(r.version, _display.badge(r.approval_status.value),
+                  _display.time_text(r.creation_time),
+                  ", ".join(f"{k}={v:g}" for k, v in sorted(r.metrics.items())),
+                  r.description or "") for r in records[:shown]],
+                caption="Versions (newest first)")]
+            if len(records) > shown:
+                parts.append(_display.note("older versions not shown"))
+        return _display.card("Model package group", self.name, None, rows=rows, parts=parts)
+
 
 class _Candidate:
     """What a policy sees of a package being registered as Approved: the same attributes
@@ -322,7 +362,25 @@ def _lineage(session: Session, model: Model, job: TrainingJob | None) -> dict[st
 
 
 class ModelPackage:
-    """One registered version. Read its state; change it with approve/reject/set_metadata."""
+    """One registered version. Read its state; change it with approve/reject/set_metadata.
+
+    Get one from :meth:`ModelPackageGroup.register`, ``package(version)``, ``versions()``
+    or ``latest()``; every change of approval state is kept in ``history``.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> session.backend.objects.put_bytes(b"weights", "s3://models/iris/model.tar.gz")
+        >>> group = ModelPackageGroup("iris-models", session=session).create()
+        >>> package = group.register(mlopskit.Model("s3://models/iris/model.tar.gz",
+        ...                                         session=session), metrics={"acc": 0.9})
+        >>> package.approve(by="alice", note="beats the baseline").approval_status.value
+        'Approved'
+        >>> [(entry.status, entry.note) for entry in package.history]
+        [('PendingManualApproval', 'registered'), ('Approved', 'beats the baseline')]
+        >>> package.metrics
+        {'acc': 0.9}
+    """
 
     def __init__(self, record: PackageRecord, group: ModelPackageGroup) -> None:
         self._record = record
@@ -465,11 +523,35 @@ class ModelPackage:
         return (f"ModelPackage(group={self.group.name!r}, version={self.version}, "
                 f"status={self.approval_status.value!r})")
 
+    @_display.safe_html("Model package", lambda self: f"{self.group.name} v{self.version}")
     def _repr_html_(self) -> str:
-        rows = [("group", self.group.name), ("version", self.version),
-                ("status", self.approval_status.value),
-                ("model_data", self._record.model.model_data)]
-        rows += [(f"metric {k}", f"{v:g}") for k, v in sorted(self.metrics.items())]
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-        return f"<table><caption>Model package</caption>{body}</table>"
+        """Approval status, metrics, metadata, lineage and history; no backend call (the
+        record is in hand) and never the model's environment values."""
+        record = self._record
+        lineage = record.lineage
+        rows: list[tuple[str, object]] = [
+            ("description", record.description),
+            ("created", _display.time_text(record.creation_time)),
+            ("model artifact", record.model.model_data),
+            ("image", record.model.image_uri),
+            ("framework", " ".join(filter(None, (record.model.framework,
+                                                 record.model.framework_version)))),
+            ("sha256", str(lineage.get("sha256") or "")[:16]),
+            ("training job", lineage.get("training_job")),
+            ("content types", ", ".join(record.content_types)),
+            ("arn", record.arn)]
+        parts: list[str] = []
+        if record.metrics:
+            parts.append(_display.table(("metric", "value"),
+                                        [(k, f"{v:g}") for k, v in sorted(record.metrics.items())],
+                                        caption="Metrics"))
+        if record.metadata:
+            parts.append(_display.table(("key", "value"), sorted(record.metadata.items()),
+                                        caption="Metadata", limit=20))
+        if record.history:
+            parts.append(_display.table(
+                ("status", "by", "at", "note"),
+                [(_display.badge(h.status), h.by, _display.time_text(h.at), h.note)
+                 for h in record.history], caption="History", limit=20))
+        return _display.card("Model package", f"{self.group.name} v{record.version}",
+                             record.approval_status.value, rows=rows, parts=parts)

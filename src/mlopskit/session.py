@@ -39,7 +39,17 @@ DEFAULT_REGION = "us-east-1"
 
 
 class Session:
-    """Base of :class:`LocalSession` and :class:`AwsSession`; build one of those instead."""
+    """Base of :class:`LocalSession` and :class:`AwsSession`; build one of those instead.
+
+    Every session has a ``region``, a ``default_bucket``, a ``role_arn``, a ``clock`` and
+    the ``backend`` that does the work; annotate with ``Session`` to accept either kind.
+
+    Example:
+        >>> import tempfile
+        >>> session = LocalSession(root=tempfile.mkdtemp())
+        >>> isinstance(session, Session), session.backend_name, session.default_bucket
+        (True, 'local', 'mlopskit-local')
+    """
 
     def __init__(self, *, region: str, bucket: str | None, role_arn: str | None,
                  clock: Clock | None) -> None:
@@ -248,7 +258,17 @@ _default_lock = threading.Lock()
 
 
 def default_session() -> Session:
-    """The process-wide session used when ``session=`` is omitted (built from the env)."""
+    """The process-wide session used when ``session=`` is omitted (built from the env).
+
+    It is made on first use by :func:`session_from_env` and then kept.
+
+    Example:
+        >>> import tempfile
+        >>> set_default_session(LocalSession(root=tempfile.mkdtemp()))
+        >>> default_session().backend_name
+        'local'
+        >>> set_default_session(None)
+    """
     global _default
     with _default_lock:
         if _default is None:
@@ -257,7 +277,16 @@ def default_session() -> Session:
 
 
 def set_default_session(session: Session | None) -> None:
-    """Replace the process-wide default session (``None`` rebuilds it from the env)."""
+    """Replace the process-wide default session (``None`` rebuilds it from the env).
+
+    Example:
+        >>> import tempfile
+        >>> mine = LocalSession(root=tempfile.mkdtemp())
+        >>> set_default_session(mine)
+        >>> default_session() is mine
+        True
+        >>> set_default_session(None)  # back to the environment's choice
+    """
     global _default
     with _default_lock:
         _default = session

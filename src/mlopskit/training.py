@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
-import html
+import json
 import re
 import sys
 import tempfile
@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from . import _display
 from ._archive import make_tar_gz
+from ._display import WaitProgress
 from ._waiting import poll_until
 from .backends.base import Capability, TrainingJobDescription
 from .clock import SystemClock
@@ -454,12 +456,13 @@ class TrainingJob:
         return {m.name: m.value for m in self._current().metrics}
 
     def wait(self, timeout: float | None = None, *, logs: bool = False,
-             raise_on_failure: bool = True) -> TrainingJob:
+             raise_on_failure: bool = True, progress: bool | None = None) -> TrainingJob:
         """Block until the job ends; stream its log when ``logs``.
 
         Raises :class:`~mlopskit.errors.WaitTimeoutError` after ``timeout`` seconds (on the
         session clock) and :class:`~mlopskit.errors.JobFailedError` when the job ends
-        ``Failed`` or ``Stopped`` (unless ``raise_on_failure=False``).
+        ``Failed`` or ``Stopped`` (unless ``raise_on_failure=False``). ``progress`` shows a
+        status bar while waiting (default: in notebooks and terminals, see docs/notebooks.md).
         """
         backend = self.session.backend
         cursor: list[Any] = [None]
@@ -479,7 +482,11 @@ class TrainingJob:
             initial=0.05 if fast else 2.0, maximum=1.0 if fast else 30.0,
             describe=lambda d: f"training job {self.name!r} is still {d.status} "
                                f"({d.secondary_status})",
-            on_poll=stream)
+            on_poll=stream,
+            progress=None if logs and not progress else WaitProgress.create(
+                f"training {self.name}", lambda d: (
+                    f"{d.status} ({d.secondary_status})" if d.secondary_status else d.status,
+                    None, None), progress=progress))
         if raise_on_failure and description.status != "Completed":
             reason = description.failure_reason or description.secondary_status
             raise JobFailedError(f"training job {self.name!r} ended {description.status}: "
@@ -527,14 +534,42 @@ class TrainingJob:
         status = self._description.status if self._description else "?"
         return f"TrainingJob(name={self.name!r}, status={status!r})"
 
+    @_display.safe_html("Training job", lambda self: self.name)
     def _repr_html_(self) -> str:
-        d = self._current()
-        rows = [("name", d.name), ("status", f"{d.status} ({d.secondary_status})"),
-                ("model_data", d.model_data or ""), ("failure_reason", d.failure_reason or "")]
-        rows += [(f"metric {m.name}", f"{m.value:g}") for m in d.metrics]
-        if d.start_time and d.end_time:
-            seconds = (d.end_time - d.start_time) / _dt.timedelta(seconds=1)
-            rows.append(("duration", f"{seconds:.1f} s"))
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-        return f"<table><caption>Training job</caption>{body}</table>"
+        """Status, timings, metrics, hyperparameters and artifacts (one describe at most;
+        nothing from the job's environment is shown)."""
+        try:
+            d = self._current()
+        except Exception as exc:
+            return _display.card("Training job", self.name, None,
+                                 parts=[_display.unavailable("state", exc)])
+        end = d.end_time or (None if d.start_time is None
+                             else _dt.datetime.now(d.start_time.tzinfo))
+        rows: list[tuple[str, object]] = [
+            ("secondary status", d.secondary_status),
+            ("failure reason", d.failure_reason),
+            ("created", _display.time_text(d.creation_time)),
+            ("started", _display.time_text(d.start_time)),
+            ("ended", _display.time_text(d.end_time)),
+            ("duration", _display.duration_text(d.start_time, end)),
+            ("instances", f"{d.instance_count} x {d.instance_type}"),
+            ("image", d.image_uri),
+            ("framework", " ".join(filter(None, (d.framework, d.framework_version)))),
+            ("model artifact", d.model_data),
+            ("output", d.output_data),
+            ("arn", d.arn)]
+        parts: list[str] = []
+        if d.metrics:
+            parts.append(_display.table(("metric", "value"),
+                                        [(m.name, f"{m.value:g}") for m in d.metrics],
+                                        caption="Metrics"))
+        if d.hyperparameters:
+            parts.append(_display.table(
+                ("hyperparameter", "value"),
+                [(k, json.dumps(v) if not isinstance(v, str) else v)
+                 for k, v in sorted(d.hyperparameters.items())],
+                caption="Hyperparameters", limit=30))
+        if d.inputs:
+            parts.append(_display.table(("channel", "source"), sorted(d.inputs.items()),
+                                        caption="Inputs", limit=20))
+        return _display.card("Training job", d.name, d.status, rows=rows, parts=parts)

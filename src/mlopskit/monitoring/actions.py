@@ -38,7 +38,16 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 @dataclasses.dataclass(frozen=True)
 class LogViolations:
-    """Log one line per violation on the ``mlopskit.monitoring`` logger."""
+    """Log one line per violation on the ``mlopskit.monitoring`` logger.
+
+    Example:
+        >>> LogViolations(level="ERROR").to_dict()
+        {'type': 'LogViolations', 'level': 'ERROR'}
+        >>> LogViolations(level="LOUD")
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: level: 'LOUD' is not one of DEBUG, INFO, WARNING, ...
+    """
 
     level: str = "WARNING"
 
@@ -87,6 +96,15 @@ class CallFunction:
 
     ``function`` is a callable or a ``"module:name"`` string. Schedules keep only the
     string form: pass a module-level function (lambdas and closures work with ``run()``).
+
+    Example:
+        >>> import json
+        >>> CallFunction(json.dumps).to_dict()  # stored as "module:name"
+        {'type': 'CallFunction', 'function': 'json:dumps'}
+        >>> CallFunction(lambda run: "paged").to_dict()
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: on_violation: <function <lambda> ...> cannot be stored ...
     """
 
     function: Callable[..., Any] | str
@@ -128,6 +146,15 @@ class StartPipeline:
 
     The run is handed to the pipeline as nothing more than those parameters: put what the
     retraining needs (data location, the quality bar to beat) there.
+
+    Example:
+        >>> action = StartPipeline("churn-retrain", {"InputDataUrl": "s3://my-bucket/fresh/"})
+        >>> action.pipeline_name, dict(action.parameters), action.workers
+        ('churn-retrain', {'InputDataUrl': 's3://my-bucket/fresh/'}, 2)
+        >>> StartPipeline("churn retrain")
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: pipeline_name: 'churn retrain' is not a pipeline name ...
     """
 
     pipeline_name: str

@@ -31,7 +31,20 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 @dataclasses.dataclass(frozen=True)
 class Cadence:
-    """A schedule's period: a whole number of hours that divides a day, or one day."""
+    """A schedule's period: a whole number of hours that divides a day, or one day.
+
+    Example:
+        >>> import datetime as dt
+        >>> Cadence.parse("daily"), str(Cadence.parse("12 hours"))
+        (Cadence(hours=24), '12h')
+        >>> due = dt.datetime(2026, 3, 1, 2, tzinfo=dt.timezone.utc)
+        >>> [t.isoformat() for t in Cadence.parse("1h").window(due)]  # the hour just ended
+        ['2026-03-01T01:00:00+00:00', '2026-03-01T02:00:00+00:00']
+        >>> Cadence.parse("5h")
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: every: '5h' is not a monitoring cadence; allowed: ...
+    """
 
     hours: int
 

@@ -52,6 +52,13 @@ class CapturedPayload:
     """One side of a captured invocation: its content type and body.
 
     ``data`` is text for bodies captured as CSV or JSON, bytes for base64-captured ones.
+
+    Example:
+        >>> payload = CapturedPayload("text/csv; charset=utf-8", "CSV", "42,51000,18")
+        >>> payload.media_type, payload.text()
+        ('text/csv', '42,51000,18')
+        >>> CapturedPayload("application/json", "BASE64", b'{"predictions": [1]}').text()
+        '{"predictions": [1]}'
     """
 
     content_type: str
@@ -70,7 +77,19 @@ class CapturedPayload:
 
 @dataclasses.dataclass(frozen=True)
 class CaptureRecord:
-    """One captured invocation. ``input`` or ``output`` is None when it was not captured."""
+    """One captured invocation. ``input`` or ``output`` is None when it was not captured.
+
+    :func:`read_captures` returns these; ``inference_time`` is aware (UTC).
+
+    Example:
+        >>> import datetime as dt
+        >>> record = CaptureRecord(
+        ...     "e-1", "order-1017", dt.datetime(2026, 3, 1, 9, 15, tzinfo=dt.timezone.utc),
+        ...     "churn", "AllTraffic", CapturedPayload("text/csv", "CSV", "42,51000"),
+        ...     CapturedPayload("text/csv", "CSV", "1"), uri="s3://bkt/capture/e-1.jsonl")
+        >>> record.inference_id, record.input.text(), record.output.text()
+        ('order-1017', '42,51000', '1')
+    """
 
     event_id: str
     inference_id: str | None
@@ -103,6 +122,20 @@ def read_captures(source: str, *, endpoint_name: str | None = None,
     whose destination is then read from its description. ``endpoint_name`` (and then
     ``variant_name``) narrow a destination to the folder of one endpoint (or variant). A
     last line still being written is skipped.
+
+    Example:
+        >>> import datetime as dt, tempfile, mlopskit
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> line = (b'{"captureData": {}, "eventMetadata": {"eventId": "e-1", '
+        ...         b'"inferenceTime": "2026-03-01T09:15:00Z"}, "eventVersion": "0"}\\n')
+        >>> session.backend.objects.put_bytes(
+        ...     line, "s3://mlopskit-local/cap/churn/AllTraffic/2026/03/01/09/15-00-000-a.jsonl")
+        >>> nine = dt.datetime(2026, 3, 1, 9, tzinfo=dt.timezone.utc)
+        >>> [r.event_id for r in read_captures("s3://mlopskit-local/cap", start=nine,
+        ...                                    end=nine + dt.timedelta(hours=1), session=session)]
+        ['e-1']
+        >>> read_captures("s3://mlopskit-local/cap", endpoint_name="fraud", session=session)
+        []
     """
     resolved = resolve_session(session)
     start, end = _aware(start, "start"), _aware(end, "end")
@@ -329,6 +362,17 @@ def captures_to_frame(records: Sequence[CaptureRecord], *, columns: Sequence[str
     JSON lines and NPY inputs are read. The answer goes row by row into ``prediction`` when
     it has one value per row, else whole into each row of its request. Numeric-looking
     columns become numbers.
+
+    Example:
+        >>> import datetime as dt
+        >>> record = CaptureRecord(
+        ...     "e-1", "order-1017", dt.datetime(2026, 3, 1, 9, 15, tzinfo=dt.timezone.utc),
+        ...     "churn", "AllTraffic", CapturedPayload("text/csv", "CSV", "42,51000\\n37,64000"),
+        ...     CapturedPayload("text/csv", "CSV", "1\\n0"), uri="s3://bkt/capture/e-1.jsonl")
+        >>> frame = captures_to_frame([record], columns=["age", "income"])
+        >>> frame[["age", "income", "prediction", "inference_id"]].to_dict("list")
+        {'age': [42, 37], 'income': [51000, 64000], 'prediction': [1, 0], \
+'inference_id': ['order-1017', 'order-1017']}
     """
     import pandas as pd
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import html
 import itertools
 import json
 import logging
@@ -71,6 +70,18 @@ class MonitoringRun:
     ``status`` is SageMaker's monitoring execution status: ``Completed`` (no violation),
     ``CompletedWithViolations`` or ``Failed`` (``failure_reason`` says why, e.g. no data in
     the window). ``actions`` lists each ``on_violation`` action with its outcome.
+
+    Example:
+        >>> import mlopskit, pandas as pd, tempfile
+        >>> from mlopskit.monitoring import baseline
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> reference = pd.DataFrame({"x": [float(i % 10) for i in range(200)]})
+        >>> monitor = DataQualityMonitor(None, baseline(reference), name="demo", session=session)
+        >>> run = monitor.run(reference.assign(x=reference.x * 3))
+        >>> run.status, run.drifted_features, run.rows
+        ('CompletedWithViolations', ('x',), 200)
+        >>> MonitoringRun.from_dict(run.to_dict()) == run  # what run.json keeps
+        True
     """
 
     monitor_name: str
@@ -123,32 +134,38 @@ class MonitoringRun:
             actions=tuple(data.get("actions") or ()))
 
     def _repr_html_(self) -> str:
-        colour = {"Completed": "#1a7f37", "CompletedWithViolations": "#b35900",
-                  "Failed": "#cf222e"}.get(self.status, "#444")
-        window = (f"{self.window_start:%Y-%m-%d %H:%M} to {self.window_end:%Y-%m-%d %H:%M} UTC"
-                  if self.window_start and self.window_end else "given data")
-        rows = "".join(
-            f"<tr><td>{html.escape(str(v.get('feature_name')))}</td>"
-            f"<td>{html.escape(str(v.get('constraint_check_type')))}</td>"
-            f"<td>{html.escape(str(v.get('description')))}</td></tr>" for v in self.violations)
-        actions = "".join(
-            f"<li>{html.escape(a.get('action', ''))}: "
-            f"{html.escape(str(a.get('result') or a.get('error')))}</li>" for a in self.actions)
-        body = (f"<div><b>{html.escape(self.monitor_name)}</b> run "
-                f"<code>{html.escape(self.run_id)}</code>: <span style='color:{colour}'>"
-                f"{html.escape(self.status)}</span> &middot; {self.rows} rows &middot; "
-                f"{html.escape(window)}")
-        if self.failure_reason:
-            body += f"<br>{html.escape(self.failure_reason)}"
-        if rows:
-            body += ("<table><tr><th>feature</th><th>check</th><th>description</th></tr>"
-                     f"{rows}</table>")
-        if actions:
-            body += f"<ul>{actions}</ul>"
-        body += f"<br>report: <code>{html.escape(self.report_uri)}</code></div>"
-        if self.report is not None and hasattr(self.report, "_repr_html_"):
-            body += str(self.report._repr_html_())
-        return body
+        """Status, window, violations, actions and the report (no backend call)."""
+        from .. import _display
+
+        try:
+            window = (f"{self.window_start:%Y-%m-%d %H:%M} to {self.window_end:%Y-%m-%d %H:%M}"
+                      " UTC" if self.window_start and self.window_end else "given data")
+            parts: list[str] = []
+            if self.metrics:
+                parts.append(_display.table(
+                    ("metric", "value"), [(k, f"{v:g}") for k, v in sorted(self.metrics.items())],
+                    caption="Metrics"))
+            if self.violations:
+                parts.append(_display.table(
+                    ("feature", "check", "description"),
+                    [(v.get("feature_name"), v.get("constraint_check_type"),
+                      v.get("description")) for v in self.violations],
+                    caption="Violations", limit=50))
+            if self.actions:
+                parts.append(_display.table(
+                    ("action", "result"),
+                    [(a.get("action", ""), a.get("result") or a.get("error"))
+                     for a in self.actions], caption="Actions"))
+            if self.report is not None and hasattr(self.report, "_repr_html_"):
+                parts.append(_display.Html(str(self.report._repr_html_())))
+            return _display.card("Monitoring run", f"{self.monitor_name} {self.run_id}",
+                                 self.status, rows=[
+                                     ("failure reason", self.failure_reason),
+                                     ("rows", self.rows), ("window", window),
+                                     ("report", self.report_uri)], parts=parts)
+        except Exception as exc:
+            return _display.card("Monitoring run", str(getattr(self, "run_id", "?")), None,
+                                 parts=[_display.unavailable("details", exc)])
 
 
 _RUNS = itertools.count()
@@ -352,7 +369,22 @@ def _local_store(session: Session) -> Any:
 
 
 class MonitoringSchedule:
-    """A monitoring schedule by name: its status, its runs, stop/start/delete."""
+    """A monitoring schedule by name: its status, its runs, stop/start/delete.
+
+    ``monitor.schedule(every)`` makes one; ``MonitoringSchedule(name)`` finds it again.
+
+    Example:
+        >>> import mlopskit, pandas as pd, tempfile
+        >>> from mlopskit.monitoring import baseline
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp(), clock=mlopskit.FakeClock())
+        >>> base = baseline(pd.DataFrame({"age": [23.0, 35.0, 47.0]}))
+        >>> schedule = DataQualityMonitor("churn", base, session=session).schedule("6h")
+        >>> schedule.status, schedule.describe()["next_due"].isoformat()
+        ('Scheduled', '2026-01-01T06:00:00+00:00')
+        >>> schedule.stop()
+        >>> [(s.name, s.status) for s in MonitoringSchedule.list(session=session)]
+        [('churn-data-quality', 'Stopped')]
+    """
 
     def __init__(self, name: str, session: Session | None = None) -> None:
         self.name = name
@@ -430,6 +462,18 @@ class DataQualityMonitor(_Monitor):
     ``statistics.json`` and ``constraints.json`` (SageMaker's files work too).
     CSV captures carry no header: ``columns`` names them, defaulting to the baseline's
     feature names in order. ``schedule="1h"`` schedules the monitor at once.
+
+    Example:
+        >>> import mlopskit, pandas as pd, tempfile
+        >>> from mlopskit.monitoring import baseline
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> train = pd.DataFrame({"age": [float(20 + i % 40) for i in range(400)]})
+        >>> monitor = DataQualityMonitor("churn", baseline(train), thresholds={"psi": 0.25},
+        ...                              session=session)
+        >>> monitor.name
+        'churn-data-quality'
+        >>> monitor.run(train.assign(age=train.age + 15)).drifted_features  # data given here
+        ('age',)
     """
 
     monitor_type = "DataQuality"
@@ -554,6 +598,16 @@ class ModelQualityMonitor(_Monitor):
     under ``ground_truth_uri``. ``thresholds`` maps a metric to the worst acceptable value
     (``{"accuracy": 0.8}`` is violated below 0.8; ``{"rmse": 2.0}`` above 2.0).
     ``probability_threshold`` turns a binary classifier's probability output into a label.
+
+    Example:
+        >>> import mlopskit, pandas as pd, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> monitor = ModelQualityMonitor("churn", "s3://mlopskit-local/ground-truth/churn",
+        ...                               thresholds={"accuracy": 0.8}, session=session)
+        >>> scored = pd.DataFrame({"label": [1, 0, 1, 1], "prediction": [1, 0, 0, 1]})
+        >>> run = monitor.run(scored)  # without data: captures joined with ground truth
+        >>> run.status, run.metrics["accuracy"]
+        ('CompletedWithViolations', 0.75)
     """
 
     monitor_type = "ModelQuality"

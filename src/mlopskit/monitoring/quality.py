@@ -74,7 +74,23 @@ def check_quality_thresholds(thresholds: Mapping[str, float], problem_type: str
 def put_ground_truth(labels: Mapping[str, Any], ground_truth_uri: str, *,
                      session: Session | None = None, at: _dt.datetime | None = None) -> str:
     """Write ``labels`` (inference id -> true label) as one SageMaker ground-truth file in
-    the hour folder of ``at`` (default: the session clock's now); returns its URI."""
+    the hour folder of ``at`` (default: the session clock's now); returns its URI.
+
+    Use the inference ids the predictions were made with; a
+    :class:`~mlopskit.monitoring.ModelQualityMonitor` joins labels to captures on them.
+
+    Example:
+        >>> import datetime as dt, json, tempfile, mlopskit
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> at = dt.datetime(2026, 3, 1, 11, 30, tzinfo=dt.timezone.utc)
+        >>> uri = put_ground_truth({"order-1017": 1, "order-1018": 0},
+        ...                        "s3://mlopskit-local/ground-truth/churn", at=at, session=session)
+        >>> uri
+        's3://mlopskit-local/ground-truth/churn/2026/03/01/11/30-00-....jsonl'
+        >>> [json.loads(line)["eventMetadata"]["eventId"]
+        ...  for line in session.backend.objects.get_bytes(uri).splitlines()]
+        ['order-1017', 'order-1018']
+    """
     from ..session import resolve_session
     from ..specs._common import check_s3_uri
 
@@ -166,7 +182,18 @@ def labelled_predictions(records: Sequence[Any], ground_truth_uri: str, *,
 
 @dataclasses.dataclass(frozen=True)
 class QualityReport:
-    """Metrics of one window of labelled predictions, and the thresholds they broke."""
+    """Metrics of one window of labelled predictions, and the thresholds they broke.
+
+    ``ModelQualityMonitor.run()`` puts one on ``run.report``; ``save()`` writes SageMaker's
+    ``statistics.json`` and ``constraint_violations.json`` plus ``report.html``.
+
+    Example:
+        >>> import pandas as pd
+        >>> scored = pd.DataFrame({"label": [2.0, 3.5, 5.0], "prediction": [2.5, 3.5, 4.0]})
+        >>> report = evaluate_quality(scored, problem_type="Regression", thresholds={"rmse": 0.5})
+        >>> report.rows, report.metrics["mae"], [v["metric_name"] for v in report.violations]
+        (3, 0.5, ['rmse'])
+    """
 
     problem_type: str
     rows: int

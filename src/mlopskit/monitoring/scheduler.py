@@ -39,7 +39,17 @@ _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 @dataclasses.dataclass(frozen=True)
 class Rollout:
-    """One approval-triggered rollout: which version went where, and how it ended."""
+    """One approval-triggered rollout: which version went where, and how it ended.
+
+    ``outcome`` is ``Completed``, ``RolledBack`` (an alarm fired; ``detail["reason"]`` says
+    which) or ``Failed``. Rollouts come from real deployments, so this is not run here.
+
+    Example::
+
+        for event in ApprovalTrigger("churn-on-approval").events():
+            print(event.at, event.version, event.outcome, event.detail.get("reason"))
+        # 2026-03-01 12:00:00+00:00 4 RolledBack error rate 7.0% over 5.0% (14 of 200 requests)
+    """
 
     trigger: str
     at: _dt.datetime
@@ -50,14 +60,36 @@ class Rollout:
 
 @dataclasses.dataclass(frozen=True)
 class SchedulerPass:
-    """What one ``run_due`` pass did."""
+    """What one ``run_due`` pass did: the monitoring runs it made and the rollouts it
+    started, each list empty when nothing was due.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> outcome = run_due(mlopskit.LocalSession(root=tempfile.mkdtemp()))
+        >>> [run.status for run in outcome.runs], [r.outcome for r in outcome.rollouts]
+        ([], [])
+    """
 
     runs: list[MonitoringRun]
     rollouts: list[Rollout]
 
 
 def run_due(session: Session | None = None) -> SchedulerPass:
-    """Run every due monitoring schedule once and every pending approval rollout."""
+    """Run every due monitoring schedule once and every pending approval rollout.
+
+    Example:
+        >>> import mlopskit, pandas as pd, tempfile
+        >>> from mlopskit.monitoring import DataQualityMonitor, baseline
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp(), clock=mlopskit.FakeClock())
+        >>> monitor = DataQualityMonitor("s3://mlopskit-local/capture/churn", baseline(
+        ...     pd.DataFrame({"age": [23.0, 35.0]})), name="churn-drift", session=session)
+        >>> schedule = monitor.schedule("1h")
+        >>> session.clock.advance(3600)  # the first hourly window is now due
+        >>> [(run.monitor_name, run.status) for run in run_due(session).runs]  # no traffic
+        [('churn-drift', 'Failed')]
+        >>> run_due(session).runs  # that window is done; the next is due in an hour
+        []
+    """
     resolved = resolve_session(session)
     store = _local_store(resolved)
     now = resolved.clock.now()
@@ -88,7 +120,15 @@ def run_due(session: Session | None = None) -> SchedulerPass:
 def run_forever(session: Session | None = None, *, poll_seconds: float = 60.0,
                 passes: int | None = None) -> None:
     """Call :func:`run_due` every ``poll_seconds`` on the session clock (``passes`` bounds
-    the loop, for tests and cron-style use)."""
+    the loop, for tests and cron-style use).
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp(), clock=mlopskit.FakeClock())
+        >>> run_forever(session, poll_seconds=60, passes=3)  # a FakeClock sleeps at once
+        >>> session.clock.sleeps
+        [60, 60]
+    """
     resolved = resolve_session(session)
     if not isinstance(poll_seconds, (int, float)) or poll_seconds <= 0:
         raise ValidationError(f"poll_seconds: a positive number, got {poll_seconds!r}",
@@ -147,6 +187,21 @@ class ApprovalTrigger:
     """Rolls each newly Approved version of a model package group out to an endpoint.
 
     Made by :func:`deploy_on_approval`; ``events()`` is its history.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> ApprovalTrigger("churn-on-approval", session=session).describe()
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.NotFoundError: approval trigger 'churn-on-approval' does not exist ...
+
+    Reading one made earlier (deploying is needed first, so this is not run here)::
+
+        trigger = ApprovalTrigger("churn-on-approval")
+        trigger.describe()["last_version"]                   # the newest version it has seen
+        [(e.version, e.outcome) for e in trigger.events()]  # [(3, 'Completed')]
+        trigger.delete()                                     # stop rolling out approvals
     """
 
     def __init__(self, name: str, session: Session | None = None) -> None:
@@ -175,6 +230,24 @@ def deploy_on_approval(group: Any, endpoint: Any, strategy: Any = None, *,
 
     Versions approved before the trigger exists are not rolled out. Local only: on AWS,
     an EventBridge rule on "SageMaker Model Package State Change" does this job.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> custom = mlopskit.Canary(10, wait=600, rollback_on=[lambda stats: None])
+        >>> deploy_on_approval("churn-models", "churn", custom, session=session)
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: strategy.rollback_on: a trigger keeps only alarm names, ...
+
+    With the group registered and the endpoint deployed (not run here)::
+
+        canary = mlopskit.Canary(percent=20, wait=600,
+                                 rollback_on=[mlopskit.ErrorRateAbove(0.05, min_requests=50)])
+        trigger = deploy_on_approval("churn-models", "churn", canary)
+        mlopskit.ModelPackageGroup.get("churn-models").package(4).approve(by="alice")
+        run_due()           # this pass canaries version 4 into "churn"
+        trigger.events()    # [Rollout(trigger='churn-on-approval', ..., outcome='Completed', ...)]
     """
     from ..registry import ModelPackageGroup
     from ..serving.endpoint import Endpoint

@@ -199,7 +199,18 @@ def _infer_type(column: pd.Series) -> str:
 @dataclasses.dataclass(frozen=True)
 class Baseline:
     """A profile of reference data: Model Monitor's ``statistics.json`` and
-    ``constraints.json`` (plain dicts, as written to disk)."""
+    ``constraints.json`` (plain dicts, as written to disk).
+
+    Example:
+        >>> import pandas as pd, tempfile
+        >>> base = baseline(pd.DataFrame({"age": [23, 35, 47, 59],
+        ...                               "channel": ["web", "app", "web", "web"]}))
+        >>> base.feature_names, base.feature("age")["inferred_type"]
+        (['age', 'channel'], 'Integral')
+        >>> folder = base.save(tempfile.mkdtemp())  # statistics.json and constraints.json
+        >>> Baseline.load(folder) == base
+        True
+    """
 
     statistics: dict[str, Any]
     constraints: dict[str, Any]
@@ -343,6 +354,16 @@ def baseline(data: Any, *, session: Session | None = None, sample_size: int = 10
     Column types are inferred as Model Monitor does: Integral, Fractional, String, or
     Unknown for a column with no values. ``sample_size`` bounds the numeric sample kept
     for drift tests (seeded, so a baseline is reproducible).
+
+    Example:
+        >>> import pandas as pd
+        >>> base = baseline(pd.DataFrame({"income": [51000.0, 64000.5, 38000.0],
+        ...                               "channel": ["web", "app", None]}))
+        >>> [(f["name"], f["inferred_type"]) for f in base.statistics["features"]]
+        [('income', 'Fractional'), ('channel', 'String')]
+        >>> channel = base.constraint("channel")  # a None counts against completeness
+        >>> channel["string_constraints"], channel["completeness"]
+        ({'domains': ['web', 'app']}, 0.666...)
     """
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 100:
         raise ValidationError(f"sample_size: a whole number >= 100, got {sample_size!r}",
@@ -532,7 +553,18 @@ class FeatureDrift:
 @dataclasses.dataclass(frozen=True)
 class DriftReport:
     """The result of :func:`compare`: per-feature drift, SageMaker-style violations, and
-    renderings (``to_json``, ``to_html``, ``save``)."""
+    renderings (``to_json``, ``to_html``, ``save``).
+
+    Example:
+        >>> import os, pandas as pd, tempfile
+        >>> reference = pd.DataFrame({"age": [float(20 + i % 40) for i in range(400)]})
+        >>> report = compare(baseline(reference), reference.assign(age=reference.age + 15))
+        >>> age = report.feature("age")
+        >>> age.drifted, round(age.ks_statistic, 3), age.psi > 0.2
+        (True, 0.375, True)
+        >>> sorted(os.listdir(report.save(tempfile.mkdtemp())))
+        ['constraint_violations.json', 'drift_report.json', 'report.html']
+    """
 
     features: tuple[FeatureDrift, ...]
     violations: tuple[dict[str, Any], ...]
@@ -771,6 +803,16 @@ def compare(base: Baseline, current: Any, *, thresholds: DriftThresholds | None 
     infinities and values that do not parse as the baseline's type count against the
     data type check and are left out of the distributions. An empty window raises
     :class:`~mlopskit.errors.NotFoundError` ("no data").
+
+    Example:
+        >>> import pandas as pd
+        >>> reference = pd.DataFrame({"age": [float(20 + i % 40) for i in range(400)]})
+        >>> base = baseline(reference)
+        >>> compare(base, reference.assign(age=reference.age + 15)).drifted_features
+        ('age',)
+        >>> renamed = reference.rename(columns={"age": "years"})
+        >>> [v["constraint_check_type"] for v in compare(base, renamed).violations]
+        ['missing_column_check', 'extra_column_check']
     """
     if not isinstance(base, Baseline):
         raise ValidationError(f"baseline: expected a Baseline, got {type(base).__name__}",

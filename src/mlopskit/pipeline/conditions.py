@@ -42,7 +42,19 @@ def _operand(value: Any, field: str) -> Any:
 
 
 class Condition:
-    """Base of every condition; ``definition()`` is its JSON form."""
+    """Base of every condition; ``definition()`` is its JSON form.
+
+    A :class:`~mlopskit.pipeline.ConditionStep` takes a list of conditions and runs its
+    ``if_steps`` when all of them hold.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterFloat
+        >>> checks = [LessThan(ParameterFloat("Loss"), 0.3), Not(Equals("a", "b"))]
+        >>> all(isinstance(c, Condition) for c in checks)
+        True
+        >>> [c.definition()["Type"] for c in checks]
+        ['LessThan', 'Not']
+    """
 
     def definition(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -59,27 +71,74 @@ class _Comparison(Condition):
 
 
 class Equals(_Comparison):
-    """``left == right``."""
+    """``left == right``.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterString
+        >>> Equals(ParameterString("Stage"), "prod").definition()
+        {'Type': 'Equals', 'LeftValue': {'Get': 'Parameters.Stage'}, 'RightValue': 'prod'}
+    """
 
 
 class GreaterThan(_Comparison):
-    """``left > right``."""
+    """``left > right``.
+
+    Example:
+        >>> from mlopskit.pipeline import JsonGet
+        >>> auc = JsonGet("Evaluate", "Report", "metrics.auc.value")
+        >>> GreaterThan(auc, 0.75).definition()["RightValue"]
+        0.75
+        >>> GreaterThan(auc, 0.75).definition()["LeftValue"]["Std:JsonGet"]["Path"]
+        'metrics.auc.value'
+    """
 
 
 class GreaterThanOrEqualTo(_Comparison):
-    """``left >= right``."""
+    """``left >= right``.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterFloat, Properties
+        >>> accuracy = Properties("Train").FinalMetricDataList["acc"].Value
+        >>> GreaterThanOrEqualTo(accuracy, ParameterFloat("MinAcc", 0.9)).definition()
+        {'Type': 'GreaterThanOrEqualTo', \
+'LeftValue': {'Get': "Steps.Train.FinalMetricDataList['acc'].Value"}, \
+'RightValue': {'Get': 'Parameters.MinAcc'}}
+    """
 
 
 class LessThan(_Comparison):
-    """``left < right``."""
+    """``left < right``.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterFloat
+        >>> LessThan(ParameterFloat("Rmse"), 4.5).definition()
+        {'Type': 'LessThan', 'LeftValue': {'Get': 'Parameters.Rmse'}, 'RightValue': 4.5}
+    """
 
 
 class LessThanOrEqualTo(_Comparison):
-    """``left <= right``."""
+    """``left <= right``.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterInteger
+        >>> LessThanOrEqualTo(ParameterInteger("Rows"), 1000).definition()
+        {'Type': 'LessThanOrEqualTo', 'LeftValue': {'Get': 'Parameters.Rows'}, 'RightValue': 1000}
+    """
 
 
 class In(Condition):
-    """``value in values``."""
+    """``value in values``.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterString
+        >>> In(ParameterString("Region"), ["eu-west-1", "us-east-1"]).definition()
+        {'Type': 'In', 'QueryValue': {'Get': 'Parameters.Region'}, \
+'Values': ['eu-west-1', 'us-east-1']}
+        >>> In("x", [])
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: values: a non-empty list of values to look in
+    """
 
     def __init__(self, value: Any, values: Sequence[Any]) -> None:
         self.value = _operand(value, "value")
@@ -94,7 +153,14 @@ class In(Condition):
 
 
 class Not(Condition):
-    """True when ``condition`` is false."""
+    """True when ``condition`` is false.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterBoolean
+        >>> Not(Equals(ParameterBoolean("SkipTraining"), True)).definition()
+        {'Type': 'Not', 'Expression': {'Type': 'Equals', \
+'LeftValue': {'Get': 'Parameters.SkipTraining'}, 'RightValue': True}}
+    """
 
     def __init__(self, condition: Condition) -> None:
         if not isinstance(condition, Condition):
@@ -106,7 +172,15 @@ class Not(Condition):
 
 
 class Or(Condition):
-    """True when any of ``conditions`` is."""
+    """True when any of ``conditions`` is.
+
+    Example:
+        >>> from mlopskit.pipeline import ParameterFloat
+        >>> drift = ParameterFloat("Drift")
+        >>> either = Or([GreaterThan(drift, 0.2), LessThan(drift, -0.2)])
+        >>> [c["Type"] for c in either.definition()["Conditions"]]
+        ['GreaterThan', 'LessThan']
+    """
 
     def __init__(self, conditions: Sequence[Condition]) -> None:
         if not conditions or not all(isinstance(c, Condition) for c in conditions):

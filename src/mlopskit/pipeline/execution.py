@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from .. import _display
+from .._display import WaitProgress
+from ..clock import SystemClock
 from ..errors import JobFailedError, WaitTimeoutError
 from .records import TERMINAL, PipelineBackend
 
 if TYPE_CHECKING:
     from ..session import Session
+    from .checks import DefinitionInfo
     from .records import ExecutionRecord, StepRecord
 
 __all__ = ["PipelineExecution", "pipeline_engine"]
@@ -51,6 +58,7 @@ class PipelineExecution:
     def __init__(self, arn: str, session: Session) -> None:
         self.arn = arn
         self.session = session
+        self._info: DefinitionInfo | None = None  # the DAG it runs, read once when needed
 
     def describe(self) -> ExecutionRecord:
         return pipeline_engine(self.session).describe_execution(self.arn)
@@ -79,10 +87,20 @@ class PipelineExecution:
         """Stop starting steps and stop the running jobs; the execution ends Stopped."""
         pipeline_engine(self.session).stop_execution(self.arn)
 
-    def wait(self, timeout: float | None = None) -> PipelineExecution:
-        """Block until the execution ends; raise JobFailedError unless it Succeeded."""
+    def wait(self, timeout: float | None = None, *,
+             progress: bool | None = None) -> PipelineExecution:
+        """Block until the execution ends; raise JobFailedError unless it Succeeded.
+
+        ``progress`` shows a bar of the steps that have ended (default: in notebooks and
+        terminals, see docs/notebooks.md).
+        """
         engine = pipeline_engine(self.session)
-        engine.join(self.arn, timeout)
+        bar = WaitProgress[tuple["ExecutionRecord", list["StepRecord"]]].create(
+            f"pipeline {self._label()}", self._progress_state, progress=progress, unit="step")
+        if bar is None:
+            engine.join(self.arn, timeout)
+        else:
+            self._poll(engine, timeout, bar)
         record = engine.describe_execution(self.arn)
         if record.status not in TERMINAL:
             raise WaitTimeoutError(f"pipeline execution {self.arn} still {record.status} "
@@ -93,5 +111,138 @@ class PipelineExecution:
                                  job=self, status=record.status)
         return self
 
+    def _poll(self, engine: PipelineBackend, timeout: float | None,
+              bar: WaitProgress[tuple[ExecutionRecord, list[StepRecord]]]) -> None:
+        """Wait as ``join`` does, reading the steps as it goes to feed the bar."""
+        from .._waiting import poll_until
+
+        with contextlib.suppress(Exception):
+            self._definition_info(engine)  # the bar's total; no bar total without it
+        local = self.session.backend_name == "local"
+        arn = self.arn
+
+        class _JoinClock(SystemClock):
+            """Real time, but a pause ends as soon as this process's run finishes."""
+
+            def sleep(self, seconds: float) -> None:
+                deadline = time.monotonic() + seconds
+                engine.join(arn, seconds)  # returns at once when another process runs it
+                left = deadline - time.monotonic()
+                if left > 0 and engine.describe_execution(arn).status not in TERMINAL:
+                    time.sleep(left)
+
+        with contextlib.suppress(WaitTimeoutError):  # wait() reports it, as after join
+            poll_until(lambda: (engine.describe_execution(arn),
+                                engine.list_execution_steps(arn)),
+                       lambda found: found[0].status in TERMINAL,
+                       clock=_JoinClock() if local else self.session.clock, timeout=timeout,
+                       initial=0.2 if local else 5.0, maximum=1.0 if local else 30.0,
+                       describe=lambda found: f"pipeline execution {arn} is still "
+                                              f"{found[0].status}",
+                       progress=bar)
+
+    def _progress_state(self, found: tuple[ExecutionRecord, list[StepRecord]]
+                        ) -> tuple[str, int | None, int | None]:
+        record, steps = found
+        ended = sum(1 for s in steps if s.status in TERMINAL)
+        running = sorted(s.name for s in steps if s.status not in TERMINAL)
+        total = len(self._info.steps) if self._info is not None else None
+        if total is not None and record.status == "Succeeded":
+            ended = total  # branches not taken never run
+        status = record.status + (f": {', '.join(running)}" if running else "")
+        return status, ended if total is not None else None, total
+
+    def _label(self) -> str:
+        parts = self.arn.split("/")
+        return f"{parts[1]}/{parts[-1]}" if len(parts) >= 4 else self.arn
+
+    def _definition_info(self, engine: PipelineBackend) -> DefinitionInfo:
+        """The checked definition the execution runs (read once: it never changes)."""
+        if self._info is None:
+            from .checks import check_definition
+
+            self._info = check_definition(json.loads(engine.execution_definition(self.arn)))
+        return self._info
+
     def __repr__(self) -> str:
         return f"PipelineExecution({self.arn!r})"
+
+    @_display.safe_html("Pipeline execution", lambda self: self._label())
+    def _repr_html_(self) -> str:
+        """Status, timings, parameters, a step table and the DAG coloured by step status.
+
+        Reads the execution and its steps; the definition (for the DAG) is read once per
+        handle and kept. A part that cannot be read becomes a short note.
+        """
+        engine = pipeline_engine(self.session)
+        try:
+            record = engine.describe_execution(self.arn)
+        except Exception as exc:
+            return _display.card("Pipeline execution", self._label(), None,
+                                 parts=[_display.unavailable("state", exc)])
+        parts: list[str] = []
+        try:
+            steps: list[StepRecord] | None = engine.list_execution_steps(self.arn)
+        except Exception as exc:
+            steps = None
+            parts.append(_display.unavailable("steps", exc))
+        try:
+            info: DefinitionInfo | None = self._definition_info(engine)
+        except Exception as exc:
+            info = None
+            parts.append(_display.unavailable("DAG", exc))
+        parts[:0] = execution_parts(record, steps or [], info)
+        end = record.end_time or self.session.clock.now()
+        rows: list[tuple[str, object]] = [
+            ("pipeline", record.pipeline),
+            ("display name", record.display_name),
+            ("failure reason", record.failure_reason),
+            ("created", _display.time_text(record.creation_time)),
+            ("ended", _display.time_text(record.end_time)),
+            ("duration", _display.duration_text(record.creation_time, end)),
+            ("arn", record.arn)]
+        return _display.card("Pipeline execution", self._label(), record.status, rows=rows,
+                             parts=parts)
+
+
+def dag_picture(info: DefinitionInfo, statuses: dict[str, str] | None = None,
+                cached: set[str] | frozenset[str] = frozenset()) -> str:
+    """The SVG DAG of a checked definition; ``statuses`` colours an execution's steps."""
+    kinds = {name: str(step.get("Type", "")) + (" (cache)" if name in cached else "")
+             for name, step in info.steps.items()}
+    return _display.dag_svg(list(info.order or info.steps), info.graph, kinds=kinds,
+                            statuses=statuses)
+
+
+def execution_parts(record: ExecutionRecord, steps: list[StepRecord],
+                    info: DefinitionInfo | None) -> list[str]:
+    """Parameters, the DAG and the step table of an execution display."""
+    parts: list[str] = []
+    if record.parameters:
+        parts.append(_display.table(("parameter", "value"),
+                                    [(k, json.dumps(v) if not isinstance(v, str) else v)
+                                     for k, v in sorted(record.parameters.items())],
+                                    caption="Parameters", limit=30))
+    by_name = {s.name: s for s in steps}
+    if info is not None:
+        parts.append(_display.section("DAG", dag_picture(
+            info, {s.name: s.status for s in steps},
+            {s.name for s in steps if s.cache_hit})))
+    names = list(info.order) if info is not None else []
+    names += [s.name for s in reversed(steps) if s.name not in names]
+    rows = []
+    for name in names:
+        step = by_name.get(name)
+        if step is None:
+            kind = str(info.steps[name].get("Type", "")) if info is not None else ""
+            rows.append((name, kind, "not started", "", "", "", ""))
+            continue
+        rows.append((name, step.type, _display.badge(step.status),
+                     _display.time_text(step.start_time),
+                     _display.duration_text(step.start_time, step.end_time),
+                     "yes" if step.cache_hit else "",
+                     step.failure_reason or ""))
+    if rows:
+        parts.append(_display.table(("step", "type", "status", "started", "duration",
+                                     "cache hit", "failure reason"), rows, caption="Steps"))
+    return parts

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import _display
 from ..errors import ValidationError
 from .checks import VERSION, DefinitionInfo, check_definition
 from .steps import CompileContext, RawStep, Step
@@ -233,3 +234,45 @@ class Pipeline:
     def __repr__(self) -> str:
         return (f"Pipeline({self.name!r}, parameters={[p.name for p in self.parameters]}, "
                 f"steps={[s.name for s in self.steps]})")
+
+    def _repr_html_(self) -> str:
+        """Parameters, steps and the DAG, drawn from the compiled definition (compiling makes
+        no call to the service; a definition that does not check shows the reason)."""
+        try:
+            return self._html()
+        except Exception as exc:
+            return _display.card("Pipeline", str(getattr(self, "name", "?")), None,
+                                 parts=[_display.unavailable("details", exc)])
+
+    def _html(self) -> str:
+        from .execution import dag_picture
+
+        parts: list[str] = []
+        try:
+            info: DefinitionInfo | None = self.validate()
+        except Exception as exc:
+            info = None
+            parts.append(_display.unavailable("DAG", exc))
+        if info is not None:
+            parameters = list(info.parameters.values())
+            steps = [(name, str(step.get("Type", "")),
+                      ", ".join(sorted(info.graph.get(name, ()))),
+                      str(step.get("Description") or ""))
+                     for name, step in ((n, info.steps[n]) for n in info.order)]
+        else:
+            parameters = [p.definition() for p in self.parameters]
+            steps = [(s.name, s.step_type, ", ".join(s.depends_on), "") for s in self.steps]
+        if parameters:
+            parts.append(_display.table(
+                ("parameter", "type", "default"),
+                [(p.get("Name"), p.get("Type", "String"),
+                  json.dumps(p["DefaultValue"]) if "DefaultValue" in p else "(required)")
+                 for p in parameters], caption="Parameters"))
+        if info is not None:
+            parts.append(_display.section("DAG", dag_picture(info)))
+        parts.append(_display.table(("step", "type", "waits for", "description"), steps,
+                                    caption="Steps"))
+        return str(_display.card("Pipeline", self.name, None, rows=[
+            ("steps", len(steps)), ("loaded from a definition",
+                                    "yes" if self._loaded is not None else None)],
+            parts=parts))

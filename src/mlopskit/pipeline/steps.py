@@ -64,6 +64,15 @@ class CacheConfig:
     """Reuse a previous run of a step whose resolved arguments (and code) are the same.
 
     ``expire_after`` is an ISO-8601 duration (``P30D``, ``PT12H``): older runs are not reused.
+    Pass it as ``cache_config=`` to a training, processing or transform step.
+
+    Example:
+        >>> CacheConfig(expire_after="PT12H").definition()
+        {'Enabled': True, 'ExpireAfter': 'PT12H'}
+        >>> CacheConfig(expire_after="12 hours")
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: expire_after: '12 hours' is not an ISO-8601 duration ...
     """
 
     enable_caching: bool = True
@@ -87,6 +96,13 @@ class RetryPolicy:
 
     Waits ``interval_seconds``, then ``backoff_rate`` times longer each attempt, for at most
     ``max_attempts`` retries (or until ``expire_after_minutes`` have passed).
+    Pass a list of them as ``retry_policies=`` to a training, processing or transform step.
+
+    Example:
+        >>> RetryPolicy(exception_types=["SageMaker.CAPACITY_ERROR"], interval_seconds=30,
+        ...             max_attempts=3).definition()
+        {'BackoffRate': 2.0, 'IntervalSeconds': 30, 'ExceptionType': \
+['SageMaker.CAPACITY_ERROR'], 'MaxAttempts': 3}
     """
 
     exception_types: tuple[str, ...] = ("Step.SERVICE_FAULT", "Step.THROTTLING")
@@ -188,7 +204,19 @@ def restore_variables(value: Any) -> Any:
 
 
 class Step:
-    """Base of every step."""
+    """Base of every step.
+
+    Every step has a unique ``name``, may wait for other steps (``depends_on``, by step or
+    name) and exposes ``properties`` for later steps to read.
+
+    Example:
+        >>> stop = FailStep("Stop", "nothing to do", depends_on=["Train"],
+        ...                 display_name="Stop early")
+        >>> isinstance(stop, Step), stop.step_type, stop.depends_on
+        (True, 'Fail', ['Train'])
+        >>> Step("Train").properties.ModelArtifacts.S3ModelArtifacts.expr
+        {'Get': 'Steps.Train.ModelArtifacts.S3ModelArtifacts'}
+    """
 
     step_type: ClassVar[str]
 
@@ -249,6 +277,17 @@ class TrainingStep(_Cacheable):
 
     ``inputs`` is what ``Estimator.fit`` takes, except that data must already be in S3 (or
     be a pipeline variable, such as another step's output): a definition uploads only code.
+
+    Example:
+        >>> import mlopskit, pathlib, tempfile
+        >>> script = pathlib.Path(tempfile.mkdtemp(), "train.py")
+        >>> _ = script.write_text("print('training')")
+        >>> estimator = mlopskit.Estimator(script, image_uri="example.com/train:1",
+        ...                                instance_type="ml.m5.large")
+        >>> train = TrainingStep("Train", estimator, inputs={"train": "s3://bucket/train/"})
+        >>> train.properties.model_data.expr, train.properties.metric("acc").expr
+        ({'Get': 'Steps.Train.ModelArtifacts.S3ModelArtifacts'}, \
+{'Get': "Steps.Train.FinalMetricDataList['acc'].Value"})
     """
 
     step_type = "Training"
@@ -312,6 +351,16 @@ class ProcessingStep(_Cacheable):
     step's output). An output without a destination goes to
     ``s3://<bucket>/<pipeline>/<execution id>/<step>/output/<output name>``.
     ``property_files`` name JSON files in the outputs, for ``JsonGet``.
+
+    Example:
+        >>> import mlopskit
+        >>> processor = mlopskit.Processor(image_uri="example.com/sklearn:1",
+        ...                                instance_type="ml.m5.large")
+        >>> evaluate = ProcessingStep("Evaluate", processor, "s3://bucket/code/evaluate.py",
+        ...     outputs=[mlopskit.ProcessingOutput("/opt/ml/processing/eval", output_name="eval")],
+        ...     property_files=[PropertyFile("Report", output_name="eval", path="eval.json")])
+        >>> evaluate.properties.output("eval").expr
+        {'Get': "Steps.Evaluate.ProcessingOutputConfig.Outputs['eval'].S3Output.S3Uri"}
     """
 
     step_type = "Processing"
@@ -450,7 +499,21 @@ def _check_model(model: Any) -> None:
 
 class ModelStep(Step):
     """Create a SageMaker Model (CreateModel) from a :class:`~mlopskit.Model`, whose
-    ``model_data`` may be another step's output (``train.properties.model_data``)."""
+    ``model_data`` may be another step's output (``train.properties.model_data``).
+
+    Example:
+        >>> import json, mlopskit, tempfile
+        >>> from mlopskit.pipeline import ModelStep, Pipeline
+        >>> model = mlopskit.Model(Properties("Train").ModelArtifacts.S3ModelArtifacts,
+        ...                        image_uri="example.com/serve:1")
+        >>> step = ModelStep("CreateModel", model)
+        >>> p = Pipeline("demo", steps=[step],
+        ...              session=mlopskit.LocalSession(root=tempfile.mkdtemp()))
+        >>> json.loads(p.definition())["Steps"][0]["Arguments"]["PrimaryContainer"]["ModelDataUrl"]
+        {'Get': 'Steps.Train.ModelArtifacts.S3ModelArtifacts'}
+        >>> step.properties.model_name.expr
+        {'Get': 'Steps.CreateModel.ModelName'}
+    """
 
     step_type = "Model"
 
@@ -483,6 +546,18 @@ class RegisterModelStep(Step):
 
     ``model_metrics`` is the S3 URI of a JSON report (``{"...metrics": {"acc": {"value":
     0.93}}}``, e.g. an evaluation step's output); ``approval_status`` may be a parameter.
+
+    Example:
+        >>> import json, mlopskit, tempfile
+        >>> from mlopskit.pipeline import ParameterString, Pipeline, RegisterModelStep
+        >>> approval = ParameterString("Approval", default_value="PendingManualApproval")
+        >>> model = mlopskit.Model("s3://bucket/model.tar.gz", image_uri="example.com/serve:1")
+        >>> register = RegisterModelStep("Register", "churn-models", model,
+        ...                              approval_status=approval)
+        >>> p = Pipeline("demo", parameters=[approval], steps=[register],
+        ...              session=mlopskit.LocalSession(root=tempfile.mkdtemp()))
+        >>> json.loads(p.definition())["Steps"][0]["Arguments"]["ModelApprovalStatus"]
+        {'Get': 'Parameters.Approval'}
     """
 
     step_type = "RegisterModel"
@@ -553,7 +628,17 @@ class RegisterModelStep(Step):
 
 class TransformStep(_Cacheable):
     """Run a batch transform (CreateTransformJob) with ``transformer``'s settings on
-    ``data``, against ``model_name`` (e.g. ``model_step.properties.model_name``)."""
+    ``data``, against ``model_name`` (e.g. ``model_step.properties.model_name``).
+
+    Example:
+        >>> import mlopskit
+        >>> model = mlopskit.Model("s3://bucket/model.tar.gz", image_uri="example.com/serve:1")
+        >>> create = ModelStep("CreateModel", model)
+        >>> score = TransformStep("Score", model.transformer(1, "ml.m5.large"),
+        ...                       "s3://bucket/batch/", model_name=create.properties.model_name)
+        >>> score.properties.output_path.expr
+        {'Get': 'Steps.Score.TransformOutput.S3OutputPath'}
+    """
 
     step_type = "Transform"
 
@@ -600,7 +685,18 @@ class TransformStep(_Cacheable):
 
 
 class FailStep(Step):
-    """End the execution as Failed, with ``error_message`` (a string or variable)."""
+    """End the execution as Failed, with ``error_message`` (a string or variable).
+
+    Example:
+        >>> import json, mlopskit, tempfile
+        >>> from mlopskit.pipeline import FailStep, ParameterFloat, Pipeline
+        >>> bar = ParameterFloat("Bar", default_value=0.8)
+        >>> p = Pipeline("demo", parameters=[bar],
+        ...              steps=[FailStep("TooWeak", Join(on=" ", values=["below", bar]))],
+        ...              session=mlopskit.LocalSession(root=tempfile.mkdtemp()))
+        >>> json.loads(p.definition())["Steps"][0]["Arguments"]
+        {'ErrorMessage': {'Std:Join': {'On': ' ', 'Values': ['below', {'Get': 'Parameters.Bar'}]}}}
+    """
 
     step_type = "Fail"
 
@@ -622,6 +718,19 @@ class ConditionStep(Step):
 
     The branch steps belong to this step: they are written inside its ``Arguments`` (as the
     SageMaker SDK writes them) and not listed again among the pipeline's steps.
+
+    Example:
+        >>> import json, mlopskit, tempfile
+        >>> from mlopskit.pipeline import ConditionStep, FailStep, LessThan, ParameterFloat
+        >>> from mlopskit.pipeline import Pipeline
+        >>> loss = ParameterFloat("Loss", default_value=0.5)
+        >>> gate = ConditionStep("Gate", [LessThan(loss, 0.3)],
+        ...                      else_steps=[FailStep("TooHigh", "loss too high")])
+        >>> p = Pipeline("demo", parameters=[loss], steps=[gate],
+        ...              session=mlopskit.LocalSession(root=tempfile.mkdtemp()))
+        >>> steps = json.loads(p.definition())["Steps"]
+        >>> [s["Name"] for s in steps], steps[0]["Arguments"]["ElseSteps"][0]["Type"]
+        (['Gate'], 'Fail')
     """
 
     step_type = "Condition"

@@ -47,6 +47,17 @@ class PipelineVariable:
 
     A variable has no value while the pipeline is being built, so turning one into a
     string (``str(v)``, an f-string) is refused: build strings with :class:`Join`.
+
+    Example:
+        >>> epochs = ParameterInteger("Epochs", default_value=10)
+        >>> isinstance(epochs, PipelineVariable), epochs.references()
+        (True, ['Parameters.Epochs'])
+        >>> epochs.to_string().expr
+        {'Std:Join': {'On': '', 'Values': [{'Get': 'Parameters.Epochs'}]}}
+        >>> f"epochs={epochs}"
+        Traceback (most recent call last):
+        ...
+        TypeError: ParameterInteger(...) has no value until the pipeline runs; use Join(...
     """
 
     __mlopskit_variable__: ClassVar[bool] = True
@@ -145,7 +156,19 @@ class Parameter(PipelineVariable):
 
 
 class ParameterString(Parameter):
-    """A string parameter; ``enum_values`` limits what an execution may pass."""
+    """A string parameter; ``enum_values`` limits what an execution may pass.
+
+    Example:
+        >>> region = ParameterString("Region", default_value="eu-west-1",
+        ...                          enum_values=["eu-west-1", "us-east-1"])
+        >>> region.definition()
+        {'Name': 'Region', 'Type': 'String', 'DefaultValue': 'eu-west-1', \
+'EnumValues': ['eu-west-1', 'us-east-1']}
+        >>> region.check("ap-south-1", "Region")
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: Region: parameter 'Region' allows ...
+    """
 
     type_name = "String"
     python_types = (str,)
@@ -171,16 +194,48 @@ class ParameterString(Parameter):
 
 
 class ParameterInteger(Parameter):
+    """An integer parameter, such as an instance count; ``True`` is not an integer here.
+
+    Example:
+        >>> count = ParameterInteger("InstanceCount", default_value=2)
+        >>> count.expr, count.definition()
+        ({'Get': 'Parameters.InstanceCount'}, {'Name': 'InstanceCount', 'Type': 'Integer', \
+'DefaultValue': 2})
+        >>> count.check(True, "InstanceCount")
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: InstanceCount: parameter 'InstanceCount' is an ...
+    """
+
     type_name = "Integer"
     python_types = (int,)
 
 
 class ParameterFloat(Parameter):
+    """A number parameter, such as an accuracy threshold; integers are stored as floats.
+
+    Example:
+        >>> threshold = ParameterFloat("AccuracyThreshold", default_value=1)
+        >>> threshold.default_value, threshold.expr
+        (1.0, {'Get': 'Parameters.AccuracyThreshold'})
+    """
+
     type_name = "Float"
     python_types = (int, float)
 
 
 class ParameterBoolean(Parameter):
+    """A ``True``/``False`` parameter, such as a switch a :class:`~mlopskit.pipeline.Equals`
+    condition branches on.
+
+    Example:
+        >>> retrain = ParameterBoolean("Retrain", default_value=False)
+        >>> retrain.definition()
+        {'Name': 'Retrain', 'Type': 'Boolean', 'DefaultValue': False}
+        >>> retrain.check(True, "Retrain")
+        True
+    """
+
     type_name = "Boolean"
     python_types = (bool,)
 
@@ -220,7 +275,14 @@ class ExecutionVariable(PipelineVariable):
 
 
 class ExecutionVariables:
-    """The execution variables SageMaker defines."""
+    """The execution variables SageMaker defines.
+
+    Example:
+        >>> ExecutionVariables.PIPELINE_EXECUTION_ID.expr
+        {'Get': 'Execution.PipelineExecutionId'}
+        >>> Join(on="-", values=["run", ExecutionVariables.START_DATETIME]).expr
+        {'Std:Join': {'On': '-', 'Values': ['run', {'Get': 'Execution.StartDateTime'}]}}
+    """
 
     START_DATETIME = ExecutionVariable("StartDateTime")
     CURRENT_DATETIME = ExecutionVariable("CurrentDateTime")
@@ -238,7 +300,15 @@ EXECUTION_VARIABLE_NAMES = frozenset(
 
 
 class Join(PipelineVariable):
-    """``values`` joined by ``on`` at run time (each value rendered as a string)."""
+    """``values`` joined by ``on`` at run time (each value rendered as a string).
+
+    Example:
+        >>> uri = Join(on="/", values=["s3://bucket/models", ParameterString("Version")])
+        >>> uri.expr
+        {'Std:Join': {'On': '/', 'Values': ['s3://bucket/models', {'Get': 'Parameters.Version'}]}}
+        >>> uri.references()
+        ['Parameters.Version']
+    """
 
     kind = "String"
 
@@ -255,7 +325,18 @@ class Join(PipelineVariable):
 
 
 class PropertyFile:
-    """A JSON file a processing step writes to one of its outputs, for ``JsonGet`` to read."""
+    """A JSON file a processing step writes to one of its outputs, for ``JsonGet`` to read.
+
+    Pass it to the writing step's ``property_files=``, then read fields of it with
+    :class:`JsonGet` (for example in a condition).
+
+    Example:
+        >>> report = PropertyFile("EvaluationReport", output_name="evaluation",
+        ...                       path="evaluation.json")
+        >>> report.definition()
+        {'PropertyFileName': 'EvaluationReport', 'OutputName': 'evaluation', \
+'FilePath': 'evaluation.json'}
+    """
 
     def __init__(self, name: str, output_name: str, path: str) -> None:
         if not PROPERTY_FILE_NAME.match(name or ""):
@@ -275,7 +356,16 @@ class PropertyFile:
 
 
 class JsonGet(PipelineVariable):
-    """The value at ``json_path`` (``a.b[0].c``) in a step's property file, at run time."""
+    """The value at ``json_path`` (``a.b[0].c``) in a step's property file, at run time.
+
+    ``step_name`` is the step (or its name) that declares ``property_file``.
+
+    Example:
+        >>> report = PropertyFile("Report", output_name="evaluation", path="evaluation.json")
+        >>> JsonGet("Evaluate", report, "metrics.accuracy.value").expr
+        {'Std:JsonGet': {'PropertyFile': {'Get': 'Steps.Evaluate.PropertyFiles.Report'}, \
+'Path': 'metrics.accuracy.value'}}
+    """
 
     def __init__(self, step_name: Any, property_file: PropertyFile | str,
                  json_path: str) -> None:
@@ -303,6 +393,12 @@ class Properties(PipelineVariable):
 
     Attribute access and indexing extend the path: ``step.properties.ModelArtifacts
     .S3ModelArtifacts``, ``step.properties.FinalMetricDataList['acc'].Value``.
+
+    Example:
+        >>> Properties("Train").ModelArtifacts.S3ModelArtifacts.expr
+        {'Get': 'Steps.Train.ModelArtifacts.S3ModelArtifacts'}
+        >>> Properties("Train").FinalMetricDataList["acc"].Value.expr
+        {'Get': "Steps.Train.FinalMetricDataList['acc'].Value"}
     """
 
     _step: str

@@ -102,7 +102,18 @@ def _rows(data: Any) -> Any:
 
 
 class CSVSerializer:
-    """Rows as ``text/csv``; a flat list or 1-D array is one row."""
+    """Rows as ``text/csv``; a flat list or 1-D array is one row.
+
+    Example:
+        >>> import numpy as np
+        >>> body = CSVSerializer().serialize(np.array([[1.5, 2.0], [3.0, 4.0]]))
+        >>> body
+        b'1.5,2.0\\n3.0,4.0'
+        >>> CSVDeserializer().deserialize(body, "text/csv")
+        [['1.5', '2.0'], ['3.0', '4.0']]
+        >>> CSVSerializer().serialize([5, 6])
+        b'5,6'
+    """
 
     content_type = CSV
 
@@ -113,7 +124,16 @@ class CSVSerializer:
 
 
 class JSONSerializer:
-    """Any JSON-able value (numpy arrays and DataFrames become nested lists)."""
+    """Any JSON-able value (numpy arrays and DataFrames become nested lists).
+
+    Example:
+        >>> import numpy as np
+        >>> body = JSONSerializer().serialize(np.array([[1, 3], [2, 4]]))
+        >>> body
+        b'[[1, 3], [2, 4]]'
+        >>> JSONDeserializer().deserialize(body, "application/json")
+        [[1, 3], [2, 4]]
+    """
 
     content_type = JSON
 
@@ -128,7 +148,16 @@ class JSONSerializer:
 
 
 class NumpySerializer:
-    """An array in NPY format (no pickles)."""
+    """An array in NPY format (no pickles).
+
+    Example:
+        >>> import numpy as np
+        >>> body = NumpySerializer().serialize(np.arange(6).reshape(2, 3))
+        >>> body[:6]
+        b'\\x93NUMPY'
+        >>> NumpyDeserializer().deserialize(body, "application/x-npy").tolist()
+        [[0, 1, 2], [3, 4, 5]]
+    """
 
     content_type = NPY
 
@@ -144,7 +173,15 @@ class NumpySerializer:
 
 
 class IdentitySerializer:
-    """Bytes as they are, with the content type you name."""
+    """Bytes as they are, with the content type you name.
+
+    Example:
+        >>> png = IdentitySerializer("image/png")
+        >>> png.content_type, png.serialize(b"\\x89PNG")
+        ('image/png', b'\\x89PNG')
+        >>> IdentitySerializer().serialize("plain text")
+        b'plain text'
+    """
 
     def __init__(self, content_type: str = "application/octet-stream") -> None:
         self.content_type = content_type
@@ -154,6 +191,14 @@ class IdentitySerializer:
 
 
 class BytesDeserializer:
+    """The response body as it came, for any content type (images, archives...).
+
+    Example:
+        >>> raw = BytesDeserializer()
+        >>> raw.accept, raw.deserialize(b"\\x00\\x01", "application/octet-stream")
+        ('*/*', b'\\x00\\x01')
+    """
+
     accept = "*/*"
 
     def deserialize(self, body: bytes, content_type: str) -> bytes:
@@ -161,6 +206,14 @@ class BytesDeserializer:
 
 
 class JSONDeserializer:
+    """A JSON body as Python values (dicts, lists, numbers...).
+
+    Example:
+        >>> body = JSONSerializer().serialize({"scores": [0.1, 0.9]})
+        >>> JSONDeserializer().deserialize(body, "application/json")
+        {'scores': [0.1, 0.9]}
+    """
+
     accept = JSON
 
     def deserialize(self, body: bytes, content_type: str) -> Any:
@@ -168,7 +221,12 @@ class JSONDeserializer:
 
 
 class CSVDeserializer:
-    """Rows of strings, as the SageMaker SDK's CSV deserializer gives them."""
+    """Rows of strings, as the SageMaker SDK's CSV deserializer gives them.
+
+    Example:
+        >>> CSVDeserializer().deserialize(b"0,0.93\\n1,0.12\\n", "text/csv")
+        [['0', '0.93'], ['1', '0.12']]
+    """
 
     accept = CSV
 
@@ -177,7 +235,16 @@ class CSVDeserializer:
 
 
 class NumpyDeserializer:
-    """An array from NPY, JSON or CSV bodies."""
+    """An array from NPY, JSON or CSV bodies.
+
+    Example:
+        >>> to_array = NumpyDeserializer()
+        >>> to_array.deserialize(b"1,2\\n3,4", "text/csv")
+        array([[1., 2.],
+               [3., 4.]])
+        >>> to_array.deserialize(b"[0.2, 0.8]", "application/json; charset=utf-8").tolist()
+        [0.2, 0.8]
+    """
 
     accept = NPY
 
@@ -193,7 +260,16 @@ class NumpyDeserializer:
 
 
 class PandasDeserializer:
-    """A DataFrame from CSV (no header) or JSON bodies."""
+    """A DataFrame from CSV (no header) or JSON bodies.
+
+    Example:
+        >>> frame = PandasDeserializer().deserialize(b"1,0.5\\n2,0.7", "text/csv")
+        >>> frame.shape, frame[1].tolist()
+        ((2, 2), [0.5, 0.7])
+        >>> body = b'[{"label": 1}, {"label": 0}]'
+        >>> PandasDeserializer().deserialize(body, "application/json").to_dict("list")
+        {'label': [1, 0]}
+    """
 
     accept = CSV
 

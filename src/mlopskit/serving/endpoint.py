@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import _display
+from .._display import progress_override
 from ..backends.base import Capability
 from ..errors import CapabilityError, ConflictError, MlopsKitError, ValidationError
 from ..session import Session, resolve_session
@@ -52,7 +54,19 @@ class Deserializer(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class RealtimeConfig:
-    """Always-on instances behind an endpoint."""
+    """Always-on instances behind an endpoint.
+
+    The instance type is checked at once against SageMaker's ``ml.<family>.<size>`` form.
+    Locally each instance is one inference server process on 127.0.0.1.
+
+    Example:
+        >>> RealtimeConfig("ml.m5.large", initial_instance_count=2)
+        RealtimeConfig(instance_type='ml.m5.large', initial_instance_count=2)
+        >>> RealtimeConfig("m5.large")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: instance_type: 'm5.large' is not an instance type; ...
+    """
 
     instance_type: str
     initial_instance_count: int = 1
@@ -74,6 +88,10 @@ class ServerlessConfig:
 
     ``memory_size_mb`` is one of 1024, 2048, ..., 6144; ``max_concurrency`` 1..200 (more
     requests in flight get a throttling error); ``provisioned_concurrency`` keeps it warm.
+
+    Example:
+        >>> ServerlessConfig(memory_size_mb=2048, max_concurrency=5)
+        ServerlessConfig(memory_size_mb=2048, max_concurrency=5, provisioned_concurrency=None)
     """
 
     memory_size_mb: int
@@ -115,7 +133,19 @@ def _stamp(session: Session) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class ProductionVariant:
-    """One variant of an endpoint: a model, its instances and its traffic weight."""
+    """One variant of an endpoint: a model, its instances and its traffic weight.
+
+    A variant's share of the traffic is its weight over the sum of the weights; pass
+    several to :meth:`Endpoint.create` for an A/B test.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> model = mlopskit.Model("s3://models/iris/model.tar.gz", session=session)
+        >>> variant = ProductionVariant(model, name="A", weight=3)
+        >>> variant.name, variant.weight, variant.config.instance_type
+        ('A', 3, 'ml.m5.large')
+    """
 
     model: Model
     name: str = "AllTraffic"
@@ -210,7 +240,31 @@ def deploy_model(model: Model, config: RealtimeConfig | ServerlessConfig, *,
 
 
 class Endpoint:
-    """A deployed endpoint, found by name (it may have been created by another process)."""
+    """A deployed endpoint, found by name (it may have been created by another process).
+
+    Making the handle checks nothing; ``describe()``, ``status`` and ``invoke()`` ask the
+    backend. ``Endpoint.create`` deploys variants, ``update`` rolls a new model out.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> Endpoint.list(session=session)
+        []
+        >>> Endpoint("churn", session=session)
+        Endpoint(name='churn')
+
+    Deploying two variants and canarying a new model in (this starts servers)::
+
+        endpoint = Endpoint.create("churn", [
+            ProductionVariant(model_a, "A", RealtimeConfig("ml.m5.large"), weight=3),
+            ProductionVariant(model_b, "B", RealtimeConfig("ml.m5.large"), weight=1),
+        ], session=session)
+        endpoint.invoke(b"1.0,2.0", content_type="text/csv", target_variant="B")
+        report = endpoint.update(model_c, mlopskit.Canary(10, wait=600,
+                                 rollback_on=[mlopskit.ErrorRateAbove(0.01)]))
+        report.completed, report.rolled_back
+        endpoint.delete()
+    """
 
     def __init__(self, name: str, session: Session | None = None) -> None:
         self.name = name
@@ -219,11 +273,13 @@ class Endpoint:
     @classmethod
     def create(cls, name: str, variants: Sequence[ProductionVariant],
                session: Session | None = None, *,
-               data_capture_config: DataCaptureConfig | None = None) -> Endpoint:
+               data_capture_config: DataCaptureConfig | None = None,
+               progress: bool | None = None) -> Endpoint:
         """An endpoint with one or more weighted variants (A/B); all or nothing.
 
         ``data_capture_config`` records requests and answers of every variant (see
-        :class:`~mlopskit.DataCaptureConfig`).
+        :class:`~mlopskit.DataCaptureConfig`). ``progress`` shows a bar while the endpoint
+        is being created (default: in notebooks and terminals, see docs/notebooks.md).
         """
         resolved = resolve_session(session)
         _check_endpoint_name(name)
@@ -236,7 +292,8 @@ class Endpoint:
                                 "name")
         config_name, models = _create_fleet(resolved, serving, name, variants, capture)
         try:
-            serving.create_endpoint(name, config_name)
+            with progress_override(progress):
+                serving.create_endpoint(name, config_name)
         except MlopsKitError:
             with contextlib.suppress(MlopsKitError):
                 serving.delete_endpoint(name)
@@ -390,11 +447,63 @@ class Endpoint:
     def __repr__(self) -> str:
         return f"Endpoint(name={self.name!r})"
 
+    @_display.safe_html("Endpoint", lambda self: self.name)
+    def _repr_html_(self) -> str:
+        """Status, variants (weights, traffic shares, instances, local URLs) and data
+        capture, from one describe."""
+        try:
+            d = self.describe()
+        except Exception as exc:
+            return _display.card("Endpoint", self.name, None,
+                                 parts=[_display.unavailable("state", exc)])
+        total = sum(v.weight for v in d.variants)
+        variants: list[tuple[str, ...]] = [(v.name, v.model_name,
+                     f"serverless {v.serverless.memory_size_mb} MB, up to "
+                     f"{v.serverless.max_concurrency} concurrent" if v.serverless
+                     else f"{v.instance_count} x {v.instance_type}",
+                     f"{v.weight:g}", f"{100 * v.weight / total:.0f}%" if total > 0 else "",
+                     v.url or "")
+                    for v in d.variants]
+        headers = ["variant", "model", "capacity", "weight", "traffic", "url"]
+        if not any(v.url for v in d.variants):
+            headers.pop()
+            variants = [row[:-1] for row in variants]
+        parts: list[str] = [_display.table(headers, variants, caption="Variants")]
+        capture = d.data_capture
+        if capture is not None:
+            parts.append(_display.section("Data capture", _display.kv_table([
+                ("status", capture.status), ("enabled", "yes" if capture.enabled else "no"),
+                ("sampling", f"{capture.sampling_percent}%"),
+                ("captures", ", ".join(capture.capture)),
+                ("destination", capture.destination_s3_uri)])))
+        rows: list[tuple[str, object]] = [
+            ("failure reason", d.failure_reason),
+            ("created", _display.time_text(d.creation_time)),
+            ("endpoint config", d.config_name),
+            ("data capture", None if capture is not None else "off"),
+            ("arn", d.arn)]
+        return _display.card("Endpoint", d.name, d.status, rows=rows, parts=parts)
+
 
 class Predictor:
     """Sends data to an endpoint and decodes the answer.
 
     Defaults follow the SageMaker SDK's scikit-learn predictor: NPY in, NPY out.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> from mlopskit.serializers import CSVSerializer, JSONDeserializer
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> predictor = Predictor("iris", session=session, serializer=CSVSerializer(),
+        ...                       deserializer=JSONDeserializer())
+        >>> predictor.endpoint_name, predictor.serializer.content_type
+        ('iris', 'text/csv')
+
+    With a deployed endpoint (``Model.deploy`` returns a predictor)::
+
+        predictor = model.deploy(mlopskit.RealtimeConfig("ml.m5.large"), endpoint_name="iris")
+        predictor.predict([[5.1, 3.5, 1.4, 0.2]], inference_id="order-1")
+        predictor.delete_endpoint()
     """
 
     def __init__(self, endpoint_name: str, session: Session | None = None,

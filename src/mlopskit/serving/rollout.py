@@ -54,7 +54,18 @@ Alarm = str | Callable[[FleetStats], str | None]
 
 @dataclasses.dataclass(frozen=True)
 class ErrorRateAbove:
-    """Fires when the new fleet's 5xx share goes over ``threshold`` (0..1)."""
+    """Fires when the new fleet's 5xx share goes over ``threshold`` (0..1).
+
+    It stays quiet until the new fleet has served ``min_requests``, so one early error
+    does not roll a deployment back. Pass it in ``rollback_on`` (local backend).
+
+    Example:
+        >>> from mlopskit.serving.rollout import FleetStats
+        >>> alarm = ErrorRateAbove(0.05, min_requests=20)
+        >>> alarm(FleetStats(requests=40, errors_4xx=0, errors_5xx=4, mean_latency_ms=12.0))
+        'error rate 10.0% over 5.0% (4 of 40 requests)'
+        >>> alarm(FleetStats(requests=10, errors_4xx=0, errors_5xx=4, mean_latency_ms=12.0))
+    """
 
     threshold: float
     min_requests: int = 1
@@ -68,7 +79,16 @@ class ErrorRateAbove:
 
 @dataclasses.dataclass(frozen=True)
 class LatencyAbove:
-    """Fires when the new fleet's mean latency goes over ``milliseconds``."""
+    """Fires when the new fleet's mean latency goes over ``milliseconds``.
+
+    Like :class:`ErrorRateAbove`, it waits for ``min_requests`` before it judges.
+
+    Example:
+        >>> from mlopskit.serving.rollout import FleetStats
+        >>> LatencyAbove(250)(FleetStats(requests=10, errors_4xx=0, errors_5xx=0,
+        ...                              mean_latency_ms=310.0))
+        'mean latency 310.0 ms over 250 ms'
+    """
 
     milliseconds: float
     min_requests: int = 1
@@ -98,7 +118,17 @@ def _positive(name: str, value: float) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class AllAtOnce:
-    """Shift all traffic at once, bake ``wait`` seconds, then retire the old fleet."""
+    """Shift all traffic at once, bake ``wait`` seconds, then retire the old fleet.
+
+    ``rollback_on`` alarms are checked after the bake; one that fires sends the traffic
+    back to the old fleet. ``steps()`` lists (traffic share of the new fleet, bake seconds).
+
+    Example:
+        >>> AllAtOnce(wait=300).steps()
+        [(1.0, 300.0)]
+        >>> AllAtOnce().steps()
+        [(1.0, 0.0)]
+    """
 
     wait: float = 0.0
     rollback_on: Sequence[Alarm] = ()
@@ -114,7 +144,20 @@ class AllAtOnce:
 @dataclasses.dataclass(frozen=True)
 class Canary:
     """Send ``percent`` of traffic (at most 50) to the new fleet for ``wait`` seconds, then
-    the rest."""
+    the rest.
+
+    Give it alarms in ``rollback_on``: Python checks such as :class:`ErrorRateAbove` on
+    the local backend, CloudWatch alarm names on AWS.
+
+    Example:
+        >>> canary = Canary(percent=10, wait=600, rollback_on=[ErrorRateAbove(0.01)])
+        >>> canary.steps()
+        [(0.1, 600.0), (1.0, 0.0)]
+        >>> Canary(percent=80, wait=60)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: percent: a canary takes ... at most 50 percent (got 80)
+    """
 
     percent: float
     wait: float
@@ -133,7 +176,14 @@ class Canary:
 
 @dataclasses.dataclass(frozen=True)
 class Linear:
-    """Shift ``step_percent`` (10 to 50) more every ``interval`` seconds."""
+    """Shift ``step_percent`` (10 to 50) more every ``interval`` seconds.
+
+    The alarms in ``rollback_on`` are checked after every step.
+
+    Example:
+        >>> Linear(step_percent=50, interval=120).steps()
+        [(0.5, 120.0), (1.0, 0.0)]
+    """
 
     step_percent: float
     interval: float

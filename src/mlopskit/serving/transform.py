@@ -11,8 +11,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 from typing import TYPE_CHECKING
 
+from .. import _display
+from .._display import WaitProgress, progress_override
 from .._waiting import poll_until
 from ..backends.base import Capability
 from ..errors import JobFailedError, MlopsKitError
@@ -32,6 +35,24 @@ class Transformer:
 
     Limits are SageMaker's: ``max_payload_mb`` 0..100 (0 means no limit), and
     ``max_concurrent_transforms * max_payload_mb <= 100``.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> model = mlopskit.Model("s3://models/iris/model.tar.gz", session=session)
+        >>> model.transformer(instance_count=1, instance_type="ml.m5.large",
+        ...                   max_payload_mb=60, max_concurrent_transforms=2)
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: max_concurrent_transforms x max_payload_mb is 120 MB; ...
+
+    Scoring a folder of CSV files (this starts inference servers)::
+
+        transformer = model.transformer(instance_count=2, instance_type="ml.m5.large",
+                                        accept="text/csv", join_source="Input")
+        job = transformer.transform("s3://my-bucket/scoring/", content_type="text/csv")
+        job.status, job.outputs
     """
 
     def __init__(self, model: Model, instance_count: int, instance_type: str, *,
@@ -66,10 +87,13 @@ class Transformer:
                      join_source=self.join_source)
 
     def transform(self, data_uri: str, content_type: str = "text/csv", wait: bool = True,
-                  job_name: str | None = None) -> TransformJob:
+                  job_name: str | None = None, *, progress: bool | None = None
+                  ) -> TransformJob:
         """Transform every object under ``data_uri``; outputs are ``<name>.out`` files.
 
         Raises :class:`~mlopskit.errors.JobFailedError` when a waited-on job fails.
+        ``progress`` shows a bar (files and records locally, the job's status on AWS);
+        by default in notebooks and terminals, see docs/notebooks.md.
         """
         session = resolve_session(self.session)
         serving = _serving(session)
@@ -81,8 +105,9 @@ class Transformer:
         config_name, models = _create_fleet(session, serving, name, [ProductionVariant(
             self.model, "transform", RealtimeConfig(self.instance_type, 1))])
         try:
-            serving.create_transform_job(self._spec(name, models[0], data_uri, output,
-                                                    content_type))
+            with progress_override(progress):  # the local backend runs the job right here
+                serving.create_transform_job(self._spec(name, models[0], data_uri, output,
+                                                        content_type))
         except MlopsKitError:
             _drop_fleet(serving, config_name, models)
             raise
@@ -90,12 +115,27 @@ class Transformer:
             serving.delete_endpoint_config(config_name)  # a transform needs only the model
         job = TransformJob(name, session=session)
         if wait:
-            job.wait()
+            job.wait(progress=progress)
         return job
 
 
 class TransformJob:
-    """A handle on a batch transform job."""
+    """A handle on a batch transform job.
+
+    ``Transformer.transform`` returns one; you can also find a job by name.
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> TransformJob("score-2026-11-01", session=session)
+        TransformJob(name='score-2026-11-01')
+
+    Reading a finished job::
+
+        job = TransformJob("score-2026-11-01")
+        job.wait()
+        job.status, job.failure_reason, job.outputs
+    """
 
     def __init__(self, name: str, session: Session | None = None) -> None:
         self.name = name
@@ -118,12 +158,21 @@ class TransformJob:
         """The ``.out`` objects written (listed by the local backend)."""
         return self.describe().outputs
 
-    def wait(self, timeout: float | None = None) -> TransformJob:
+    def wait(self, timeout: float | None = None, *,
+             progress: bool | None = None) -> TransformJob:
+        """Block until the job ends; :class:`~mlopskit.errors.JobFailedError` unless it
+        Completed. ``progress`` shows a bar: records when the backend counts them as it
+        goes, otherwise the job's status changes."""
         described = poll_until(self.describe, lambda d: d.status in {"Completed", "Failed",
                                                                      "Stopped"},
                                clock=self.session.clock, timeout=timeout, initial=2.0,
                                maximum=30.0,
-                               describe=lambda d: f"transform job {self.name!r} is {d.status}")
+                               describe=lambda d: f"transform job {self.name!r} is {d.status}",
+                               progress=WaitProgress.create(
+                                   f"transform {self.name}",
+                                   lambda d: (d.status if d.records is None else
+                                              f"{d.status}, {d.records} records", None, None),
+                                   progress=progress))
         if described.status != "Completed":
             raise JobFailedError(f"transform job {self.name!r} ended {described.status}: "
                                  f"{described.failure_reason}", job=self,
@@ -132,4 +181,29 @@ class TransformJob:
 
     def __repr__(self) -> str:
         return f"TransformJob(name={self.name!r})"
+
+    @_display.safe_html("Transform job", lambda self: self.name)
+    def _repr_html_(self) -> str:
+        """Status, timings, records and outputs (one describe)."""
+        try:
+            d = self.describe()
+        except Exception as exc:
+            return _display.card("Transform job", self.name, None,
+                                 parts=[_display.unavailable("state", exc)])
+        end = d.end_time or (None if d.start_time is None
+                             else _dt.datetime.now(d.start_time.tzinfo))
+        rows: list[tuple[str, object]] = [
+            ("failure reason", d.failure_reason),
+            ("created", _display.time_text(d.creation_time)),
+            ("started", _display.time_text(d.start_time)),
+            ("ended", _display.time_text(d.end_time)),
+            ("duration", _display.duration_text(d.start_time or d.creation_time, end)),
+            ("records", d.records),
+            ("output path", d.output_path),
+            ("arn", d.arn)]
+        parts: list[str] = []
+        if d.outputs:
+            parts.append(_display.table(("output",), [(o,) for o in d.outputs],
+                                        caption=f"Outputs ({len(d.outputs)})", limit=10))
+        return _display.card("Transform job", d.name, d.status, rows=rows, parts=parts)
 

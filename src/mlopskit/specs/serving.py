@@ -287,6 +287,7 @@ class VariantDescription:
     instance_type: str
     instance_count: int
     serverless: ServerlessSpec | None = None
+    url: str | None = None  # local backend: the variant server's /invocations address
 
 
 @dataclasses.dataclass(frozen=True)

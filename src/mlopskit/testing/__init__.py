@@ -5,7 +5,7 @@ Enable the pytest plugin in your ``conftest.py``::
     pytest_plugins = ["mlopskit.testing"]
 
 then ask for ``local_session``, ``aws_session`` (moto; needs ``mlopskit[test]``) or
-``any_session`` (runs the test once per backend) in a test:
+``any_session`` (runs the test once per backend) in a test::
 
     def test_my_training(any_session):
         job = my_code.train(session=any_session)

@@ -28,13 +28,42 @@ _FAKE_CREDENTIALS = {
 
 @pytest.fixture
 def fake_clock() -> FakeClock:
-    """A clock that moves only when told to; waits on it return at once."""
+    """A clock that moves only when told to; waits on it return at once.
+
+    Pass it as ``clock=`` to a session (``aws_session`` already does), then check the waits
+    your code asked for without spending them.
+
+    Example::
+
+        # conftest.py: pytest_plugins = ["mlopskit.testing"]
+        def test_backoff_is_not_slept(fake_clock):
+            fake_clock.sleep(30)              # returns at once
+            fake_clock.advance(60)
+            assert fake_clock.monotonic() == 90.0
+            assert fake_clock.sleeps == [30]
+    """
     return FakeClock()
 
 
 @pytest.fixture
 def local_session(tmp_path: Path) -> Iterator[LocalSession]:
-    """A :class:`~mlopskit.LocalSession` rooted in a fresh temporary folder."""
+    """A :class:`~mlopskit.LocalSession` rooted in a fresh temporary folder.
+
+    Each test gets its own store (closed after the test), so tests never see each other's
+    jobs, models or files.
+
+    Example::
+
+        # conftest.py
+        pytest_plugins = ["mlopskit.testing"]
+
+        # test_registry.py
+        import mlopskit
+
+        def test_group_is_stored(local_session):
+            mlopskit.ModelPackageGroup("churn", session=local_session).create()
+            assert mlopskit.ModelPackageGroup.get("churn", session=local_session).name == "churn"
+    """
     session = LocalSession(root=tmp_path / "mlopskit")
     try:
         yield session
@@ -44,7 +73,19 @@ def local_session(tmp_path: Path) -> Iterator[LocalSession]:
 
 @pytest.fixture
 def moto_aws() -> Iterator[Any]:
-    """moto's ``mock_aws`` with fake credentials; no request leaves the machine."""
+    """moto's ``mock_aws`` with fake credentials; no request leaves the machine.
+
+    Use it for your own boto3 code; ``aws_session`` builds on it. Needs ``mlopskit[test]``.
+
+    Example::
+
+        import boto3
+
+        def test_my_boto3_code(moto_aws):
+            s3 = boto3.client("s3", region_name="us-east-1")
+            s3.create_bucket(Bucket="scratch")
+            assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["scratch"]
+    """
     try:
         import moto
     except ImportError as exc:  # pragma: no cover - depends on the user's install
@@ -66,7 +107,21 @@ def moto_aws() -> Iterator[Any]:
 
 @pytest.fixture
 def aws_session(moto_aws: Any, fake_clock: FakeClock) -> Iterator[AwsSession]:
-    """An :class:`~mlopskit.AwsSession` on moto, with its bucket made and a fake clock."""
+    """An :class:`~mlopskit.AwsSession` on moto, with its bucket made and a fake clock.
+
+    Its region, bucket and role are ``TEST_REGION``, ``TEST_BUCKET`` and ``TEST_ROLE_ARN``
+    (from :mod:`mlopskit.testing`); the clock is the test's ``fake_clock``.
+
+    Example::
+
+        import mlopskit
+        from mlopskit.testing import TEST_BUCKET
+
+        def test_group_on_aws(aws_session):
+            assert aws_session.default_bucket == TEST_BUCKET
+            mlopskit.ModelPackageGroup("churn", session=aws_session).create()
+            assert mlopskit.ModelPackageGroup.get("churn", session=aws_session).name == "churn"
+    """
     import boto3
 
     boto = boto3.Session(region_name=TEST_REGION)
@@ -83,6 +138,23 @@ def aws_session(moto_aws: Any, fake_clock: FakeClock) -> Iterator[AwsSession]:
 
 @pytest.fixture(params=["local", "aws"])
 def any_session(request: pytest.FixtureRequest) -> Session:
-    """Runs the test once on the local backend and once on AWS (moto)."""
+    """Runs the test once on the local backend and once on AWS (moto).
+
+    The test is collected twice, as ``test_x[local]`` and ``test_x[aws]``: code that passes
+    both behaves the same on either backend.
+
+    Example::
+
+        # conftest.py
+        pytest_plugins = ["mlopskit.testing"]
+
+        # test_workflow.py
+        import mlopskit
+
+        def test_registry(any_session):
+            mlopskit.ModelPackageGroup("churn", session=any_session).create()
+            names = [g.name for g in mlopskit.ModelPackageGroup.list(session=any_session)]
+            assert names == ["churn"]
+    """
     session: Session = request.getfixturevalue(f"{request.param}_session")
     return session

@@ -104,6 +104,13 @@ class AwsPipelines:
             end_time=aware_time(found.get("LastModifiedTime")) if status in TERMINAL
             else None)
 
+    def execution_definition(self, arn: str) -> str:
+        """DescribePipelineDefinitionForExecution: the definition the execution runs."""
+        found = self._call(self._sm.describe_pipeline_definition_for_execution,
+                           "DescribePipelineDefinitionForExecution", arn,
+                           PipelineExecutionArn=arn)
+        return str(found["PipelineDefinition"])
+
     def _typed(self, arn: str, values: dict[str, str]) -> dict[str, Any]:
         """Parameter values (strings on the wire) as the definition's types say."""
         if not values:

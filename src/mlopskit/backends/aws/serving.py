@@ -7,6 +7,7 @@ import contextlib
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
+from ..._display import WaitProgress
 from ..._waiting import poll_until
 from ...errors import (
     BackendError,
@@ -195,7 +196,8 @@ class AwsServing:
             lambda: self.describe_endpoint(name),
             lambda d: d.status not in {"Creating", "Updating"},
             clock=self.backend.session.clock, timeout=3600.0, initial=5.0, maximum=30.0,
-            describe=lambda d: f"endpoint {name!r} is still {d.status}")
+            describe=lambda d: f"endpoint {name!r} is still {d.status}",
+            progress=WaitProgress.create(f"endpoint {name}", lambda d: (d.status, None, None)))
         if described.status != "InService":
             raise DeploymentFailedError(f"endpoint {name!r} is {described.status}: "
                                         f"{described.failure_reason or 'no reason given'}")
@@ -210,7 +212,8 @@ class AwsServing:
             lambda: self.describe_endpoint(name),
             lambda d: d.status not in {"Creating", "Updating", "SystemUpdating"},
             clock=self.backend.session.clock, timeout=4 * 3600.0, initial=5.0, maximum=30.0,
-            describe=lambda d: f"endpoint {name!r} is still {d.status}")
+            describe=lambda d: f"endpoint {name!r} is still {d.status}",
+            progress=WaitProgress.create(f"endpoint {name}", lambda d: (d.status, None, None)))
         completed = described.config_name == config_name and described.status == "InService"
         return RolloutReport(name, type(strategy).__name__, completed=completed,
                              rolled_back=not completed,
@@ -229,7 +232,8 @@ class AwsServing:
             lambda: self.describe_endpoint(name),
             lambda d: d.status not in {"Creating", "Updating", "SystemUpdating"},
             clock=self.backend.session.clock, timeout=4 * 3600.0, initial=5.0, maximum=30.0,
-            describe=lambda d: f"endpoint {name!r} is still {d.status}")
+            describe=lambda d: f"endpoint {name!r} is still {d.status}",
+            progress=WaitProgress.create(f"endpoint {name}", lambda d: (d.status, None, None)))
         if described.status != "InService" or described.config_name != config_name:
             raise DeploymentFailedError(
                 f"endpoint {name!r} did not move to config {config_name!r}: it is "

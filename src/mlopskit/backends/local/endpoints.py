@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..._archive import safe_extract
+from ..._display import WaitProgress
 from ...errors import (
     CapabilityError,
     ConflictError,
@@ -129,16 +130,27 @@ class LocalEndpoints:
                         self.backend.clock.now().isoformat()))
         self.started_here.add(name)
         servers: dict[str, dict[str, Any]] = {}
+        # Starting a variant's server takes a second or more: a bar by variants when on.
+        bar = WaitProgress[tuple[str, int | None, int | None]].create(
+            f"endpoint {name}", lambda state: state, unit="variant")
         try:
-            for variant in config.variants:
+            for index, variant in enumerate(config.variants):
+                if bar is not None:
+                    bar.update((f"Creating: starting {variant.name}", index,
+                                len(config.variants)))
                 servers[variant.name] = self._start(name, variant,
                                                     self._model(variant.model_name))
+            if bar is not None:
+                bar.update(("InService", len(config.variants), len(config.variants)))
         except DeploymentFailedError as exc:
             self._stop(servers)
             with self.store.transaction() as db:
                 db.execute("UPDATE endpoints SET status = 'Failed', failure_reason = ? "
                            "WHERE name = ?", (str(exc), name))
             raise
+        finally:
+            if bar is not None:
+                bar.close()
         with self.store.transaction() as db:
             db.execute("UPDATE endpoints SET status = 'InService', servers = ? WHERE name = ?",
                        (dumps(servers), name))
@@ -241,12 +253,16 @@ class LocalEndpoints:
         row = self._row(name)
         config = self._config(row["config_name"])
         weights = json.loads(row["weights"])
+        ports = {variant: server.get("port") for variant, server in
+                 json.loads(row["servers"] or "{}").items()}
         return EndpointDescription(
             name=name, arn=self._arn("endpoint", name), status=row["status"],
             config_name=row["config_name"],
             variants=tuple(VariantDescription(v.name, v.model_name, float(weights[v.name]),
                                               v.instance_type or "serverless",
-                                              v.initial_instance_count, v.serverless)
+                                              v.initial_instance_count, v.serverless,
+                                              f"http://127.0.0.1:{ports[v.name]}/invocations"
+                                              if ports.get(v.name) else None)
                            for v in config.variants),
             failure_reason=row["failure_reason"],
             creation_time=_dt.datetime.fromisoformat(row["created"]),

@@ -175,6 +175,15 @@ class LocalPipelines:
             creation_time=_dt.datetime.fromisoformat(row["created"]),
             end_time=_dt.datetime.fromisoformat(row["ended"]) if row["ended"] else None)
 
+    def execution_definition(self, arn: str) -> str:
+        """The definition as it was when the execution started."""
+        row = self.store.query_one("SELECT definition FROM pipeline_executions WHERE arn = ?",
+                                   (arn,))
+        if row is None:
+            raise NotFoundError(f"pipeline execution {arn!r} does not exist on the local "
+                                "backend")
+        return str(row["definition"])
+
     def list_execution_steps(self, arn: str) -> list[StepRecord]:
         self.describe_execution(arn)
         rows = self.store.query_all("SELECT * FROM pipeline_steps WHERE execution = ? ORDER BY "

@@ -10,6 +10,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from ..._display import WaitProgress
 from ...errors import InvocationError, MlopsKitError, NotFoundError
 from ...specs.serving import TransformJobDescription, TransformJobSpec, VariantSpec
 from .objectstore import objects_under
@@ -251,7 +252,14 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
                        (now(), spec.name))
         workers = spec.instance_count * (spec.max_concurrent_transforms or 1)
         accept = spec.accept or spec.content_type
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A bar by input files (and records so far) when progress is on: the job runs here.
+        bar = WaitProgress[tuple[str, int | None, int | None]].create(
+            f"transform {spec.name}", lambda state: state, unit="file")
+        if bar is not None:
+            bar.update(("0 records", 0, len(inputs)))
+        with contextlib.ExitStack() as cleanup, ThreadPoolExecutor(max_workers=workers) as pool:
+            if bar is not None:
+                cleanup.callback(bar.close)
             for position, (uri, relative) in enumerate(inputs):
                 requests = first if position == 0 else _Requests(objects.get_bytes(uri), spec)
                 futures = [pool.submit(_send, serving, servers[i % len(servers)], requests, i,
@@ -262,6 +270,8 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
                 objects.put_bytes(requests.output(answers), target)
                 outputs.append(target)
                 count += sum(requests.counts)
+                if bar is not None:
+                    bar.update((f"{count} records", position + 1, len(inputs)))
     except (_JobFailed, MlopsKitError) as exc:
         status, reason = "Failed", f"{type(exc).__name__}: {exc}"[:1024]
     finally:

@@ -275,13 +275,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._cli_resources import run_resource_command
 
             run_resource_command(args, _session(args))
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled
     except ValidationError as exc:
         print(f"mlopskit: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except MlopsKitError as exc:
         print(f"mlopskit: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
+    except BrokenPipeError:  # the reader went away (`mlopskit jobs list | head`)
+        _silence_stdout()
+        return EXIT_REFUSED
     return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush into a closed pipe does
+    not print a traceback."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):  # not a real file (captured, replaced)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

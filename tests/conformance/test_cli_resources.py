@@ -372,3 +372,19 @@ def test_the_command_runs_as_a_module(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "mlopskit", "jobs", "list", "--type", "x"],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "invalid choice: 'x'" in bad.stderr
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    """`mlopskit jobs list | head -1`: the reader leaves early; no traceback."""
+    root = tmp_path / "store"
+    session = mlopskit.LocalSession(root=root)
+    for index in range(3):
+        _train(session, tmp_path / f"code-{index}")
+    session.close()
+    reader = subprocess.Popen([sys.executable, "-m", "mlopskit", "--root", str(root), "jobs",
+                               "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # as `head` does once it has its lines
+    errors = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) in (0, 1)
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors

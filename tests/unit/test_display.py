@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -344,18 +346,42 @@ def test_a_timed_out_wait_closes_its_bar():
     assert "slow" in stream.getvalue() and bar is not None and bar._bar is None
 
 
-def test_a_detached_training_wait_shows_a_bar_when_forced(local_session, train_code, capsys):
-    # A job that trains for 2 s is still running at the wait's first check, which comes
-    # right after fit(wait=False) returns; so the bar must appear, then close on Completed.
+def test_a_detached_training_wait_shows_a_bar_when_forced(local_session, train_code,
+                                                         tmp_path, monkeypatch):
+    # The job blocks on a FIFO until the bar has been drawn, so the wait's first check
+    # always finds it running: no timing assumption. The gate opens in any case, so a
+    # failing test leaves no job behind.
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
     (train_code / "train.py").write_text(
-        "import os, time\ntime.sleep(2)\n"
+        f"import os\nopen({str(gate)!r}).read()  # until the test opens the gate\n"
         "open(os.path.join(os.environ['SM_MODEL_DIR'], 'model.txt'), 'w').write('m')\n")
     job = _job(local_session, train_code, wait=False)
-    capsys.readouterr()
-    job.wait(timeout=120, progress=True)
+    drawn = threading.Event()
+
+    class Stderr(io.StringIO):
+        def write(self, text: str) -> int:
+            if f"training {job.name}" in text:
+                drawn.set()
+            return super().write(text)
+
+    stream = Stderr()
+    monkeypatch.setattr(sys, "stderr", stream)
+
+    def open_gate() -> None:
+        drawn.wait(timeout=60)
+        with open(gate, "w"):
+            pass  # the writer closing gives the job its end of file
+
+    opener = threading.Thread(target=open_gate)
+    opener.start()
+    try:
+        job.wait(timeout=120, progress=True)
+    finally:
+        opener.join()
+    assert drawn.is_set()
     assert job.status == "Completed"
-    err = capsys.readouterr().err
-    assert f"training {job.name}" in err and "Completed" in err
+    assert "Completed" in stream.getvalue()
 
 
 def test_importing_mlopskit_does_not_import_tqdm():

@@ -236,7 +236,7 @@ def test_processingjobconfig_has_the_sagemaker_shape(local_session, tmp_path):
         inputs=[mlopskit.ProcessingInput(SCRIPTS / "fails.py", "/opt/ml/processing/input/x",
                                          s3_data_distribution_type="ShardedByS3Key")],
         outputs=[mlopskit.ProcessingOutput("/opt/ml/processing/out", output_name="out")])
-    host = _job_dir(local_session, job) / "hosts" / "algo-1"
+    host = _job_dir(local_session, job) / "hosts" / "algo-1" / "opt" / "ml"
     config = json.loads((host / "config" / "processingjobconfig.json").read_text())
     assert set(config) == {
         "ProcessingJobArn", "ProcessingJobName", "AppSpecification", "Environment",
@@ -273,10 +273,10 @@ def test_arguments_options_and_environment_reach_the_script(local_session, tmp_p
     assert seen["env"] == {"MY_X": "1"}
     assert seen["name"] == "__main__"
     # The real folder behind /opt/ml, for code that cannot go through the mapping; the
-    # script starts in its code folder.
+    # script starts in the host's stand-in for "/", as processing containers start it in /.
     host = _job_dir(local_session, job) / "hosts" / "algo-1"
-    assert seen["root"] == str(host)
-    assert seen["cwd"] == str(host / "processing" / "input" / "code")
+    assert seen["root"] == str(host / "opt" / "ml")
+    assert seen["cwd"] == str(host)
 
 
 def test_a_failing_script_reports_the_end_of_its_traceback(local_session, tmp_path):
@@ -409,7 +409,7 @@ def test_input_copies_go_and_code_config_outputs_stay(local_session, tmp_path):
         script, logs=False, inputs=[mlopskit.ProcessingInput(data, "/opt/ml/processing/input")],
         outputs=[mlopskit.ProcessingOutput("/opt/ml/processing/out", output_name="out")])
     assert _object(local_session, job.outputs["out"] + "/deep/a.csv") == b"1\n"
-    host = _job_dir(local_session, job) / "hosts" / "algo-1"
+    host = _job_dir(local_session, job) / "hosts" / "algo-1" / "opt" / "ml"
     assert not (host / "processing" / "input" / "deep").exists()
     assert (host / "processing" / "input" / "code" / "copy.py").read_bytes() == \
         script.read_bytes()

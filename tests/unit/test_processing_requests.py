@@ -304,3 +304,31 @@ def test_the_bootstrap_stays_import_light(tmp_path):
          "/opt/ml/processing/input/code/probe.py"], capture_output=True, text=True, check=True)
     # Only the lazy package __init__ files on the way to the bootstrap (itself __main__).
     assert json.loads(out.stdout) == ["mlopskit", "mlopskit.backends", "mlopskit.backends.local"]
+
+
+@pytest.mark.parametrize(("cwd", "given", "real"), [
+    ("", "..", ""),
+    ("", "../model.joblib", "/model.joblib"),
+    ("", "../../a/../b", "/b"),
+    ("", "./../x", "/x"),
+    ("/sub", "../../x", "/x"),
+    ("/sub", "../x", "../x"),  # stays inside: left to the file system
+    ("", "x/../y", "x/../y"),
+    ("", "plain.csv", "plain.csv"),
+])
+def test_dot_dot_above_the_stand_in_for_root_stays_there(tmp_path, monkeypatch, cwd, given,
+                                                        real):
+    fs_root = tmp_path / "host"
+    (fs_root / "sub").mkdir(parents=True)
+    monkeypatch.chdir(str(fs_root) + cwd)
+    paths = PathMap(str(fs_root / "opt" / "ml"), str(fs_root))
+    expected = str(fs_root) + real if real.startswith("/") or real == "" else real
+    assert paths.real(given) == expected
+    assert paths.real(given.encode()) == expected.encode()
+
+
+def test_dot_dot_is_real_outside_the_stand_in_for_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    paths = PathMap(str(tmp_path / "host" / "opt" / "ml"), str(tmp_path / "host"))
+    assert paths.real("../x") == "../x"
+    assert PathMap("/j/h").real("../x") == "../x"  # no stand-in for / given: nothing clamps

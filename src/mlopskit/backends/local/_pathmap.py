@@ -2,13 +2,18 @@
 
 The local runner starts each host of a processing job as::
 
-    python -m mlopskit.backends.local._pathmap ROOT /opt/ml/processing/input/code/SCRIPT ARGS...
+    python -m mlopskit.backends.local._pathmap --fs-root HOST ROOT \
+        /opt/ml/processing/input/code/SCRIPT ARGS...
 
-where ``ROOT`` is that host's folder standing in for ``/opt/ml``. Before running the script
-(``runpy.run_path``, as ``__main__``, with ``sys.argv`` as ``python3 SCRIPT ARGS`` gives it),
-this module makes every path that starts with ``/opt/ml/`` lead into ``ROOT``, in this
-process only: the script runs unmodified, nothing is written to a shared ``/opt/ml``, and
-concurrent jobs do not collide.
+where ``ROOT`` (``HOST/opt/ml``) is that host's folder standing in for ``/opt/ml`` and
+``HOST``, the process's working folder, stands in for ``/``, where processing containers
+start their scripts. Before running the script (``runpy.run_path``, as ``__main__``, with
+``sys.argv`` as ``python3 SCRIPT ARGS`` gives it), this module makes every path that starts
+with ``/opt/ml/`` lead into ``ROOT``, in this process only: the script runs unmodified,
+nothing is written to a shared ``/opt/ml``, and concurrent jobs do not collide. A relative
+path that climbs above ``HOST`` with ``..`` stops at ``HOST``, as ``..`` of ``/`` is ``/``
+itself: a script that extracts a model to ``..`` and opens it by its bare name, as it would
+in the container, finds it.
 
 It wraps the Python-level entry points that take a path: ``builtins.open``/``io.open``,
 ``io.open_code``, and in :mod:`os` ``open``, ``stat``, ``lstat``, ``listdir``, ``scandir``,
@@ -25,9 +30,10 @@ Python 3.10 through its accessor, which is patched too; on 3.13 its globber's ca
 Not covered, by design: code that opens paths in C without going through Python (pyarrow's
 own file system, sqlite3, h5py...), other processes (``subprocess``, ``os.system``,
 multiprocessing's ``spawn`` and ``forkserver`` start methods; ``fork`` inherits the
-mapping), and ``os.getcwd()``, which returns the real folder (relative paths work either
-way). For those, read the real paths from ``/opt/ml/config/processingjobconfig.json``
-through Python, or pass paths as arguments.
+mapping), and ``os.getcwd()``, which returns the real folder (so ``os.path.abspath("..")``
+is the real folder above ``HOST``; relative paths themselves work either way). For those,
+read the real paths from ``/opt/ml/config/processingjobconfig.json`` through Python, or pass
+paths as arguments.
 
 This module must stay import-light: only the standard library, no pydantic, no other
 mlopskit module (the package ``__init__`` files on the way here are lazy).
@@ -105,21 +111,55 @@ class PathMap:
         '/opt/ml/config'
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, fs_root: str | None = None) -> None:
         self.root = os.path.abspath(root).rstrip("/") or "/"
         self.root_bytes = os.fsencode(self.root)
+        self.fs_root = os.path.abspath(fs_root).rstrip("/") if fs_root else None
 
     def real(self, path: Any) -> Any:
         """The path to use on this machine; ``path`` itself (the same object) when unmapped."""
         if isinstance(path, str):
-            return self._real_str(path) if path.startswith("/opt/") else path
+            if path.startswith("/opt/"):
+                return self._real_str(path)
+            if ".." in path and self.fs_root is not None and not path.startswith("/"):
+                return self._clamped(path)
+            return path
         if isinstance(path, bytes):
-            return self._real_bytes(path) if path.startswith(b"/opt/") else path
+            if path.startswith(b"/opt/"):
+                return self._real_bytes(path)
+            if b".." in path and self.fs_root is not None and not path.startswith(b"/"):
+                mapped = self._clamped(os.fsdecode(path))
+                return path if isinstance(mapped, bytes) else os.fsencode(mapped)
+            return path
         if hasattr(type(path), "__fspath__"):
             text = os.fspath(path)
             mapped = self.real(text)
             return path if mapped is text else mapped
         return path
+
+    def _clamped(self, path: str) -> Any:
+        """A relative path that climbs above the stand-in for ``/`` with ``..``, as the
+        container resolves it (``..`` of ``/`` is ``/``); other relative paths unchanged.
+
+        Only while the working folder is inside that stand-in: elsewhere ``..`` is real.
+        """
+        assert self.fs_root is not None
+        cwd = os.getcwd()
+        if cwd != self.fs_root and not cwd.startswith(self.fs_root + "/"):
+            return path
+        virtual_cwd = cwd[len(self.fs_root):] or "/"
+        depth = len([part for part in virtual_cwd.split("/") if part])
+        for part in path.split("/"):
+            if part == "..":
+                depth -= 1
+                if depth < 0:
+                    break
+            elif part not in ("", "."):
+                depth += 1
+        else:
+            return path  # stays inside: the file system resolves it as the container would
+        inside = posixpath.normpath(posixpath.join(virtual_cwd, path))  # "/.." is "/"
+        return self.fs_root + inside if inside != "/" else self.fs_root
 
     def _real_str(self, path: str) -> str:
         norm = posixpath.normpath(path)
@@ -326,12 +366,13 @@ def _replace_in_class(cls: type, replacements: dict[int, tuple[Any, Any]]) -> No
                 return
 
 
-def install(root: str) -> PathMap:
-    """Redirect ``/opt/ml`` paths to ``root`` in this process, for good.
+def install(root: str, fs_root: str | None = None) -> PathMap:
+    """Redirect ``/opt/ml`` paths to ``root`` (and ``..`` above ``fs_root`` back into it)
+    in this process, for good.
 
     Meant for a process of its own (see :func:`main`): there is no way back, on purpose.
     """
-    paths = PathMap(root)
+    paths = PathMap(root, fs_root)
     replacements: dict[int, tuple[Any, Any]] = {}
 
     def swap(holder: Any, name: str, wrapper: Any) -> None:
@@ -379,13 +420,17 @@ def _print_user_traceback(exc: BaseException, script: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``ROOT SCRIPT [ARGS...]``: map ``/opt/ml`` to ``ROOT``, then run ``SCRIPT``."""
+    """``[--fs-root HOST] ROOT SCRIPT [ARGS...]``: map ``/opt/ml`` to ``ROOT`` (and keep
+    ``..`` inside ``HOST``), then run ``SCRIPT``."""
+    fs_root = None
+    if argv[:1] == ["--fs-root"] and len(argv) >= 2:
+        fs_root, argv = argv[1], argv[2:]
     if len(argv) < 2:
-        sys.stderr.write("usage: python -m mlopskit.backends.local._pathmap ROOT SCRIPT "
-                         "[ARGS...]\n")
+        sys.stderr.write("usage: python -m mlopskit.backends.local._pathmap [--fs-root HOST] "
+                         "ROOT SCRIPT [ARGS...]\n")
         raise SystemExit(2)
     root, script, *args = argv
-    paths = install(root)
+    paths = install(root, fs_root)
     import runpy
 
     sys.argv[:] = [script, *args]

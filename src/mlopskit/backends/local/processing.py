@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ...errors import CapabilityError, MlopsKitError
 from ...specs.processing import CODE_DIR, ProcessingJobSpec
 from ._hosts import HostProcesses, host_share, resource_config
+from .environments import python_path
 from .objectstore import objects_under
 from .store import dumps
 
@@ -114,7 +115,10 @@ class ProcessingRunner:
         self.arn = str(row["arn"])
         self.job_dir = Path(row["job_dir"])
         self.hosts = self.spec.hosts
-        self.bases = {host: self.job_dir / "hosts" / host for host in self.hosts}
+        # Each host's folder stands in for its container's "/" (the scripts' working
+        # folder, as processing containers start them there) and holds its /opt/ml.
+        self.roots = {host: self.job_dir / "hosts" / host for host in self.hosts}
+        self.bases = {host: root / "opt" / "ml" for host, root in self.roots.items()}
         self._hosts = HostProcesses(name, self.job_dir / "logs", self._log,
                                     prefix_hosts=len(self.hosts) > 1, separate_stderr=True)
         self._downloaded: list[Path] = []
@@ -248,11 +252,11 @@ class ProcessingRunner:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
         env.update(self.spec.environment)
         env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONPATH"] = python_path()  # sagemaker_containers' stand-in, then yours
         if not self._same_interpreter():
             # Another interpreter (LocalSession(python=...)) may not have mlopskit: let it
             # find the bootstrap (standard library only) after its own paths.
-            env["PYTHONPATH"] = os.pathsep.join(
-                [p for p in (os.environ.get("PYTHONPATH"), _PACKAGE_PARENT) if p])
+            env["PYTHONPATH"] += os.pathsep + _PACKAGE_PARENT
         # The real folder behind /opt/ml, for code that opens paths outside Python (a C
         # library, another process); absent on SageMaker, where /opt/ml is real.
         env[ROOT_VARIABLE] = str(base)
@@ -262,15 +266,15 @@ class ProcessingRunner:
         found = shutil.which(self.backend.python) or self.backend.python
         return os.path.abspath(found) == os.path.abspath(sys.executable)
 
-    def _command(self, base: Path) -> list[str]:
+    def _command(self, host: str) -> list[str]:
         return [self.backend.python, *python_options(self.spec.command), "-m", _BOOTSTRAP,
-                str(base), self.spec.script_path, *self.spec.arguments]
+                "--fs-root", str(self.roots[host]), str(self.bases[host]),
+                self.spec.script_path, *self.spec.arguments]
 
     def _process(self, deadline: float) -> tuple[str, str | None]:
         for host in self.hosts:
-            base = self.bases[host]
-            self._hosts.start(host, self._command(base),
-                              cwd=container_path(base, CODE_DIR), env=self._environment(base))
+            self._hosts.start(host, self._command(host), cwd=self.roots[host],
+                              env=self._environment(self.bases[host]))
         self._set(host_pids=dumps(self._hosts.pids))
         limit = self.spec.runtime_limit
 

@@ -9,13 +9,11 @@ status) and the training toolkit inside the container (decode hyperparameters, s
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from ..._archive import make_tar_gz, safe_extract
 from ...errors import MlopsKitError
 from ...specs.training import TrainingJobSpec
 from ._hosts import STOP_GRACE_SECONDS, HostProcesses, host_share, resource_config
+from .environments import RequirementsError, layered_python, python_path
 from .objectstore import objects_under
 from .store import dumps
 from .toolkit import ContainerPaths, to_cmd_args, training_environment, user_hyperparameters
@@ -120,12 +119,12 @@ class TrainingRunner:
             self._set(started=self._now(), secondary_status="Downloading",
                       supervisor_pid=os.getpid())
             self._prepare()
-            deps = self._install_requirements()
+            python = self._install_requirements()
             if self._stop_requested():
                 self._finish("Stopped", "Stopped", None, upload=False)
                 return
             self._set(secondary_status="Training")
-            outcome, reason = self._train(deps, deadline)
+            outcome, reason = self._train(python, deadline)
             self._finish(*outcome, reason, upload=outcome[0] != "Failed")
         except _JobError as exc:
             self._finish("Failed", "Failed", str(exc), upload=False)
@@ -182,43 +181,19 @@ class TrainingRunner:
     def _write_json(path: Path, value: Any) -> None:
         path.write_text(json.dumps(value, indent=2), encoding="utf-8")
 
-    def _install_requirements(self) -> Path | None:
-        """Install ``requirements.txt`` into a cache folder keyed by its digest, once."""
-        code = self.paths[self.hosts[0]].code
-        requirements = code / "requirements.txt"
+    def _install_requirements(self) -> str:
+        """The interpreter the job runs with: the backend's, or a layer over it holding the
+        code's ``requirements.txt`` (see :mod:`.environments`)."""
+        requirements = self.paths[self.hosts[0]].code / "requirements.txt"
         if not requirements.is_file():
-            return None
-        # Keyed by the file and the interpreter jobs run with: compiled wheels differ by Python.
-        interpreter = os.path.realpath(shutil.which(self.backend.python) or self.backend.python)
-        digest = hashlib.sha256(requirements.read_bytes() + b"\0" + interpreter.encode()
-                                ).hexdigest()[:16]
-        cache = self.backend.root / "cache" / "requirements"
-        target = cache / digest
-        if (target / ".complete").is_file():
-            return target
-        cache.mkdir(parents=True, exist_ok=True)
-        self._log(f"Installing requirements.txt into {target}")
-        staging = cache / f".{digest}-{os.getpid()}"
-        command = [self.backend.python, "-m", "pip", "install", "--quiet", "--no-input",
-                   "--disable-pip-version-check", "--target", str(staging), "-r",
-                   str(requirements)]
-        env = dict(os.environ, PIP_CACHE_DIR=str(self.backend.root / "cache" / "pip"))
-        result = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True,
-                                check=False)
-        for line in (result.stdout + result.stderr).splitlines():
-            self._log(line)
-        if result.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise _JobError(f"AlgorithmError: installing requirements.txt failed: {tail}")
-        (staging / ".complete").touch()
+            return self.backend.python
         try:
-            os.replace(staging, target)
-        except OSError:  # another job installed the same requirements first
-            shutil.rmtree(staging, ignore_errors=True)
-        return target
+            return layered_python(self.backend.python, requirements,
+                                  self.backend.root / "cache" / "requirements", self._log)
+        except RequirementsError as exc:
+            raise _JobError(f"AlgorithmError: {exc}") from None
 
-    def _train(self, deps: Path | None, deadline: float) -> tuple[tuple[str, str], str | None]:
+    def _train(self, python: str, deadline: float) -> tuple[tuple[str, str], str | None]:
         user, _ = user_hyperparameters(self.encoded)
         args = to_cmd_args(user)
         input_data_config = {c.name: c.data_config() for c in self.spec.channels}
@@ -230,12 +205,12 @@ class TrainingRunner:
                 paths=paths, encoded_hyperparameters=self.encoded,
                 input_data_config=input_data_config,
                 resource_config=self._resource_config(host)))
-            python_path = [str(paths.code)] + ([str(deps)] if deps else [])
-            if os.environ.get("PYTHONPATH"):
-                python_path.append(os.environ["PYTHONPATH"])
-            env["PYTHONPATH"] = os.pathsep.join(python_path)
+            env["PYTHONPATH"] = python_path(paths.code)
             env["PYTHONUNBUFFERED"] = "1"
-            self._hosts.start(host, self._command(args), cwd=paths.code, env=env)
+            # `python` in a .sh entry point (or a subprocess) is the job's, as in the image.
+            env["PATH"] = os.pathsep.join(filter(None, (os.path.dirname(python),
+                                                        env.get("PATH"))))
+            self._hosts.start(host, self._command(python, args), cwd=paths.code, env=env)
         self._set(host_pids=dumps(self._hosts.pids))
 
         def timed_out() -> None:
@@ -252,11 +227,11 @@ class TrainingRunner:
             return ("Failed", "Failed"), self._failure_reason(*outcome.failed)
         return ("Completed", "Completed"), None
 
-    def _command(self, args: list[str]) -> list[str]:
+    def _command(self, python: str, args: list[str]) -> list[str]:
         entry = self.spec.entry_point
         if entry.endswith(".sh"):
             return ["/bin/sh", entry, *args]
-        return [self.backend.python, entry, *args]
+        return [python, entry, *args]
 
     def _failure_reason(self, host: str, code: int) -> str:
         failure = self.paths[host].failure

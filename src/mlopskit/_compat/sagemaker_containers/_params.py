@@ -1,0 +1,54 @@
+"""Names of the environment variables and hyperparameters the framework containers read."""
+
+from __future__ import annotations
+
+SAGEMAKER_PREFIX = "sagemaker_"
+CURRENT_HOST_ENV = "CURRENT_HOST"
+TRAINING_JOB_ENV = "TRAINING_JOB_NAME"
+S3_ENDPOINT_URL = "S3_ENDPOINT_URL"
+
+USER_PROGRAM_PARAM = "sagemaker_program"
+USER_PROGRAM_ENV = "SAGEMAKER_PROGRAM"
+SUBMIT_DIR_PARAM = "sagemaker_submit_directory"
+SUBMIT_DIR_ENV = "SAGEMAKER_SUBMIT_DIRECTORY"
+S3_OUTPUT_LOCATION_PARAM = "sagemaker_s3_output"
+S3_OUTPUT_LOCATION_ENV = "SAGEMAKER_S3_OUTPUT"
+ENABLE_METRICS_PARAM = "sagemaker_enable_cloudwatch_metrics"
+ENABLE_METRICS_ENV = "SAGEMAKER_ENABLE_CLOUDWATCH_METRICS"
+LOG_LEVEL_PARAM = "sagemaker_container_log_level"
+LOG_LEVEL_ENV = "SAGEMAKER_CONTAINER_LOG_LEVEL"
+JOB_NAME_PARAM = "sagemaker_job_name"
+JOB_NAME_ENV = "SAGEMAKER_JOB_NAME"
+REGION_NAME_PARAM = "sagemaker_region"
+REGION_NAME_ENV = "SAGEMAKER_REGION"
+TUNING_METRIC_PARAM = "_tuning_objective_metric"
+DEFAULT_MODULE_NAME_PARAM = "default_user_module_name"
+MPI_ENABLED = "sagemaker_mpi_enabled"
+PARAMETER_SERVER_ENABLED = "sagemaker_parameter_server_enabled"
+MPI_PROCESSES_PER_HOST = "sagemaker_mpi_num_of_processes_per_host"
+MPI_NUM_PROCESSES = "sagemaker_mpi_num_processes"
+MPI_CUSTOM_OPTIONS = "sagemaker_mpi_custom_mpi_options"
+SAGEMAKER_NETWORK_INTERFACE_NAME = "sagemaker_network_interface_name"
+
+DEFAULT_INVOCATIONS_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
+MODEL_SERVER_WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
+MODEL_SERVER_TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
+USE_NGINX_ENV = "SAGEMAKER_USE_NGINX"
+SAGEMAKER_BIND_TO_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+SAGEMAKER_SAFE_PORT_RANGE_ENV = "SAGEMAKER_SAFE_PORT_RANGE"
+FRAMEWORK_SERVING_MODULE_ENV = "SAGEMAKER_SERVING_MODULE"
+FRAMEWORK_TRAINING_MODULE_ENV = "SAGEMAKER_TRAINING_MODULE"
+
+# Hyperparameters the SDK adds for the container itself; the rest of the ``sagemaker_`` ones
+# are "additional framework parameters" (distribution settings and the like).
+SAGEMAKER_HYPERPARAMETERS = (
+    USER_PROGRAM_PARAM,
+    SUBMIT_DIR_PARAM,
+    ENABLE_METRICS_PARAM,
+    REGION_NAME_PARAM,
+    LOG_LEVEL_PARAM,
+    JOB_NAME_PARAM,
+    DEFAULT_MODULE_NAME_PARAM,
+    TUNING_METRIC_PARAM,
+    S3_OUTPUT_LOCATION_PARAM,
+)

@@ -1,0 +1,1 @@
+"""The ``sagemaker_containers.beta`` namespace; its ``framework`` module is what scripts use."""

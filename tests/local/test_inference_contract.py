@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -192,26 +193,37 @@ def test_transform_fn_with_other_handlers_is_refused(model_dir, tmp_path):
         load_handler(tmp_path, "bad_mix.py", model_dir)
 
 
-def test_the_server_process_reports_ready_and_binds_loopback(model_dir, tmp_path):
+def test_the_server_process_reports_ready_on_its_own_pipe_and_binds_loopback(model_dir,
+                                                                           tmp_path):
     code = tmp_path / "code"
     code.mkdir()
-    shutil.copy(SCRIPTS / "only_model_fn.py", code / "only_model_fn.py")
+    (code / "chatty.py").write_text(
+        "import joblib, os\nprint('READY 1 (a print that looks like the answer)')\n"
+        "def model_fn(model_dir):\n    print('loading model.joblib from:', model_dir)\n"
+        "    return joblib.load(os.path.join(model_dir, 'model.joblib'))\n")
     config = tmp_path / "config.json"
     config.write_text(json.dumps({
         "variant": "AllTraffic", "model_dir": str(model_dir), "code_dir": str(code),
-        "program": "only_model_fn.py", "max_payload_bytes": 6 * 1024 * 1024,
-        "log_path": str(tmp_path / "server.log")}))
-    proc = subprocess.Popen([sys.executable, "-m", "mlopskit.backends.local.inference_server",
-                             str(config)], stdout=subprocess.PIPE, text=True)
+        "program": "chatty.py", "max_payload_bytes": 6 * 1024 * 1024}))
+    ready, ready_w = os.pipe()
+    with open(tmp_path / "server.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "mlopskit.backends.local.inference_server",
+                                 str(config), str(ready_w)], stdout=log, stderr=log,
+                                pass_fds=(ready_w,))
+    os.close(ready_w)
     try:
-        line = proc.stdout.readline().split()
-        assert line[0] == "READY"
+        with os.fdopen(ready, encoding="utf-8") as answers:
+            line = answers.readline().split()
+            assert answers.read() == ""  # one line, then the pipe is closed
+        assert line[0] == "READY" and line[1] != "1"
         client = Client(int(line[1]))
         assert client.get("/ping")[0] == 200
         assert client.post(_csv(X))[0] == 200
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0
+    printed = (tmp_path / "server.log").read_text()
+    assert "READY 1 (a print" in printed and f"loading model.joblib from: {model_dir}" in printed
 
 
 def test_a_script_without_model_fn_fails_at_start(model_dir, tmp_path):

@@ -38,13 +38,20 @@ VariantName = Annotated[str, AfterValidator(lambda v: check_name(v, kind="varian
 
 
 class DeployedModelSpec(Spec):
-    """A SageMaker Model resource: image, artifact and environment (CreateModel)."""
+    """A SageMaker Model resource: image, artifact and environment (CreateModel).
+
+    ``framework``/``framework_version`` say which serving container the model is meant for
+    when no image is given: the local backend emulates that container's default handlers,
+    and AWS looks its image up.
+    """
 
     name: ResourceName
     image_uri: str | None = Field(default=None, max_length=255)
     model_data: S3Uri
     environment: Environment = Field(default_factory=dict)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    framework: str | None = Field(default=None, max_length=64)
+    framework_version: str | None = Field(default=None, max_length=64)
 
 
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -287,7 +294,7 @@ class VariantDescription:
     instance_type: str
     instance_count: int
     serverless: ServerlessSpec | None = None
-    url: str | None = None  # local backend: the variant server's /invocations address
+    url: str | None = None  # the /invocations address (local: the variant's own server)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,7 @@ from ...errors import (
     NotFoundError,
     ThrottledError,
 )
+from ...serving.frameworks import serving_framework
 from ...serving.rollout import FleetStats, RolloutReport, Strategy
 from ...specs.serving import (
     DataCaptureDescription,
@@ -51,6 +53,7 @@ from ...specs.serving import (
     VariantSpec,
 )
 from .capture import CaptureWriter
+from .environments import python_path
 from .store import dumps
 
 if TYPE_CHECKING:
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalEndpoints"]
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker's realtime request limit
+_MODEL_DIR = "/opt/ml/model"  # where the container extracts model.tar.gz
 START_TIMEOUT = 120.0
 
 
@@ -118,8 +122,33 @@ class LocalEndpoints:
 
     # -- endpoints -----------------------------------------------------------------------
 
+    def servable(self, model_name: str) -> DeployedModelSpec:
+        """The model, if the local backend can serve it; else a ``CapabilityError`` saying
+        why, before any server starts.
+
+        SageMaker's images serve a model with no inference script (the built-in algorithms,
+        SDK v3's ``ModelBuilder`` registrations with an empty ``SAGEMAKER_PROGRAM``); the
+        local backend runs no images, so it needs the script's ``model_fn``.
+        """
+        model = self._model(model_name)
+        if not model.environment.get("SAGEMAKER_PROGRAM"):
+            image = f"image {model.image_uri!r}" if model.image_uri else "its image"
+            raise CapabilityError(
+                f"model {model.name!r} has no inference script (SAGEMAKER_PROGRAM is empty "
+                f"or missing): on SageMaker {image} would serve it with its own handler, and "
+                "the local backend runs no images; give the Model an inference script "
+                "(entry_point= with model_fn, and source_dir= if it needs other files)")
+        if serving_framework(model.framework, model.image_uri) == "tensorflow":
+            raise CapabilityError(
+                f"model {model.name!r} is served by TensorFlow Serving (a SavedModel behind "
+                "its REST API), which the local backend does not emulate; serve it on the "
+                "aws backend, or locally through an inference script for another framework")
+        return model
+
     def create_endpoint(self, name: str, config_name: str) -> None:
         config = self._config(config_name)
+        for variant in config.variants:
+            self.servable(variant.model_name)
         weights = {v.name: v.initial_weight for v in config.variants}
         with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM endpoints WHERE name = ?", (name,)).fetchone():
@@ -165,7 +194,8 @@ class LocalEndpoints:
 
     def _prepare(self, endpoint: str, variant: str, model: DeployedModelSpec,
                  serverless: ServerlessSpec | None) -> dict[str, Any]:
-        folder = self.root / endpoint / f"{variant}-{os.urandom(4).hex()}"
+        instance = f"{variant}-{os.urandom(4).hex()}"
+        folder = self.root / endpoint / instance
         model_dir, code_dir = folder / "model", folder / "code"
         model_dir.mkdir(parents=True)
         archive = folder / "model.tar.gz"
@@ -184,17 +214,28 @@ class LocalEndpoints:
         safe_extract(archive, model_dir)
         archive.unlink()
         source = model.environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
-        if source:
+        if source and (source == _MODEL_DIR or source.startswith(_MODEL_DIR + "/")):
+            # Code the SDK repacked into the artifact (/opt/ml/model/code): already here.
+            inside = source[len(_MODEL_DIR):].strip("/")
+            if ".." in inside.split("/"):
+                raise DeploymentFailedError(f"variant {variant!r}: SAGEMAKER_SUBMIT_DIRECTORY "
+                                            f"{source!r} climbs out of {_MODEL_DIR}")
+            code_dir = model_dir / inside
+        elif source:
             objects.download(source, folder / "sourcedir.tar.gz")
             safe_extract(folder / "sourcedir.tar.gz", code_dir)
         config: dict[str, Any] = {"variant": variant, "model_dir": str(model_dir),
                   "code_dir": str(code_dir) if source else None,
-                  "program": model.environment.get("SAGEMAKER_PROGRAM"),
+                  "program": model.environment.get("SAGEMAKER_PROGRAM") or None,
                   "default_accept": model.environment.get(
                       "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
-                  "max_payload_bytes": MAX_PAYLOAD_BYTES, "log_path": str(folder / "server.log")}
+                  "framework": model.framework, "image_uri": model.image_uri,
+                  "max_payload_bytes": MAX_PAYLOAD_BYTES}
+        # Logs live outside the variant's folder, which goes when the server stops: a log
+        # is most wanted after a server failed to start and its endpoint was removed.
+        log = self.backend.root / "logs" / "endpoints" / endpoint / f"{instance}.log"
         entry: dict[str, Any] = {"port": None, "pid": None, "dir": str(folder),
-                                 "model": model.name, "variant": variant}
+                                 "model": model.name, "variant": variant, "log": str(log)}
         if serverless is not None:
             config.update(max_concurrency=serverless.max_concurrency,
                           idle_seconds=None if serverless.provisioned_concurrency
@@ -205,25 +246,39 @@ class LocalEndpoints:
         return entry
 
     def _launch(self, entry: dict[str, Any]) -> dict[str, Any]:
-        folder, variant = Path(entry["dir"]), entry["variant"]
+        folder, variant, log = Path(entry["dir"]), entry["variant"], Path(entry["log"])
         env = dict(os.environ)
         env.update(self._model(entry["model"]).environment)
-        proc = subprocess.Popen(
-            [self.backend.python, "-m", "mlopskit.backends.local.inference_server",
-             str(folder / "config.json")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, cwd=folder, start_new_session=True, text=True)
-        assert proc.stdout is not None
-        line = _read_line(proc, START_TIMEOUT)
-        proc.stdout.close()
-        if not line.startswith("READY "):
+        env["PYTHONPATH"] = python_path()  # sagemaker_containers' stand-in, then yours
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # The server's output goes to its log from its first instruction; it reports
+        # readiness on a pipe of its own, so nothing the inference script prints can be
+        # mistaken for the answer.
+        ready, ready_w = os.pipe()
+        try:
+            with open(log, "ab") as output:
+                proc = subprocess.Popen(
+                    [self.backend.python, "-m", "mlopskit.backends.local.inference_server",
+                     str(folder / "config.json"), str(ready_w)],
+                    stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                    env=env, cwd=folder, start_new_session=True, pass_fds=(ready_w,))
+        except BaseException:
+            os.close(ready)
+            raise
+        finally:
+            os.close(ready_w)
+        try:
+            answer = _read_answer(ready, proc, START_TIMEOUT)
+        finally:
+            os.close(ready)
+        if not answer.startswith("READY "):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            reason = line.removeprefix("FAILED ").strip() or "the server exited at start"
-            raise DeploymentFailedError(f"variant {variant!r} did not start: {reason} (log: "
-                                        f"{folder / 'server.log'})")
-        return {"port": int(line.split()[1]), "pid": proc.pid}
+            reason = answer.removeprefix("FAILED ").strip()
+            raise DeploymentFailedError(f"variant {variant!r} did not start: {reason}; its "
+                                        f"log is {log}{_log_tail(log)}")
+        return {"port": int(answer.split()[1]), "pid": proc.pid}
 
     @staticmethod
     def _stop(servers: dict[str, dict[str, Any]], grace: float = 10.0) -> None:
@@ -253,8 +308,11 @@ class LocalEndpoints:
         row = self._row(name)
         config = self._config(row["config_name"])
         weights = json.loads(row["weights"])
-        ports = {variant: server.get("port") for variant, server in
-                 json.loads(row["servers"] or "{}").items()}
+        # A serverless variant whose server idled out has no address until a request
+        # starts it again.
+        ports = {variant: None if server.get("serverless") and server.get("pid")
+                 and _gone(int(server["pid"])) else server.get("port")
+                 for variant, server in json.loads(row["servers"] or "{}").items()}
         return EndpointDescription(
             name=name, arn=self._arn("endpoint", name), status=row["status"],
             config_name=row["config_name"],
@@ -304,6 +362,8 @@ class LocalEndpoints:
                                       "the local backend does not have; pass a callable such "
                                       "as ErrorRateAbove(0.01)")
         config = self._config(config_name)
+        for variant in config.variants:
+            self.servable(variant.model_name)
         new_servers: dict[str, dict[str, Any]] = {}
         try:
             for variant in config.variants:
@@ -577,17 +637,33 @@ def _gone(pid: int) -> bool:
         return False
 
 
-def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    """The server's first line, or '' if it does not come in ``timeout`` seconds."""
-    assert proc.stdout is not None
-    result: list[str] = []
-    stdout = proc.stdout
-    reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    if not result:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        return f"FAILED no READY line within {timeout:g} s"
-    return result[0]
+def _read_answer(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """The server's line on its readiness pipe; if none comes, why (``FAILED ...``)."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return f"FAILED no answer within {timeout:g} s"
+        readable, _, _ = select.select([fd], [], [], remaining)
+        if not readable:
+            continue
+        chunk = os.read(fd, 4096)
+        if not chunk:  # the server closed the pipe without a word: it has exited
+            try:
+                code = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                return "FAILED the server closed its readiness pipe without an answer"
+            return f"FAILED the server exited with code {code} before it was ready"
+        data += chunk
+    return data.split(b"\n", 1)[0].decode("utf-8", "replace")
 
+
+def _log_tail(log: Path, lines: int = 8) -> str:
+    """The last lines of a server log, to quote in an error (empty when there are none)."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").rstrip()
+    except OSError:
+        return ""
+    tail = text.splitlines()[-lines:]
+    return (", which ends with:\n" + "\n".join(tail)) if tail else ""

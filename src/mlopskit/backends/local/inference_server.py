@@ -1,14 +1,19 @@
 """One local endpoint variant: an HTTP server on 127.0.0.1 with SageMaker's inference API.
 
-Started as ``python -m mlopskit.backends.local.inference_server CONFIG.json``. It imports
-the user's inference script, loads the model, binds a free port on 127.0.0.1 and prints
-``READY <port>`` (or ``FAILED <reason>``) as its only line on stdout; after that its output
-goes to the variant's log file. ``GET /ping`` answers 200; ``POST /invocations`` runs the
-handlers; ``GET /mlopskit/metrics`` reports request counts and latency. SIGTERM stops it.
+Started as ``python -m mlopskit.backends.local.inference_server CONFIG.json READY_FD``, with
+its standard output and error already sent to the variant's log file by the parent, so
+whatever the inference script prints (at import, in ``model_fn``, per request) lands in the
+log and nowhere else. It imports the user's inference script, loads the model, binds a free
+port on 127.0.0.1 and then writes ``READY <port>`` (or ``FAILED <reason>``, after printing
+the traceback to the log) as the only line on ``READY_FD``, a pipe the parent reads: a
+channel of its own, which user code never writes to. ``GET /ping`` answers 200;
+``POST /invocations`` runs the handlers; ``GET /mlopskit/metrics`` reports request counts and
+latency. SIGTERM stops it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -20,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ...serving.frameworks import serving_framework
 from ...serving.handlers import HandlerError, InferenceHandler, load_handler
 
 __all__ = ["main"]
@@ -115,8 +121,8 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
                 finally:
                     if slots is not None:
                         slots.release()
-                status = 200
-                self._send(200, reply.body, reply.content_type)
+                status = reply.status
+                self._send(status, reply.body, reply.content_type)
             except HandlerError as exc:
                 status = exc.status
                 self._error(exc.status, str(exc))
@@ -145,25 +151,26 @@ def _stop_when_idle(server: ThreadingHTTPServer, idle_seconds: float) -> None:
 
 def main(argv: list[str]) -> int:
     config = json.loads(Path(argv[0]).read_text())
-    log = open(config["log_path"], "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-    try:
-        code_dir = Path(config["code_dir"]) if config.get("code_dir") else None
-        handler = load_handler(code_dir, config.get("program"), Path(config["model_dir"]),
-                               config.get("default_accept") or "application/json")
-        server = make_server(handler, variant=config["variant"],
-                             max_payload=int(config["max_payload_bytes"]),
-                             max_concurrency=config.get("max_concurrency"))
-    except BaseException as exc:  # report why, on the one line the parent reads
-        traceback.print_exc(file=log)
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
-        sys.stdout.write(f"FAILED {reason}\n")
-        sys.stdout.flush()
-        return 1
-    sys.stdout.write(f"READY {server.server_address[1]}\n")
-    sys.stdout.flush()
-    # From here on, everything the process prints goes to the variant's log.
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
+    # Line by line, so the log shows prints as they happen, not when a buffer fills.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)
+    with os.fdopen(int(argv[1]), "w", encoding="utf-8") as ready:
+        try:
+            code_dir = Path(config["code_dir"]) if config.get("code_dir") else None
+            handler = load_handler(code_dir, config.get("program"), Path(config["model_dir"]),
+                                   config.get("default_accept"),
+                                   framework=serving_framework(config.get("framework"),
+                                                               config.get("image_uri")))
+            server = make_server(handler, variant=config["variant"],
+                                 max_payload=int(config["max_payload_bytes"]),
+                                 max_concurrency=config.get("max_concurrency"))
+        except BaseException as exc:  # the traceback to the log, the reason to the parent
+            traceback.print_exc()
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+            ready.write(f"FAILED {reason}\n")
+            return 1
+        ready.write(f"READY {server.server_address[1]}\n")
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     if config.get("idle_seconds"):
         threading.Thread(target=_stop_when_idle, args=(server, float(config["idle_seconds"])),

@@ -218,6 +218,7 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
     def now() -> str:
         return clock.now().isoformat()
 
+    model = serving.servable(spec.model_name)  # refused before the job exists
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM transform_jobs WHERE name = ?", (spec.name,)).fetchone():
             from ...errors import ConflictError
@@ -230,7 +231,6 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
     count = 0
     status, reason = "Completed", None
     try:
-        model = serving._model(spec.model_name)
         variant = VariantSpec(name="transform", model_name=spec.model_name,
                               instance_type=spec.instance_type)
         # The instances start side by side (each takes a second or more to import and load

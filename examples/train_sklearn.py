@@ -46,9 +46,7 @@ def main() -> None:
     print(f"job        {job.name}  ({job.status})")
     print(f"metrics    {job.metrics}")
     print(f"model      {job.model_data}")
-    archive = session.backend.objects.path_for(job.model_data)
-    print(f"on disk    {archive}")
-    with tarfile.open(archive) as tar:
+    with tarfile.open(fileobj=io.BytesIO(session.read_bytes(job.model_data))) as tar:
         member = tar.extractfile("model.joblib")
         assert member is not None
         model = joblib.load(io.BytesIO(member.read()))

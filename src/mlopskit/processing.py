@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from . import _display
+from ._data import local_path as _local_path
+from ._data import upload_path as _upload_path
 from ._display import WaitProgress
 from ._waiting import poll_until
 from .backends.base import Capability, ProcessingJobDescription
@@ -57,7 +59,7 @@ from .specs.processing import (
     ProcessingJobSpec,
     ProcessingPath,
 )
-from .training import _local_path, _print_line, _upload_path
+from .training import _print_line
 
 if TYPE_CHECKING:
     from .pipeline.variables import PipelineVariable

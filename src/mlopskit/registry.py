@@ -247,7 +247,7 @@ class ModelPackageGroup:
         except ValueError as exc:
             raise _invalid("approval_status", exc) from None
         spec_values: dict[str, Any] = {
-            "group": self.name, "model": model._spec_values(None),
+            "group": self.name, "model": model._spec_values(None, probe=True),
             "approval_status": status,
             "metrics": dict(metrics or {}), "content_types": tuple(content_types),
             "response_types": tuple(response_types),
@@ -256,6 +256,8 @@ class ModelPackageGroup:
         build(ModelPackageSpec, "", **spec_values)  # every input checked before any write
         registry = self._registry
         registry.get_group(self.name)
+        if model.is_local:
+            model.spec(self.session)  # upload it first, so the lineage hashes the object
         lineage = _lineage(self.session, model, source_job)
         spec_values["model"] = model.spec(self.session)
         spec_values["lineage"] = lineage

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import os
 import threading
 from pathlib import Path
@@ -43,6 +44,8 @@ class Session:
 
     Every session has a ``region``, a ``default_bucket``, a ``role_arn``, a ``clock`` and
     the ``backend`` that does the work; annotate with ``Session`` to accept either kind.
+    :meth:`upload`, :meth:`download`, :meth:`read_bytes`, :meth:`write_bytes` and
+    :meth:`list` move data in and out of its object store (a folder locally, S3 on AWS).
 
     Example:
         >>> import tempfile
@@ -93,6 +96,135 @@ class Session:
                 f"{self.backend_name} backend does not have"
             )
 
+    # -- data in and out of the object store -------------------------------------------
+
+    def upload(self, path: str | os.PathLike[str], uri: str | None = None) -> str:
+        """Upload a local file or folder into the object store; returns where it went.
+
+        By default a file goes to ``s3://<default_bucket>/data/<file name>`` and its URI is
+        returned; a folder's files go under ``s3://<default_bucket>/data/<folder name>/``
+        (paths relative to the folder kept) and that prefix, ending in ``/``, is returned.
+        With ``uri=``, a file goes exactly there (or to ``uri + <file name>`` when ``uri``
+        ends with ``/``) and a folder's files under ``uri`` as a prefix. ``path`` may be a
+        ``file://`` URI. Files are streamed, never read whole into memory; an existing
+        object at a destination is replaced, as S3 does.
+
+        Bad input raises :class:`~mlopskit.errors.ValidationError` and uploads nothing; a
+        failure part way removes what this call had uploaded.
+
+        Example:
+            >>> import pathlib, tempfile
+            >>> session = LocalSession(root=tempfile.mkdtemp())
+            >>> folder = pathlib.Path(tempfile.mkdtemp()) / "iris"
+            >>> (folder / "train").mkdir(parents=True)
+            >>> _ = (folder / "train" / "part-0.csv").write_text("5.1,3.5,0\\n")
+            >>> session.upload(folder / "train" / "part-0.csv")
+            's3://mlopskit-local/data/part-0.csv'
+            >>> session.upload(folder)
+            's3://mlopskit-local/data/iris/'
+            >>> session.upload(folder, "s3://mlopskit-local/runs/1/")
+            's3://mlopskit-local/runs/1/'
+            >>> session.list("s3://mlopskit-local/runs/1/")
+            ['s3://mlopskit-local/runs/1/train/part-0.csv']
+        """
+        from ._data import checked_uri, local_path, path_text, put_files, split_uri, upload_plan
+
+        allowed = "a local file or folder path (str, pathlib.Path or file:// URI)"
+        text = path_text(path, "path", allowed)
+        if text.startswith("s3://"):
+            raise ValidationError(f"path: {text!r} is an S3 URI; upload takes {allowed} (use "
+                                  "download() to copy objects to this machine)", field="path")
+        local = local_path(text)
+        if not local.is_file() and not local.is_dir():
+            raise ValidationError(f"path: {text!r} is not an existing local file or folder",
+                                  field="path")
+        if uri is None:
+            name = local.resolve().name
+            if not name:
+                raise ValidationError(f"path: {text!r} has no name to upload under; pass uri=",
+                                      field="path")
+            destination = f"s3://{self.default_bucket}/data/{name}"
+            if local.is_dir():
+                destination += "/"
+        else:
+            destination = checked_uri(uri, "uri")
+            if not split_uri(destination)[1]:
+                destination = destination.rstrip("/") + "/"  # the bucket itself: its root
+        pairs = upload_plan(local, destination)
+        if not pairs:
+            raise ValidationError(f"path: folder {text!r} holds no files to upload",
+                                  field="path")
+        put_files(self.backend.objects, pairs)
+        if local.is_file():
+            return pairs[0][1]
+        return destination if destination.endswith("/") else destination + "/"
+
+    def download(self, uri: str, path: str | os.PathLike[str]) -> Path:
+        """Copy one object to a file, or every object under a prefix into a folder.
+
+        When ``uri`` names an object it is written to ``path`` (or into ``path`` under its
+        own name when ``path`` is an existing folder) and that file is returned. Otherwise
+        ``uri`` is a prefix: each object under it goes to ``path/<key after the prefix>``
+        and the folder is returned. A key that would land outside the folder is refused
+        (:class:`~mlopskit.errors.ValidationError`) before anything is written; nothing at
+        or under ``uri`` is a :class:`~mlopskit.errors.NotFoundError`.
+
+        Example:
+            >>> import tempfile
+            >>> session = LocalSession(root=tempfile.mkdtemp())
+            >>> _ = session.write_bytes(b"a,b\\n1,2\\n", "s3://mlopskit-local/out/a.csv")
+            >>> _ = session.write_bytes(b"c\\n3\\n", "s3://mlopskit-local/out/more/c.csv")
+            >>> folder = session.download("s3://mlopskit-local/out/", tempfile.mkdtemp())
+            >>> sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.csv"))
+            ['a.csv', 'more/c.csv']
+            >>> session.download("s3://mlopskit-local/out/a.csv", folder / "copy.csv").read_text()
+            'a,b\\n1,2\\n'
+        """
+        from ._data import checked_uri, download_plan, local_path, path_text
+
+        checked = checked_uri(uri, "uri")
+        target = local_path(path_text(path, "path", "a local file or folder path (str, "
+                                                    "pathlib.Path or file:// URI)"))
+        objects = self.backend.objects
+        pairs, is_prefix = download_plan(objects, checked, target)
+        for source, file in pairs:
+            objects.download(source, file)
+        if is_prefix:
+            target.mkdir(parents=True, exist_ok=True)
+            return target
+        return pairs[0][1]
+
+    def read_bytes(self, uri: str) -> bytes:
+        """The content of the object at ``uri``; :class:`~mlopskit.errors.NotFoundError`
+        when there is none.
+
+        Example:
+            >>> import tempfile
+            >>> session = LocalSession(root=tempfile.mkdtemp())
+            >>> session.write_bytes(b"hello", "s3://mlopskit-local/notes/hello.txt")
+            's3://mlopskit-local/notes/hello.txt'
+            >>> session.read_bytes("s3://mlopskit-local/notes/hello.txt")
+            b'hello'
+        """
+        return self.backend.objects.get_bytes(_object_uri(uri))
+
+    def write_bytes(self, data: bytes, uri: str) -> str:
+        """Store ``data`` as the object ``uri`` (replacing one that is there); returns ``uri``.
+
+        Example:
+            >>> import tempfile
+            >>> session = LocalSession(root=tempfile.mkdtemp())
+            >>> session.write_bytes("text".encode(), "s3://mlopskit-local/t.txt")
+            's3://mlopskit-local/t.txt'
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            hint = "; encode text first, e.g. text.encode()" if isinstance(data, str) else ""
+            raise ValidationError(f"data: expected bytes, got {type(data).__name__}{hint}",
+                                  field="data")
+        checked = _object_uri(uri)
+        self.backend.objects.put_bytes(bytes(data), checked)
+        return checked
+
     def close(self) -> None:
         """Release the backend's resources (connections, servers started by this session)."""
         with self._lock:
@@ -105,6 +237,35 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def list(self, uri: str) -> builtins.list[str]:
+        """The URIs of every object whose key starts with ``uri``'s key, sorted (as S3
+        lists a prefix: ``s3://b/data`` also matches ``s3://b/data-2/x``; end the prefix
+        with ``/`` for one folder).
+
+        Example:
+            >>> import tempfile
+            >>> session = LocalSession(root=tempfile.mkdtemp())
+            >>> for name in ("b.csv", "a.csv"):
+            ...     _ = session.write_bytes(b"1", f"s3://mlopskit-local/in/{name}")
+            >>> session.list("s3://mlopskit-local/in/")
+            ['s3://mlopskit-local/in/a.csv', 's3://mlopskit-local/in/b.csv']
+        """
+        from ._data import checked_uri
+
+        return sorted(self.backend.objects.list(checked_uri(uri, "uri")))
+
+
+def _object_uri(uri: object) -> str:
+    """``uri`` when it is a valid S3 URI naming an object (not a bucket or a prefix)."""
+    from ._data import checked_uri, split_uri
+
+    checked = checked_uri(uri, "uri")
+    key = split_uri(checked)[1]
+    if not key or key.endswith("/"):
+        raise ValidationError(f"uri: {checked!r} names a prefix, not an object; give "
+                              "s3://bucket/key", field="uri")
+    return checked
 
 
 class LocalSession(Session):

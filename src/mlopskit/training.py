@@ -26,6 +26,8 @@ from pydantic import Field
 
 from . import _display
 from ._archive import make_tar_gz
+from ._data import local_path as _local_path
+from ._data import upload_path as _upload_path
 from ._display import WaitProgress
 from ._waiting import poll_until
 from .backends.base import Capability, TrainingJobDescription
@@ -104,10 +106,6 @@ class TrainingInput:
     def __repr__(self) -> str:
         return (f"TrainingInput({self.s3_data!r}, content_type={self._model.content_type!r}, "
                 f"distribution={self._model.distribution!r})")
-
-
-def _local_path(value: str) -> Path:
-    return Path(value[len("file://"):] if value.startswith("file://") else value).expanduser()
 
 
 class _EstimatorModel(Spec):
@@ -366,17 +364,6 @@ class Estimator:
         if wait:
             job.wait(logs=logs and not in_process)
         return job
-
-
-def _upload_path(objects: Any, path: Path, prefix: str) -> list[str]:
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    uris = []
-    for file in files:
-        relative = file.name if path.is_file() else file.relative_to(path).as_posix()
-        uri = prefix + relative
-        objects.put_file(file, uri)
-        uris.append(uri)
-    return uris
 
 
 def _print_line(line: str) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import _display
 from .._display import progress_override
 from ..backends.base import Capability
-from ..errors import CapabilityError, ConflictError, MlopsKitError, ValidationError
+from ..errors import CapabilityError, ConflictError, MlopsKitError, NotFoundError, ValidationError
 from ..session import Session, resolve_session
 from ..specs._common import build, check_instance_type, check_name
 from ..specs.serving import (
@@ -189,7 +189,8 @@ def _create_fleet(session: Session, serving: Any, prefix: str,
         environment.setdefault("SAGEMAKER_REGION", session.region)
         specs.append(build(DeployedModelSpec, "", name=f"{config_name[:60]}-{index}",
                            image_uri=spec.image_uri, model_data=spec.model_data,
-                           environment=environment,
+                           environment=environment, framework=spec.framework,
+                           framework_version=spec.framework_version,
                            sha256=variant.sha256 or sha256_of(session, spec.model_data)))
     endpoint_config = build(EndpointConfigSpec, "", name=config_name, variants=[
         {"name": v.name, "model_name": m.name, "initial_weight": v.weight,
@@ -265,6 +266,10 @@ class Endpoint:
         report.completed, report.rolled_back
         endpoint.delete()
     """
+
+    # SageMaker's endpoint statuses in which the endpoint answers requests.
+    _SERVING_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack",
+                                   "UpdateRollbackFailed"})
 
     def __init__(self, name: str, session: Session | None = None) -> None:
         self.name = name
@@ -369,6 +374,68 @@ class Endpoint:
     @property
     def variants(self) -> tuple[VariantDescription, ...]:
         return self.describe().variants
+
+    def url(self, variant: str | None = None) -> str:
+        """The address to call the endpoint at with any HTTP client: POST
+        ``<url>/invocations``.
+
+        Locally it is the variant's own inference server, ``http://127.0.0.1:<port>``,
+        which also answers GET ``<url>/ping``; a request sent there skips the weighted
+        routing (and data capture), which happen in :meth:`invoke`. On AWS it is the
+        SageMaker runtime's ``https://runtime.sagemaker.<region>.amazonaws.com/endpoints/
+        <name>``, the same for every variant (SageMaker routes by weight, or by the
+        ``X-Amzn-SageMaker-Target-Variant`` header); requests there must be SigV4-signed.
+
+        ``variant`` names the variant; it may be left out when the endpoint has one.
+        Several variants and no ``variant`` is a :class:`~mlopskit.errors.ValidationError`
+        listing them; an unknown one a :class:`~mlopskit.errors.NotFoundError`. A serverless
+        variant with no server running (cold, or not started yet) has no address yet:
+        :class:`~mlopskit.errors.ConflictError`.
+
+        Example:
+            >>> import mlopskit, tempfile
+            >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+            >>> Endpoint("churn", session=session).url()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            mlopskit.errors.NotFoundError: endpoint 'churn' does not exist ...
+
+        With a deployed endpoint (``curl <url>/ping`` answers too, locally)::
+
+            url = predictor.endpoint.url()          # 'http://127.0.0.1:54321'
+            urllib.request.urlopen(urllib.request.Request(
+                url + "/invocations", data=b"1.0,2.0,3.0", headers={"Content-Type": "text/csv"}))
+        """
+        described = self.describe()
+        if described.status not in self._SERVING_STATUSES:
+            raise ConflictError(f"endpoint {self.name!r} is {described.status}; it answers "
+                                "requests only once InService")
+        names = [v.name for v in described.variants]
+        if variant is None:
+            if len(described.variants) != 1:
+                raise ValidationError(f"variant: endpoint {self.name!r} has {len(names)} "
+                                      f"variants ({', '.join(names)}); pass variant= one of "
+                                      "them", field="variant")
+            chosen = described.variants[0]
+        else:
+            if not isinstance(variant, str):
+                raise ValidationError(f"variant: expected a variant name (str), got "
+                                      f"{type(variant).__name__}", field="variant")
+            found = [v for v in described.variants if v.name == variant]
+            if not found:
+                raise NotFoundError(f"endpoint {self.name!r} has no variant {variant!r}; it has "
+                                    f"{names}")
+            chosen = found[0]
+        if chosen.url is None:
+            if chosen.serverless is not None:
+                raise ConflictError(
+                    f"endpoint {self.name!r} variant {chosen.name!r} is serverless and cold: "
+                    "no server is running, so it has no address yet; invoke it once to start "
+                    "one (endpoint.invoke), or deploy it with provisioned_concurrency to keep "
+                    "it warm")
+            raise ConflictError(f"endpoint {self.name!r} variant {chosen.name!r} has no server "
+                                f"address (the endpoint is {described.status})")
+        return chosen.url.removesuffix("/").removesuffix("/invocations")
 
     def invoke(self, body: bytes, content_type: str = "text/csv", accept: str | None = None,
                target_variant: str | None = None,

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-from typing import TYPE_CHECKING
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import _display
+from .._data import checked_uri, local_path, path_text, put_files, upload_plan
 from .._display import WaitProgress, progress_override
 from .._waiting import poll_until
 from ..backends.base import Capability
-from ..errors import JobFailedError, MlopsKitError
+from ..errors import ConflictError, JobFailedError, MlopsKitError, NotFoundError, ValidationError
 from ..session import Session, resolve_session
 from ..specs._common import build
 from ..specs.serving import TransformJobDescription, TransformJobSpec
@@ -31,7 +34,7 @@ __all__ = ["TransformJob", "Transformer"]
 
 
 class Transformer:
-    """How to run a model over a dataset; ``transform(data_uri)`` starts a job.
+    """How to run a model over a dataset; ``transform(data)`` starts a job.
 
     Limits are SageMaker's: ``max_payload_mb`` 0..100 (0 means no limit), and
     ``max_concurrent_transforms * max_payload_mb <= 100``.
@@ -53,6 +56,7 @@ class Transformer:
                                         accept="text/csv", join_source="Input")
         job = transformer.transform("s3://my-bucket/scoring/", content_type="text/csv")
         job.status, job.outputs
+        transformer.transform("scoring.csv")   # a local file or folder is uploaded first
     """
 
     def __init__(self, model: Model, instance_count: int, instance_type: str, *,
@@ -86,30 +90,75 @@ class Transformer:
                      input_filter=self.input_filter, output_filter=self.output_filter,
                      join_source=self.join_source)
 
-    def transform(self, data_uri: str, content_type: str = "text/csv", wait: bool = True,
-                  job_name: str | None = None, *, progress: bool | None = None
-                  ) -> TransformJob:
-        """Transform every object under ``data_uri``; outputs are ``<name>.out`` files.
+    def transform(self, data: str | os.PathLike[str] | None = None,
+                  content_type: str = "text/csv", wait: bool = True,
+                  job_name: str | None = None, *, data_uri: str | None = None,
+                  progress: bool | None = None) -> TransformJob:
+        """Transform every object under ``data``; outputs are ``<name>.out`` files.
 
-        Raises :class:`~mlopskit.errors.JobFailedError` when a waited-on job fails.
-        ``progress`` shows a bar (files and records locally, the job's status on AWS);
-        by default in notebooks and terminals, see docs/notebooks.md.
+        ``data`` is an ``s3://`` URI (an object or a prefix), or, as in SageMaker's local
+        mode, a local file, folder or ``file://`` URI: that is uploaded to
+        ``s3://<default_bucket>/<job name>/input/`` (a folder's relative paths kept) before
+        the job starts, and the job reads that prefix. ``data_uri=`` is the old name of
+        ``data``, still accepted (deprecated; use ``data``).
+
+        Raises :class:`~mlopskit.errors.JobFailedError` when a waited-on job fails; bad
+        input raises :class:`~mlopskit.errors.ValidationError` and creates and uploads
+        nothing. ``progress`` shows a bar (files and records locally, the job's status on
+        AWS); by default in notebooks and terminals, see docs/notebooks.md.
         """
+        if data_uri is not None:
+            if data is not None:
+                raise ValidationError("data_uri: the deprecated name of data; pass one of "
+                                      "them, not both", field="data_uri")
+            data = data_uri
+        allowed = ("an s3:// URI, or a local file, folder or file:// URI (uploaded before "
+                   "the job starts)")
+        if data is None:
+            raise ValidationError(f"data: required: {allowed}", field="data")
+        text = path_text(data, "data", allowed)
+        local: Path | None = None
+        if text.startswith("s3://"):
+            checked_uri(text, "data")
+        else:
+            local = local_path(text)
+            if not local.is_file() and not local.is_dir():
+                raise ValidationError(f"data: {text!r} is neither an s3:// URI nor an existing "
+                                      "local file or folder", field="data")
         session = resolve_session(self.session)
         serving = _serving(session)
         if self.split_type in {"RecordIO", "TFRecord"}:
             session.require(Capability.RECORDIO_SPLIT, f"split_type={self.split_type!r}")
-        name = job_name or f"transform-{session.clock.now():%Y-%m-%d-%H-%M-%S-%f}"[:-3]
+        name = job_name or _free_name(session, serving)
+        input_uri = text if local is None else f"s3://{session.default_bucket}/{name}/input/"
         output = self.output_path or f"s3://{session.default_bucket}/{name}/output"
-        self._spec(name, "probe-model", data_uri, output, content_type)
-        config_name, models = _create_fleet(session, serving, name, [ProductionVariant(
-            self.model, "transform", RealtimeConfig(self.instance_type, 1))])
+        self._spec(name, "probe-model", input_uri, output, content_type)
+        uploads: list[tuple[Path, str]] = []
+        if local is not None:
+            uploads = upload_plan(local, input_uri)
+            if not uploads:
+                raise ValidationError(f"data: folder {text!r} holds no files to transform",
+                                      field="data")
+            # checked before the upload could overwrite another job's input
+            if job_name is not None and _job_exists(serving, name):
+                raise ConflictError(f"transform job {name!r} already exists; job names are "
+                                    "unique")
+        uploaded = put_files(session.backend.objects, uploads)
         try:
-            with progress_override(progress):  # the local backend runs the job right here
-                serving.create_transform_job(self._spec(name, models[0], data_uri, output,
-                                                        content_type))
-        except MlopsKitError:
-            _drop_fleet(serving, config_name, models)
+            config_name, models = _create_fleet(session, serving, name, [ProductionVariant(
+                self.model, "transform", RealtimeConfig(self.instance_type, 1))])
+            try:
+                with progress_override(progress):  # the local backend runs the job here
+                    serving.create_transform_job(self._spec(name, models[0], input_uri,
+                                                            output, content_type))
+            except MlopsKitError:
+                _drop_fleet(serving, config_name, models)
+                raise
+        except BaseException:
+            if uploaded and not _job_exists(serving, name):
+                for uri in uploaded:
+                    with contextlib.suppress(MlopsKitError):
+                        session.backend.objects.delete(uri)
             raise
         with contextlib.suppress(MlopsKitError):
             serving.delete_endpoint_config(config_name)  # a transform needs only the model
@@ -117,6 +166,26 @@ class Transformer:
         if wait:
             job.wait(progress=progress)
         return job
+
+
+def _job_exists(serving: Any, name: str) -> bool:
+    try:
+        serving.describe_transform_job(name)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _free_name(session: Session, serving: Any) -> str:
+    """``transform-YYYY-MM-DD-HH-MM-SS-mmm`` on the session clock, stepped a millisecond at
+    a time past names already taken (a FakeClock, or two jobs in one millisecond)."""
+    moment = session.clock.now()
+    for _ in range(1000):
+        name = f"transform-{moment:%Y-%m-%d-%H-%M-%S-%f}"[:-3]
+        if not _job_exists(serving, name):
+            return name
+        moment += _dt.timedelta(milliseconds=1)
+    return name  # the create call will report the conflict
 
 
 class TransformJob:

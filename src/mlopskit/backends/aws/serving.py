@@ -274,6 +274,7 @@ class AwsServing:
                             found["EndpointConfigName"],
                             EndpointConfigName=found["EndpointConfigName"])
         live = {v["VariantName"]: v for v in found.get("ProductionVariants", [])}
+        url = self.invocation_url(name)
         variants = []
         for v in config["ProductionVariants"]:
             current = live.get(v["VariantName"], {})
@@ -286,7 +287,8 @@ class AwsServing:
                 ServerlessSpec(memory_size_mb=serverless["MemorySizeInMB"],
                                max_concurrency=serverless["MaxConcurrency"],
                                provisioned_concurrency=serverless.get(
-                                   "ProvisionedConcurrency")) if serverless else None))
+                                   "ProvisionedConcurrency")) if serverless else None,
+                url))
         self._variants[name] = {v.name for v in variants}
         created = found.get("CreationTime")
         return EndpointDescription(
@@ -297,6 +299,14 @@ class AwsServing:
             else _dt.datetime.now(_dt.timezone.utc),
             data_capture=_data_capture_description(config.get("DataCaptureConfig"),
                                                    found.get("DataCaptureConfig")))
+
+    def invocation_url(self, name: str) -> str:
+        """InvokeEndpoint's URL, ``https://runtime.sagemaker.<region>.amazonaws.com/endpoints/
+        <name>/invocations``, from the runtime client's own endpoint (so a custom endpoint
+        URL or another partition is respected). The same for every variant: SageMaker
+        routes by weight or by the ``X-Amzn-SageMaker-Target-Variant`` header."""
+        base = str(self.backend.clients.runtime.meta.endpoint_url).rstrip("/")
+        return f"{base}/endpoints/{name}/invocations"
 
     def list_endpoints(self) -> list[str]:
         paginator = self._sm.get_paginator("list_endpoints")

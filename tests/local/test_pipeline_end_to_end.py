@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 import mlopskit
-from mlopskit.errors import JobFailedError
+from mlopskit.errors import CapabilityError, JobFailedError
 from mlopskit.pipeline import (
     CacheConfig,
     ConditionStep,
@@ -231,12 +232,20 @@ def test_a_definition_made_by_the_official_sdk_runs(local_session, tmp_path):
     assert package.metadata == {"git_sha": "deadbeef", "owner": "mlopskit"}
 
 
-def test_an_sdk_training_step_with_a_built_in_image_is_refused_with_the_reason(
+def test_an_sdk_training_step_with_a_built_in_image_is_refused_before_anything_runs(
         local_session):
+    """The SDK's reference pipeline as written: its Train step uses the built-in XGBoost
+    algorithm image, after a Preprocess step. Refused at start (and by validate), naming
+    the step and the image, before Preprocess has done any work."""
     definition = json.loads(REFERENCE.read_text())
-    definition["Steps"] = [definition["Steps"][1]]  # the Train step alone
-    del definition["Steps"][0]["Arguments"]["InputDataConfig"]
+    image = definition["Steps"][1]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
     pipeline = Pipeline.from_definition(definition, name="built-in", session=local_session)
     pipeline.upsert()
-    with pytest.raises(JobFailedError, match="sagemaker_program"):
-        pipeline.start().wait(timeout=120)
+    message = rf"step 'Train': training image '{re.escape(image)}' would run its own built-in"
+    with pytest.raises(CapabilityError, match=message) as info:
+        pipeline.start()
+    assert "entry_point" in str(info.value) and "aws backend" in str(info.value)
+    with pytest.raises(CapabilityError, match=message):
+        pipeline.validate()
+    assert pipeline.executions() == []
+    assert local_session.backend.list_processing_jobs(name_contains=None) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mlopskit
-from mlopskit.errors import JobFailedError, NotFoundError, ValidationError
+from mlopskit.errors import CapabilityError, JobFailedError, NotFoundError, ValidationError
 from mlopskit.pipeline import (
     ConditionStep,
     Equals,
@@ -106,3 +106,46 @@ def test_a_comparison_on_a_non_number_fails_the_step_with_the_reason(local_sessi
     pipeline.upsert()
     with pytest.raises(JobFailedError, match="LeftValue is 'high', not a number"):
         pipeline.start().wait(timeout=60)
+
+
+def _raw(steps: list[dict]) -> dict:
+    return {"Version": "2020-12-01", "Metadata": {}, "Parameters": [], "Steps": steps}
+
+
+def _processing_step(name: str, entrypoint: list, **extra) -> dict:
+    return {"Name": name, "Type": "Processing", "Arguments": {
+        "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large",
+                                                  "InstanceCount": 1, "VolumeSizeInGB": 30}},
+        "AppSpecification": {"ImageUri": "my-spark-image:1", "ContainerEntrypoint": entrypoint},
+        "RoleArn": "arn:aws:iam::111122223333:role/r", **extra}}
+
+
+@pytest.mark.parametrize(("steps", "message"), [
+    ([_processing_step("Spark", ["spark-submit", "/opt/ml/processing/input/code/job.py"])],
+     r"step 'Spark' \(image 'my-spark-image:1'\): .*Python"),
+    ([{"Name": "Notify", "Type": "Lambda", "Arguments": {},
+       "FunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:f"}],
+     r"step 'Notify': Lambda steps do not run on the local backend"),
+])
+def test_a_step_that_can_never_run_locally_is_refused_before_any_step_runs(
+        local_session, steps, message):
+    first = _processing_step("First", ["python3", "/opt/ml/processing/input/code/a.py"])
+    definition = _raw([first, *steps])
+    pipeline = Pipeline.from_definition(definition, name="cannot-run", session=local_session)
+    pipeline.upsert()
+    with pytest.raises(CapabilityError, match=message):
+        pipeline.start()
+    with pytest.raises(CapabilityError, match=message):
+        pipeline.validate()
+    assert pipeline.executions() == []
+    assert local_session.backend.list_processing_jobs() == []
+
+
+def test_a_processing_entry_point_made_of_expressions_is_checked_when_it_runs(local_session):
+    step = _processing_step("Dyn", [{"Get": "Parameters.Interpreter"},
+                                    "/opt/ml/processing/input/code/a.py"])
+    definition = _raw([step])
+    definition["Parameters"] = [{"Name": "Interpreter", "Type": "String",
+                                 "DefaultValue": "python3"}]
+    pipeline = Pipeline.from_definition(definition, name="dynamic", session=local_session)
+    assert "Dyn" in pipeline.validate().steps  # nothing to refuse before its value is known

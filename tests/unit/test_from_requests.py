@@ -456,9 +456,12 @@ BAD_MODEL: list[tuple[str, Mutation, type[Exception], str, tuple[str, ...]]] = [
      CapabilityError, "PrimaryContainer.ModelDataSource", ("ModelDataUrl",)),
     ("from-package", _set("PrimaryContainer.ModelPackageName", "arn:pkg/1"), CapabilityError,
      "PrimaryContainer.ModelPackageName", ("Image and ModelDataUrl",)),
-    ("repacked-code", _set("PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY",
-                           "/opt/ml/model/code"), CapabilityError,
+    ("code-elsewhere", _set("PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY",
+                            "/opt/program/code"), CapabilityError,
      "PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY", ("sourcedir.tar.gz",)),
+    ("code-climbs-out", _set("PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY",
+                             "/opt/ml/model/../../etc"), ValidationError,
+     "PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY", ("climbs out",)),
     ("bad-code-uri", _set("PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY",
                           "s3://x/code.tar.gz"), ValidationError,
      "PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY", ("3-63",)),
@@ -813,9 +816,9 @@ BAD_PACKAGE: list[tuple[str, Mutation, type[Exception], str, tuple[str, ...]]] =
      ValidationError, "InferenceSpecification.Containers[0].ModelDataUrl", ("S3 URI",)),
     ("marketplace", _set("InferenceSpecification.Containers[0].ProductId", "prod-1"),
      CapabilityError, "InferenceSpecification.Containers[0].ProductId", ("Marketplace",)),
-    ("code-in-artifact",
+    ("code-elsewhere",
      _set("InferenceSpecification.Containers[0].Environment.SAGEMAKER_SUBMIT_DIRECTORY",
-          "/opt/ml/model/code"), CapabilityError,
+          "/opt/program/code"), CapabilityError,
      "InferenceSpecification.Containers[0].Environment.SAGEMAKER_SUBMIT_DIRECTORY",
      ("s3://",)),
     ("report-type", _set("ModelMetrics.ModelQuality.Statistics.ContentType", "text/csv"),
@@ -864,3 +867,35 @@ def test_every_ignored_or_refused_field_is_named_in_the_module_docstring(table):
     doc = from_requests.__doc__ or ""
     missing = sorted(name for name in getattr(from_requests, table) if f"``{name}``" not in doc)
     assert not missing, f"{table}: the module docstring does not name {missing}"
+
+
+def test_code_repacked_into_the_artifact_is_read_from_there():
+    """The SDK repacks inference code into model.tar.gz and points the container at it."""
+    request = copy.deepcopy(SDK_MODEL)
+    request["PrimaryContainer"]["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] = \
+        "/opt/ml/model/code"
+    spec = model_spec_from_request(request, name="m-1")
+    assert spec.environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    package = copy.deepcopy(SDK_REGISTER)
+    container = package["InferenceSpecification"]["Containers"][0]
+    container["Environment"] = {"SAGEMAKER_PROGRAM": "inference.py",
+                                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    model = model_package_spec_from_request(package).spec.model
+    assert model.entry_point == "inference.py"
+    assert model.source_uri is None
+    assert model.environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+
+
+def test_empty_script_variables_mean_no_custom_script():
+    """As SDK v3's ModelBuilder.register() writes them."""
+    package = copy.deepcopy(SDK_REGISTER)
+    environment = package["InferenceSpecification"]["Containers"][0]["Environment"]
+    environment.update(SAGEMAKER_PROGRAM="", SAGEMAKER_SUBMIT_DIRECTORY="")
+    model = model_package_spec_from_request(package).spec.model
+    assert (model.entry_point, model.source_uri) == (None, None)
+    assert "SAGEMAKER_PROGRAM" not in model.environment
+    assert "SAGEMAKER_SUBMIT_DIRECTORY" not in model.environment
+    request = copy.deepcopy(SDK_MODEL)
+    request["PrimaryContainer"]["Environment"].update(SAGEMAKER_PROGRAM="",
+                                                      SAGEMAKER_SUBMIT_DIRECTORY="")
+    assert model_spec_from_request(request, name="m-1").environment["SAGEMAKER_PROGRAM"] == ""

@@ -97,11 +97,24 @@ class Pipeline:
         return json.dumps(definition, indent=2)
 
     def validate(self) -> DefinitionInfo:
-        """Check the compiled definition: names, references, types, cycles.
+        """Check the compiled definition: names, references, types, cycles, and that the
+        session's backend can run every step.
 
-        Raises :class:`~mlopskit.errors.ValidationError` naming the first problem; returns
-        what the checks learnt (every step and the DAG) when there is none.
+        Raises :class:`~mlopskit.errors.ValidationError` naming the first problem, or
+        :class:`~mlopskit.errors.CapabilityError` naming a step the backend cannot run (on
+        the local backend: a built-in algorithm image, say); returns what the checks learnt
+        (every step and the DAG) when there is none.
         """
+        from ..session import resolve_session
+        from .execution import pipeline_engine
+
+        definition, _ = self._definition_dict()
+        info = check_definition(definition)
+        pipeline_engine(resolve_session(self.session)).check_runnable(definition)
+        return info
+
+    def _checked(self) -> DefinitionInfo:
+        """The definition's own checks only (no backend): enough to draw it."""
         definition, _ = self._definition_dict()
         return check_definition(definition)
 
@@ -133,7 +146,7 @@ class Pipeline:
         Solid arrows are data or ``DependsOn`` dependencies; labelled arrows lead from a
         condition step to its ``if`` and ``else`` branches.
         """
-        info = self.validate()
+        info = self._checked()
         lines = ["flowchart TD"]
         ids = {name: f"s{index}" for index, name in enumerate(info.steps)}
         for name, step in info.steps.items():
@@ -249,7 +262,7 @@ class Pipeline:
 
         parts: list[str] = []
         try:
-            info: DefinitionInfo | None = self.validate()
+            info: DefinitionInfo | None = self._checked()
         except Exception as exc:
             info = None
             parts.append(_display.unavailable("DAG", exc))

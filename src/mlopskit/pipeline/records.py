@@ -50,6 +50,11 @@ class PipelineBackend(Protocol):
 
     def describe_pipeline(self, name: str) -> dict[str, Any]: ...
 
+    def check_runnable(self, definition: dict[str, Any]) -> None:
+        """Refuse (``CapabilityError``) a checked definition with a step this backend can
+        never run, before anything of it runs."""
+        ...
+
     def start_execution(self, name: str, parameters: dict[str, Any], *,
                         display_name: str | None = None, workers: int = 2) -> str: ...
 

@@ -116,7 +116,9 @@ from ...specs.serving import DeployedModelSpec, TransformJobSpec
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
 
 __all__ = [
+    "MODEL_DIR",
     "PackageRegistration",
+    "check_runnable",
     "model_package_spec_from_request",
     "model_spec_from_request",
     "training_spec_from_request",
@@ -124,6 +126,9 @@ __all__ = [
 ]
 
 _M = TypeVar("_M", bound=pydantic.BaseModel)
+
+# Where an inference container finds the extracted model artifact.
+MODEL_DIR = "/opt/ml/model"
 
 # -- shared reading helpers ---------------------------------------------------------------
 
@@ -259,16 +264,23 @@ def _request_tags(value: Any, path: str) -> dict[str, str]:
 
 
 def _request_code_uri(environment: Mapping[str, str], path: str) -> None:
-    """The inference code must be an S3 archive: the local endpoints download it."""
+    """Where the inference code is: an S3 archive the local endpoints download, a folder
+    inside the model artifact (``/opt/ml/model/code``, where the SDK repacks it), or nothing
+    (an empty value, as SDK v3's ``ModelBuilder`` writes it: no custom script)."""
     uri = environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
-    if uri is None:
+    if not uri:
         return
     where = _request_path(path, "SAGEMAKER_SUBMIT_DIRECTORY")
+    if uri.startswith(MODEL_DIR + "/") or uri == MODEL_DIR:
+        if ".." in uri.split("/"):
+            raise ValidationError(f"{where}: {uri!r} climbs out of {MODEL_DIR} with '..'",
+                                  field=where)
+        return
     if not uri.startswith("s3://"):
         raise CapabilityError(
-            f"{where}: {uri!r} is not an S3 URI (the SDK points it inside the container when "
-            "it repacks the code into model.tar.gz); the local backend needs the s3:// URI "
-            "of a sourcedir.tar.gz")
+            f"{where}: {uri!r} is neither an S3 URI nor a folder in {MODEL_DIR}; the local "
+            "backend reads inference code from the s3:// URI of a sourcedir.tar.gz or from "
+            f"the model artifact ({MODEL_DIR}/code, where the SDK repacks it)")
     try:
         check_s3_uri(uri)
     except ValueError as exc:
@@ -358,14 +370,17 @@ _TRAINING_REFUSED = {
 }
 _TRAINING_ALGORITHM_READ = frozenset({"TrainingImage", "TrainingInputMode", "MetricDefinitions"})
 _TRAINING_ALGORITHM_IGNORED = frozenset({"EnableSageMakerMetricsTimeSeries", "TrainingImageConfig"})
+_TRAINING_SCRIPT_MODE_ONLY = (
+    "the local backend runs the training toolkit's script mode (the sagemaker_program and "
+    "sagemaker_submit_directory hyperparameters), not a container entry point such as the "
+    "driver script SDK v3's ModelTrainer runs; build the step from mlopskit.Estimator or an "
+    "SDK v2 framework estimator to run it locally")
 _TRAINING_ALGORITHM_REFUSED = {
     "AlgorithmName": "an algorithm resource runs its own code; the local backend runs "
                      "script-mode Python only (TrainingImage plus the sagemaker_program and "
                      "sagemaker_submit_directory hyperparameters)",
-    "ContainerEntrypoint": "the local backend runs the training toolkit's script mode, not "
-                           "a container entry point",
-    "ContainerArguments": "the local backend runs the training toolkit's script mode, not "
-                          "a container entry point",
+    "ContainerEntrypoint": _TRAINING_SCRIPT_MODE_ONLY,
+    "ContainerArguments": _TRAINING_SCRIPT_MODE_ONLY,
 }
 _TRAINING_RESOURCES_READ = frozenset({"InstanceType", "InstanceCount", "VolumeSizeInGB"})
 _TRAINING_RESOURCES_IGNORED = frozenset({
@@ -851,10 +866,22 @@ def _package_model(inference: Mapping[str, Any]) -> dict[str, Any]:
         # lookup does (sklearn).
         "framework": framework.lower() if framework else None,
         "framework_version": container.get("FrameworkVersion"),
-        "entry_point": environment.pop("SAGEMAKER_PROGRAM", None),
-        "source_uri": environment.pop("SAGEMAKER_SUBMIT_DIRECTORY", None),
+        # Empty values (SDK v3's ModelBuilder) mean no custom script; code repacked into
+        # the artifact stays in the environment, as the endpoint reads it from there.
+        "entry_point": environment.pop("SAGEMAKER_PROGRAM", None) or None,
+        "source_uri": _package_source(environment),
         "environment": environment,
     })
+
+
+def _package_source(environment: dict[str, str]) -> str | None:
+    """Take ``SAGEMAKER_SUBMIT_DIRECTORY`` out of ``environment`` when it is an S3 archive
+    (the package's ``source_uri``); leave a folder inside the artifact where it is."""
+    value = environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
+    if value is not None and (not value or value.startswith("s3://")):
+        del environment["SAGEMAKER_SUBMIT_DIRECTORY"]
+        return value or None
+    return None
 
 
 def model_package_spec_from_request(request: Mapping[str, Any]) -> PackageRegistration:
@@ -1125,3 +1152,68 @@ def processing_spec_from_request(request: Mapping[str, Any], *,
         "tags": _request_tags(top.get("Tags"), "Tags"),
     })
     return _request_validate(ProcessingJobSpec, data, _processing_locator(positions))
+
+
+# -- before an execution starts ---------------------------------------------------------------
+
+def _literal(value: Any) -> bool:
+    """True when ``value`` holds no pipeline expression (``{"Get": ...}``, ``Std:*``)."""
+    if isinstance(value, dict):
+        return not any(key == "Get" or key.startswith("Std:") for key in value) and all(
+            _literal(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_literal(item) for item in value)
+    return True
+
+
+def check_runnable(step: str, kind: str, arguments: Mapping[str, Any]) -> None:
+    """Refuse, before any step of an execution runs, a step the local backend can never
+    run whatever its expressions resolve to: a training step without script mode (a
+    built-in algorithm image), a training job on an algorithm resource or with its own
+    entry point, a processing step whose entry point is not a Python script.
+
+    Raises :class:`~mlopskit.errors.CapabilityError` naming the step, what it asks for and
+    what to do instead. Everything else is checked when the step runs, with its values.
+
+    Example:
+        >>> check_runnable("Train", "Training", {
+        ...     "AlgorithmSpecification": {"TrainingImage": "img:1"}, "HyperParameters": {
+        ...         "sagemaker_program": '"train.py"',
+        ...         "sagemaker_submit_directory": '"s3://b/src.tar.gz"'}})
+        >>> check_runnable("Train", "Training", {
+        ...     "AlgorithmSpecification": {"TrainingImage": "xgboost:1"},
+        ...     "HyperParameters": {"num_round": "10"}})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.CapabilityError: step 'Train': training image 'xgboost:1' would run ...
+    """
+    if kind == "Training":
+        algorithm = arguments.get("AlgorithmSpecification")
+        algorithm = algorithm if isinstance(algorithm, Mapping) else {}
+        for key, why in _TRAINING_ALGORITHM_REFUSED.items():
+            if algorithm.get(key) is not None:
+                raise CapabilityError(f"step {step!r}: AlgorithmSpecification.{key} is set; "
+                                      f"{why}")
+        image = algorithm.get("TrainingImage")
+        shown = image if isinstance(image, str) else _request_shown(image)
+        hyperparameters = arguments.get("HyperParameters")
+        keys = set(hyperparameters) if isinstance(hyperparameters, Mapping) else set()
+        missing = [k for k in ("sagemaker_program", "sagemaker_submit_directory")
+                   if k not in keys]
+        if missing:
+            raise CapabilityError(
+                f"step {step!r}: training image {shown!r} would run its own built-in "
+                f"algorithm (the step has no {' or '.join(missing)} hyperparameter, so it is "
+                "not script mode), and the local backend runs no images. Train with a "
+                "script instead (mlopskit.Estimator(entry_point=..., framework=...), or the "
+                "SDK's framework estimators such as SKLearn or XGBoost with entry_point=), "
+                "or run this pipeline on the aws backend")
+    elif kind == "Processing":
+        app = arguments.get("AppSpecification")
+        if isinstance(app, Mapping) and _literal(app.get("ContainerEntrypoint")):
+            try:
+                _processing_entrypoint(app)
+            except CapabilityError as exc:
+                image = app.get("ImageUri")
+                shown = image if isinstance(image, str) else _request_shown(image)
+                raise CapabilityError(f"step {step!r} (image {shown!r}): {exc}") from None

@@ -40,6 +40,7 @@ from ...errors import (
 from ...pipeline.checks import DefinitionInfo, check_definition
 from ...pipeline.records import TERMINAL, ExecutionRecord, StepRecord
 from ...pipeline.resolve import Scope, evaluate, resolve
+from .from_requests import check_runnable as check_step_runnable
 from .store import dumps
 
 if TYPE_CHECKING:
@@ -138,11 +139,25 @@ class LocalPipelines:
 
     # -- executions -----------------------------------------------------------------------
 
+    def check_runnable(self, definition: dict[str, Any]) -> None:
+        """Refuse a definition with a step the local engine can never run (an unsupported
+        step type, a built-in algorithm, a processing entry point that is not a Python
+        script), naming the step: before its upstream steps have done any work."""
+        for name, step in check_definition(definition).steps.items():
+            kind = str(step.get("Type"))
+            if kind not in LOCAL_STEP_TYPES:
+                raise CapabilityError(f"step {name!r}: {kind} steps do not run on the local "
+                                      f"backend; supported: {', '.join(LOCAL_STEP_TYPES)}")
+            arguments = step.get("Arguments")
+            if isinstance(arguments, dict):
+                check_step_runnable(name, kind, arguments)
+
     def start_execution(self, name: str, parameters: dict[str, Any], *,
                         display_name: str | None = None, workers: int = 2) -> str:
         """Record a new execution of the upserted ``name`` and start running it."""
         definition = self.describe_pipeline(name)["PipelineDefinition"]
         info = check_definition(json.loads(definition))
+        self.check_runnable(json.loads(definition))
         execution_id = os.urandom(6).hex()
         arn = f"{self._arn('pipeline', name)}/execution/{execution_id}"
         with self.store.transaction() as db:

@@ -32,11 +32,12 @@ class TrainingLogReader:
         tokens: dict[str, str] = dict(cursor or {})
         logs = self._clients.logs
         try:
-            described = self._call(logs.describe_log_streams, "DescribeLogStreams", name,
-                                   logGroupName=self._group, logStreamNamePrefix=name + "/")
+            described = self._call.collect(logs, "describe_log_streams", "DescribeLogStreams",
+                                           name, "logStreams", logGroupName=self._group,
+                                           logStreamNamePrefix=name + "/")
         except NotFoundError:
             return [], tokens
-        streams = sorted(s["logStreamName"] for s in described.get("logStreams", []))
+        streams = sorted(s["logStreamName"] for s in described)
         lines: list[str] = []
         for stream in streams:
             host = stream.split("/", 1)[1].rsplit("-", 1)[0]

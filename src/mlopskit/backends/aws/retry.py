@@ -1,17 +1,27 @@
-"""Every AWS call goes through :class:`Caller`: retries for throttling and 5xx on the
-session clock, and botocore errors mapped onto :mod:`mlopskit.errors`."""
+"""Every AWS call goes through :class:`Caller`: retries for throttling, 5xx and network
+errors on the session clock, and botocore errors mapped onto :mod:`mlopskit.errors`.
+
+A network error is retried only when a retry cannot apply a request twice: one that never
+reached AWS (could not connect, connect timeout) always is; one whose answer was lost (read
+timeout, connection closed mid-answer) only when the operation is idempotent (see
+:func:`is_idempotent`). Otherwise it is a :class:`~mlopskit.errors.BackendError` at once,
+saying the request may have been applied.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
+    IncompleteReadError,
     ParamValidationError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 from tenacity import (
     RetryCallState,
@@ -32,7 +42,8 @@ from ...errors import (
     ValidationError,
 )
 
-__all__ = ["THROTTLING_CODES", "Caller", "error_code", "map_error"]
+__all__ = ["THROTTLING_CODES", "Caller", "error_code", "is_idempotent", "is_retryable",
+           "map_error"]
 
 T = TypeVar("T")
 
@@ -43,7 +54,19 @@ THROTTLING_CODES = frozenset({
 })
 SERVER_CODES = frozenset({"InternalFailure", "InternalError", "InternalServerError",
                           "ServiceUnavailable", "InternalServerException"})
-_CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)
+# The request never reached AWS: safe to send again, whatever it does.
+_NOT_SENT_ERRORS = (EndpointConnectionError, ConnectTimeoutError)
+# The request went out and its answer was lost: AWS may have applied it.
+_ANSWER_LOST_ERRORS = (ReadTimeoutError, ConnectionClosedError, ResponseStreamingError,
+                       IncompleteReadError)
+# Calls that only read, by the verb their operation name starts with.
+_READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Head", "Search", "BatchDescribe",
+                       "BatchGet")
+# Writes whose replay leaves the same state: S3 puts the same bytes under the key again,
+# and deleting a missing key succeeds.
+_IDEMPOTENT_WRITES = frozenset({"PutObject", "DeleteObject"})
+# A token the service deduplicates on: a replay with the same one is not applied twice.
+_IDEMPOTENCY_TOKENS = ("ClientRequestToken", "ClientToken")
 _NOT_FOUND_HINTS = ("could not find", "does not exist", "not found", "cannot find")
 
 
@@ -62,9 +85,28 @@ def is_throttling(exc: BaseException) -> bool:
         isinstance(exc, ClientError) and _status(exc) == 429)
 
 
-def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, _CONNECTION_ERRORS):
+def is_idempotent(operation: str, request: Mapping[str, Any] | None = None) -> bool:
+    """Whether sending ``operation`` twice does no more than sending it once: read-only
+    calls (Describe*, List*, Get*, Head*, Search*, ...), S3's PutObject and DeleteObject,
+    and any call carrying a ``ClientRequestToken``/``ClientToken``.
+
+    Example:
+        >>> is_idempotent("DescribeTrainingJob"), is_idempotent("CreateTrainingJob")
+        (True, False)
+        >>> is_idempotent("StartPipelineExecution", {"ClientRequestToken": "5f0c..."})
+        True
+    """
+    return (operation.startswith(_READ_ONLY_PREFIXES) or operation in _IDEMPOTENT_WRITES
+            or any(request and request.get(token) for token in _IDEMPOTENCY_TOKENS))
+
+
+def is_retryable(exc: BaseException, operation: str = "",
+                 request: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``exc``, raised by ``operation`` sent with ``request``, is worth a retry."""
+    if isinstance(exc, _NOT_SENT_ERRORS):
         return True
+    if isinstance(exc, _ANSWER_LOST_ERRORS):
+        return is_idempotent(operation, request)
     if isinstance(exc, ClientError):
         return is_throttling(exc) or error_code(exc) in SERVER_CODES or _status(exc) >= 500
     return False
@@ -74,6 +116,11 @@ def map_error(exc: Exception, operation: str, resource: str) -> MlopsKitError:
     """The mlopskit error for a botocore one; the message names the call and resource."""
     if isinstance(exc, ParamValidationError):
         return ValidationError(f"{operation} {resource}: {exc}")
+    if isinstance(exc, _ANSWER_LOST_ERRORS):
+        return BackendError(
+            f"{operation} {resource}: {type(exc).__name__}: {exc}; the request may have been "
+            "applied (it is not retried, so it cannot be applied twice): check the resource "
+            "before trying again")
     if not isinstance(exc, ClientError):
         return BackendError(f"{operation} {resource}: {type(exc).__name__}: {exc}")
     code = error_code(exc)
@@ -132,7 +179,7 @@ class Caller:
                 code=error_code(exc) or None) from exc
 
         retrying = Retrying(
-            retry=retry_if_exception(is_retryable),
+            retry=retry_if_exception(lambda exc: is_retryable(exc, operation, kwargs)),
             stop=stop_after_attempt(self.max_attempts),
             wait=self._pause,
             sleep=self.clock.sleep,
@@ -145,3 +192,19 @@ class Caller:
             raise
         except Exception as exc:  # a non-retryable botocore error
             raise map_error(exc, operation, resource) from exc
+
+    def collect(self, client: Any, method: str, operation: str, resource: str,
+                result_key: str, **kwargs: Any) -> list[Any]:
+        """Every ``result_key`` item of a paginated call, over all its pages.
+
+        botocore's paginator for ``method`` follows the service's tokens; the whole walk is
+        one retried call (a retry starts again from the first page, so nothing is counted
+        twice). Meant for short listings such as a job's tags or log streams.
+        """
+        paginator = client.get_paginator(method)
+
+        def walk() -> list[Any]:
+            return [item for page in paginator.paginate(**kwargs)
+                    for item in page.get(result_key, [])]
+
+        return self(walk, operation, resource)

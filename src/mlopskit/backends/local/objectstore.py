@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..._data import sha256_file
 from ...errors import NotFoundError, ValidationError
 from ...specs._common import S3_URI_PATTERN
 
@@ -105,6 +106,13 @@ class LocalObjectStore:
         if not path.is_file():
             raise NotFoundError(f"object {uri!r} does not exist")
         return path.read_bytes()
+
+    def sha256(self, uri: str) -> str:
+        """The file's SHA-256, read in 1 MiB blocks."""
+        try:
+            return sha256_file(self._object_path(uri))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFoundError(f"object {uri!r} does not exist") from None
 
     def download(self, uri: str, path: Path) -> None:
         source = self._object_path(uri)

@@ -33,18 +33,12 @@ __all__ = ["Model", "sha256_of"]
 
 
 def sha256_of(session: Session, uri: str) -> str:
-    """The SHA-256 of the object at ``uri``, read in 1 MiB blocks (never whole in memory)."""
-    objects = session.backend.objects
-    path_for = getattr(objects, "path_for", None)
-    if path_for is not None:
-        path = Path(path_for(uri))
-        if not path.is_file():
-            raise NotFoundError(f"model artifact {uri!r} does not exist")
-        return sha256_file(path)
-    with tempfile.TemporaryDirectory(prefix="mlopskit-sha-") as tmp:
-        copy = Path(tmp) / "artifact"
-        objects.download(uri, copy)  # streamed to disk by the store
-        return sha256_file(copy)
+    """The SHA-256 of the object at ``uri``, as the store computes it: never read whole
+    into memory, and on S3 taken from the object's stored checksum when it has one."""
+    try:
+        return session.backend.objects.sha256(uri)
+    except NotFoundError:
+        raise NotFoundError(f"model artifact {uri!r} does not exist") from None
 
 
 # Where a local artifact is checked against the spec before it has been uploaded.
@@ -241,28 +235,37 @@ class Model:
     def deploy(self, config: RealtimeConfig | ServerlessConfig, endpoint_name: str | None = None,
                wait: bool = True, *, variant_name: str = "AllTraffic",
                serializer: Any = None, deserializer: Any = None,
-               data_capture_config: DataCaptureConfig | None = None) -> Predictor:
+               data_capture_config: DataCaptureConfig | None = None,
+               timeout: float | None = None,
+               tags: Mapping[str, str] | None = None) -> Predictor:
         """Serve this model on an endpoint and return a :class:`~mlopskit.Predictor`.
 
         The artifact's SHA-256 is recorded with the deployed model and checked before the
-        server loads it. Locally the endpoint is in service when this returns (``wait`` is
-        accepted for SageMaker parity). ``data_capture_config`` records requests and
-        answers (see :class:`~mlopskit.DataCaptureConfig`).
+        server loads it. With ``wait`` (the default) this returns once the endpoint is
+        ``InService``, waiting at most ``timeout`` seconds (default one hour); with
+        ``wait=False`` it returns once SageMaker has accepted the endpoint (locally the
+        servers are up either way). ``tags`` go on the model, its endpoint config and the
+        endpoint. ``data_capture_config`` records requests and answers (see
+        :class:`~mlopskit.DataCaptureConfig`). See :meth:`~mlopskit.Endpoint.create` for
+        what a failure or a timeout leaves behind.
         """
         from .serving.endpoint import deploy_model
 
         return deploy_model(self, config, endpoint_name=endpoint_name,
                             variant_name=variant_name, session=self.session, sha256=None,
                             serializer=serializer, deserializer=deserializer,
-                            data_capture_config=data_capture_config)
+                            data_capture_config=data_capture_config, wait=wait,
+                            timeout=timeout, tags=tags)
 
     def transformer(self, instance_count: int, instance_type: str, strategy: str = "MultiRecord",
                     split_type: str = "Line", assemble_with: str = "Line",
                     max_payload_mb: int = 6, max_concurrent_transforms: int | None = None,
                     accept: str | None = None, output_path: str | None = None,
                     input_filter: str | None = None, join_source: str | None = None,
-                    output_filter: str | None = None) -> Transformer:
-        """A :class:`~mlopskit.serving.transform.Transformer` for batch transform jobs."""
+                    output_filter: str | None = None,
+                    tags: Mapping[str, str] | None = None) -> Transformer:
+        """A :class:`~mlopskit.serving.transform.Transformer` for batch transform jobs;
+        ``tags`` go on its model and every transform job it starts."""
         from .serving.transform import Transformer
 
         return Transformer(self, instance_count, instance_type, strategy=strategy,
@@ -271,7 +274,7 @@ class Model:
                            max_concurrent_transforms=max_concurrent_transforms, accept=accept,
                            output_path=output_path, input_filter=input_filter,
                            join_source=join_source, output_filter=output_filter,
-                           session=self.session)
+                           tags=tags, session=self.session)
 
     def __repr__(self) -> str:
         return f"Model(model_data={self.model_data!r}, framework={self.framework!r})"

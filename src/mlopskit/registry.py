@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import itertools
+import json
 import operator
 import os
 import re
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _display
-from .errors import ConflictError, MlopsKitError, ValidationError
+from .errors import ConflictError, MlopsKitError, NotFoundError, ValidationError
 from .models import Model, sha256_of
 from .session import Session, resolve_session
 from .specs._common import build, check_name
@@ -137,6 +138,27 @@ def _actor(by: str | None) -> str:
         return "unknown"
 
 
+def _report_metrics(session: Session, uri: str) -> dict[str, float]:
+    """The metric values of an evaluation report (``*_metrics`` sections) at ``uri``."""
+    from .sagemaker_api.model_metrics import read_metrics
+
+    try:
+        report = json.loads(session.read_bytes(uri))
+    except NotFoundError:
+        raise ValidationError(f"metrics_report_uri: no report at {uri!r}",
+                              field="metrics_report_uri") from None
+    except ValueError as exc:
+        raise ValidationError(f"metrics_report_uri: {uri!r} is not JSON ({exc})",
+                              field="metrics_report_uri") from None
+    found = read_metrics(report) if isinstance(report, dict) else {}
+    if not found:
+        raise ValidationError(
+            f"metrics_report_uri: {uri!r} holds no metric values; expected sections whose "
+            "names end in 'metrics' (e.g. binary_classification_metrics) mapping each "
+            "metric to {'value': ...}", field="metrics_report_uri")
+    return found
+
+
 def _check_note(note: object) -> None:
     if not isinstance(note, str) or len(note) > 1024:
         raise ValidationError("note: must be text of at most 1024 characters", field="note")
@@ -226,16 +248,27 @@ class ModelPackageGroup:
         content_types: Sequence[str] = ("text/csv",),
         response_types: Sequence[str] = ("text/csv",),
         inference_instance_types: Sequence[str] | None = None,
+        transform_instance_types: Sequence[str] | None = None,
         description: str | None = None,
         metadata: Mapping[str, str] | None = None,
         source_job: TrainingJob | None = None,
         by: str | None = None,
         note: str = "registered",
+        metrics_report_uri: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> ModelPackage:
         """Register ``model`` as the group's next version.
 
         The artifact must exist; its SHA-256 goes into the package's lineage with the
         training job (``source_job``), its hyperparameters and input data URIs.
+
+        ``metrics`` are written as a model quality report that the package's
+        ``ModelMetrics`` points to; or give ``metrics_report_uri``, the S3 URI of an
+        evaluation report you already have (SageMaker's ``*_metrics`` shape, as an
+        evaluation step writes it): the package points at it and its values become the
+        package's metrics (not both). ``inference_instance_types`` and
+        ``transform_instance_types`` are where it may serve (the first also picks a CPU or
+        GPU image for a ``framework=`` model); ``tags`` go on the package.
         """
         if not isinstance(model, Model):
             raise ValidationError(f"model: expected a mlopskit.Model, got "
@@ -246,14 +279,22 @@ class ModelPackageGroup:
             status = ApprovalStatus.parse(approval_status)
         except ValueError as exc:
             raise _invalid("approval_status", exc) from None
+        if metrics_report_uri is not None and metrics:
+            raise ValidationError("metrics: give metrics= or metrics_report_uri=, not both (the "
+                                  "package's metrics are read from the report)",
+                                  field="metrics")
         spec_values: dict[str, Any] = {
             "group": self.name, "model": model._spec_values(None, probe=True),
             "approval_status": status,
             "metrics": dict(metrics or {}), "content_types": tuple(content_types),
             "response_types": tuple(response_types),
             "inference_instance_types": tuple(inference_instance_types or ()),
-            "description": description, "metadata": dict(metadata or {})}
+            "transform_instance_types": tuple(transform_instance_types or ()),
+            "description": description, "metadata": dict(metadata or {}),
+            "metrics_report_uri": metrics_report_uri, "tags": dict(tags or {})}
         build(ModelPackageSpec, "", **spec_values)  # every input checked before any write
+        if metrics_report_uri is not None:
+            spec_values["metrics"] = _report_metrics(self.session, metrics_report_uri)
         registry = self._registry
         registry.get_group(self.name)
         if model.is_local:
@@ -478,10 +519,12 @@ class ModelPackage:
 
     def deploy(self, config: Any, endpoint_name: str | None = None, wait: bool = True, *,
                force: bool = False, variant_name: str = "AllTraffic", serializer: Any = None,
-               deserializer: Any = None, data_capture_config: Any = None) -> Any:
+               deserializer: Any = None, data_capture_config: Any = None,
+               timeout: float | None = None, tags: Mapping[str, str] | None = None) -> Any:
         """Serve this version. Only an Approved package deploys, unless ``force=True``; the
         artifact must still match the SHA-256 recorded at registration.
-        ``data_capture_config`` (a :class:`~mlopskit.DataCaptureConfig`) records requests."""
+        ``data_capture_config`` (a :class:`~mlopskit.DataCaptureConfig`) records requests;
+        ``wait``, ``timeout`` and ``tags`` as in :meth:`mlopskit.Model.deploy`."""
         from .serving.endpoint import deploy_model
 
         self.refresh()
@@ -495,7 +538,8 @@ class ModelPackage:
                             variant_name=variant_name, session=self.group.session,
                             sha256=str(expected) if expected else None,
                             serializer=serializer, deserializer=deserializer,
-                            data_capture_config=data_capture_config)
+                            data_capture_config=data_capture_config, wait=wait,
+                            timeout=timeout, tags=tags)
 
     def verified_artifact(self, directory: Path) -> Path:
         """Download the artifact into ``directory`` and check its SHA-256 against lineage.
@@ -510,9 +554,9 @@ class ModelPackage:
                 "(registered by another tool?), so its artifact cannot be verified")
         target = directory / "model.tar.gz"
         self.group.session.backend.objects.download(self._record.model.model_data, target)
-        import hashlib
+        from ._data import sha256_file
 
-        actual = hashlib.sha256(target.read_bytes()).hexdigest()
+        actual = sha256_file(target)
         if expected != actual:
             target.unlink(missing_ok=True)
             raise TamperedArtifactError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -329,6 +330,11 @@ class AwsSession(Session):
     is used. Throttling and 5xx errors are retried with capped exponential backoff and
     jitter (``max_attempts`` tries in all).
 
+    ``default_tags`` go on every resource the session creates (jobs, models, endpoint
+    configs, endpoints, transform jobs, model packages and groups, pipelines, monitoring
+    schedules), under the tags a call gives, which win on the same key: how organisations
+    enforce tag policies.
+
     Example:
         >>> s = AwsSession(region="eu-west-1", role_arn="arn:aws:iam::111122223333:role/x",
         ...                bucket="my-bucket")
@@ -346,6 +352,7 @@ class AwsSession(Session):
         clock: Clock | None = None,
         max_attempts: int = 8,
         max_backoff: float = 20.0,
+        default_tags: Mapping[str, str] | None = None,
     ) -> None:
         resolved = (
             region
@@ -361,6 +368,12 @@ class AwsSession(Session):
         self.boto3_session = boto3_session
         self.max_attempts = max_attempts
         self.max_backoff = max_backoff
+        from .specs._common import check_tags
+
+        try:
+            self.default_tags: dict[str, str] = check_tags(dict(default_tags or {}))
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(f"default_tags: {exc}", field="default_tags") from None
 
     @property
     def backend_name(self) -> str:

@@ -485,16 +485,25 @@ class TrainingJob:
                      environment: Mapping[str, str] | None = None,
                      framework: str | None = None, framework_version: str | None = None
                      ) -> Model:
-        """A :class:`~mlopskit.Model` of this job's artifact; image and framework default to
-        the job's own. The job must have produced ``model.tar.gz``."""
+        """A :class:`~mlopskit.Model` of this job's artifact. The job must have produced
+        ``model.tar.gz``.
+
+        The framework defaults to the job's own; a framework job's model is served by the
+        framework's *inference* image (looked up when it is deployed or registered, for the
+        instance type it runs on), not the training image the job ran in. A job with only
+        an ``image_uri`` (your own container) serves with that image. ``image_uri=`` wins
+        over both.
+        """
         from .models import Model
 
         described = self._current()
         if described.model_data is None:
             raise ConflictError(f"training job {self.name!r} is {described.status} and has no "
                                 "model artifact to build a model from")
-        return Model(described.model_data, image_uri=image_uri or described.image_uri,
-                     framework=framework or described.framework,
+        framework = framework or described.framework
+        image = image_uri or (None if framework else described.image_uri)
+        return Model(described.model_data, image_uri=image,
+                     framework=framework,
                      framework_version=framework_version or described.framework_version,
                      entry_point=entry_point, source_dir=source_dir, environment=environment,
                      session=self.session)

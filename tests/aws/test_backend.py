@@ -298,7 +298,8 @@ def test_serving_and_registry_requests_pass_botocore_validation(aws_session):
         ("CreateModel", create_model_request(model, role_arn=TEST_ROLE_ARN)),
         ("CreateEndpointConfig", create_endpoint_config_request(config)),
         ("CreateModelPackage", create_model_package_request(
-            package, image_uri=IMAGE, metrics_uri="s3://bkt-1/r/metrics.json")),
+            package, image_uri=IMAGE, metrics_uri="s3://bkt-1/r/metrics.json",
+            region="us-east-1", record_uri="s3://bkt-1/r/record.json")),
     ]:
         report = ParamValidator().validate(
             request, model_shapes.operation_model(operation).input_shape)

@@ -198,7 +198,7 @@ def test_transform_a_local_csv_file(any_session, summing_model, tmp_path, kind):
     if any_session.backend_name == "aws":
         assert _requested_input(any_session, job.name) == uploaded
         return
-    out = f"s3://{bucket}/{job.name}/output"
+    out = f"s3://{bucket}/{job.name}"  # the default output path, as the SDK's
     assert job.outputs == (f"{out}/scoring.csv.out",)
     assert any_session.read_bytes(job.outputs[0]).decode().split() == _sums(0, 40)
 
@@ -213,7 +213,7 @@ def test_transform_a_local_folder(any_session, summing_model, tmp_path):
     if any_session.backend_name == "aws":
         assert _requested_input(any_session, job.name) == uploaded
         return
-    out = f"s3://{any_session.default_bucket}/{job.name}/output"
+    out = f"s3://{any_session.default_bucket}/{job.name}"  # the default output path
     assert sorted(job.outputs) == [f"{out}/a.csv.out", f"{out}/nested/b.csv.out"]
     assert any_session.read_bytes(f"{out}/a.csv.out").decode().split() == _sums(0, 5)
     assert any_session.read_bytes(f"{out}/nested/b.csv.out").decode().split() == _sums(100, 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +289,44 @@ def test_create_returns_the_stored_description(any_session):
     mlopskit.ModelPackageGroup("described", "first words", session=any_session).create()
     again = mlopskit.ModelPackageGroup("described", "other words", session=any_session).create()
     assert again.description == "first words"
+
+
+def test_a_package_can_point_at_an_existing_evaluation_report(group):
+    """register(metrics_report_uri=...): the evaluation step's own report, not one of ours."""
+    session = group.session
+    report = {"binary_classification_metrics": {
+        "accuracy": {"value": 0.87, "standard_deviation": "NaN"},
+        "auc": {"value": 0.93, "standard_deviation": "NaN"}}}
+    uri = session.write_bytes(json.dumps(report).encode(),
+                              f"s3://{session.default_bucket}/eval/evaluation.json")
+    package = _register(group, metrics_report_uri=uri,
+                        transform_instance_types=["ml.c5.xlarge"])
+    assert package.metrics == {"accuracy": 0.87, "auc": 0.93}
+    again = group.package(package.version)
+    assert again.metrics == {"accuracy": 0.87, "auc": 0.93}
+    assert again.lineage["sha256"] == package.lineage["sha256"]  # the record is still found
+    assert again.refresh().approve(note="ok").approval_status == APPROVED
+    assert len(group.package(package.version).history) == 2
+    written = session.list(f"s3://{session.default_bucket}/mlopskit/registry/")
+    assert not any(uri.endswith("/metrics.json") for uri in written)  # no report of ours
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"metrics": {"auc": 0.9}}, "metrics: give metrics= or metrics_report_uri=, not both"),
+    ({"report": b"not json"}, "is not JSON"),
+    ({"report": b'{"summary": {"auc": 0.9}}'}, "holds no metric values"),
+    ({"missing": True}, "no report at"),
+    ({"uri": "s3://no such/key.json"}, "metrics_report_uri"),
+])
+def test_a_bad_metrics_report_registers_nothing(group, kwargs, message):
+    session = group.session
+    kwargs = dict(kwargs)  # shared by both backends' runs
+    uri = kwargs.pop("uri", f"s3://{session.default_bucket}/eval/report.json")
+    report = kwargs.pop("report", None)
+    if report is not None:
+        session.write_bytes(report, uri)
+    elif not kwargs.pop("missing", False) and "metrics" in kwargs:
+        session.write_bytes(b'{"custom_metrics": {"auc": {"value": 0.9}}}', uri)
+    with pytest.raises(ValidationError, match=message):
+        _register(group, metrics_report_uri=uri, **kwargs)
+    assert list(group.versions()) == []

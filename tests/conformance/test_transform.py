@@ -63,7 +63,7 @@ def test_transform_each_strategy_and_split(any_session, model, strategy, split_t
         return  # moto records the job; it runs no container
     # a job that started a server process took measurable time on the real clock
     assert described.creation_time < described.start_time < described.end_time
-    out = f"s3://{any_session.default_bucket}/{job.name}/output"
+    out = f"s3://{any_session.default_bucket}/{job.name}"  # the SDK's default output path
     assert sorted(job.outputs) == [f"{out}/a.csv.out", f"{out}/nested/b.csv.out"]
     body = any_session.backend.objects.get_bytes(f"{out}/a.csv.out").decode()
     assert body.split() == [str(2 * i + 1) for i in range(50)]  # in input order

@@ -16,6 +16,7 @@ from mlopskit.backends.aws.registry import (
     create_model_package_request,
     metrics_report,
     read_metrics,
+    serving_environment,
 )
 from mlopskit.backends.aws.requests import create_training_job_request
 from mlopskit.backends.aws.serving import create_model_request, create_transform_job_request
@@ -662,18 +663,25 @@ def package_spec(request: pytest.FixtureRequest) -> ModelPackageSpec:
 def package_request(spec: ModelPackageSpec) -> dict[str, Any]:
     assert spec.model.image_uri is not None
     return create_model_package_request(spec, image_uri=spec.model.image_uri,
-                                        metrics_uri=METRICS_URI)
+                                        metrics_uri=METRICS_URI, region="eu-west-1")
 
 
 def test_package_round_trip(package_spec):
     registration = model_package_spec_from_request(package_request(package_spec))
     # A request says where the metrics are, not what they are; lineage is the engine's.
-    assert registration.spec == package_spec.model_copy(update={"metrics": {}})
+    # The container gains the serving variables the SDK sets for a script (the script and
+    # its code come back as entry_point and source_uri).
+    served = serving_environment(package_spec.model, "eu-west-1")
+    served.pop("SAGEMAKER_PROGRAM", None)
+    served.pop("SAGEMAKER_SUBMIT_DIRECTORY", None)
+    model = package_spec.model.model_copy(update={"environment": served})
+    assert registration.spec == package_spec.model_copy(update={"metrics": {}, "model": model})
     assert registration.metrics_uri == METRICS_URI
     assert registration.reports == {"ModelQuality.Statistics": METRICS_URI}
     # The report the aws backend writes, read back, completes the spec.
     metrics = read_metrics(metrics_report(dict(package_spec.metrics)))
-    assert registration.complete(metrics=metrics) == package_spec
+    assert registration.complete(metrics=metrics) == package_spec.model_copy(
+        update={"model": model})
 
 
 def test_package_forward_requests_pass_botocore_validation(package_spec, service_model):

@@ -168,12 +168,20 @@ class Pipeline:
 
     # -- running ----------------------------------------------------------------------------
 
-    def upsert(self, role_arn: str | None = None, description: str | None = None) -> str:
+    def upsert(self, role_arn: str | None = None, description: str | None = None, *,
+               tags: Mapping[str, str] | None = None) -> str:
         """Create or update the pipeline on the session's backend; returns its ARN.
 
         The definition is checked first; the code it refers to is uploaded (content-addressed,
-        so an unchanged archive is not uploaded again).
+        so an unchanged archive is not uploaded again). ``tags`` go on the pipeline (on an
+        update they are added to the ones it has, as the SDK does).
         """
+        from ..specs._common import check_tags
+
+        try:
+            checked_tags = check_tags(dict(tags or {}))
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(f"tags: {exc}", field="tags") from None
         from ..session import resolve_session
         from .execution import pipeline_engine
 
@@ -186,14 +194,17 @@ class Pipeline:
                 objects.put_bytes(data, uri)
         return pipeline_engine(session).upsert_pipeline(
             self.name, json.dumps(definition), role_arn=role_arn or session.role_arn,
-            description=description)
+            description=description, tags=checked_tags)
 
     def start(self, parameters: Mapping[str, Any] | None = None,
-              execution_name: str | None = None, *, workers: int = 2) -> PipelineExecution:
+              execution_name: str | None = None, *,
+              workers: int | None = None) -> PipelineExecution:
         """Start an execution of the upserted pipeline; returns at once.
 
         ``parameters`` override the defaults (unknown names, wrong types and missing values
-        are refused before anything starts). Locally, ``workers`` steps run at a time.
+        are refused before anything starts). ``workers`` is how many steps run at a time
+        (locally 2 when not given; on AWS it is sent as ``ParallelismConfiguration`` only when
+        given, so SageMaker's default applies otherwise).
         """
         from ..session import resolve_session
         from .execution import PipelineExecution, pipeline_engine
@@ -203,7 +214,8 @@ class Pipeline:
         if execution_name is not None and not PIPELINE_NAME.match(execution_name):
             raise ValidationError(f"execution_name: {execution_name!r} must be letters, digits "
                                   "and hyphens", field="execution_name")
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool)
+                                    or workers < 1):
             raise ValidationError(f"workers: a positive integer, got {workers!r}",
                                   field="workers")
         engine = pipeline_engine(session)

@@ -330,13 +330,17 @@ class TrainingStep(_Cacheable):
         spec = estimator._spec(base, source, channels, f"s3://{context.bucket}/")
         image = estimator.image_uri
         if image is None:
-            from ..backends.aws.images import resolve_image_uri
+            from ..backends.aws.images import image_instance_type, resolve_image_uri
 
             image = resolve_image_uri(estimator.framework, estimator.framework_version,
-                                      context.region, "ml.m5.large")
+                                      context.region,
+                                      image_instance_type(estimator._checked.instance_type),
+                                      scope="training")
         request = create_training_job_request(spec, role_arn=context.role_arn,
                                               region=context.region, image_uri=image)
         request.pop("TrainingJobName")  # the pipeline names the job
+        # ...so the job name the toolkit would be told is unknown here; the SDK leaves it out.
+        request["HyperParameters"].pop("sagemaker_job_name", None)
         if estimator.instance_count_variable is not None:
             request["ResourceConfig"]["InstanceCount"] = estimator.instance_count_variable
         restored: dict[str, Any] = restore_variables(expression(request))
@@ -441,11 +445,13 @@ class ProcessingStep(_Cacheable):
         spec = self._spec(code_uri, defaults)
         image = self.processor.image_uri
         if image is None:
-            from ..backends.aws.images import resolve_image_uri
+            from ..backends.aws.images import image_instance_type, resolve_image_uri
 
+            # Processing runs the framework's training image, as the SDK's processors do.
             image = resolve_image_uri(self.processor.framework,
                                       self.processor.framework_version, context.region,
-                                      "ml.m5.large")
+                                      image_instance_type(self.processor.instance_type),
+                                      scope="training")
         request = create_processing_job_request(spec, role_arn=context.role_arn,
                                                 image_uri=image)
         request.pop("ProcessingJobName")  # the pipeline names the job
@@ -462,14 +468,16 @@ class ProcessingStep(_Cacheable):
         return entry
 
 
-def _model_image(model: Model, region: str) -> str:
+def _model_image(model: Model, region: str, *instance_types: Any) -> str:
+    """The model's image, or its framework's inference image for the first plain instance
+    type given (a GPU type gets the GPU image)."""
     if model.image_uri:
         return model.image_uri
     if model.framework:
-        from ..backends.aws.images import resolve_image_uri
+        from ..backends.aws.images import image_instance_type, resolve_image_uri
 
         return resolve_image_uri(model.framework, model.framework_version, region,
-                                 "ml.m5.large")
+                                 image_instance_type(*instance_types), scope="inference")
     raise ValidationError("model.image_uri: a pipeline step runs on SageMaker too, which "
                           "needs an image; pass image_uri= or framework= to the Model",
                           field="model.image_uri")
@@ -517,10 +525,13 @@ class ModelStep(Step):
 
     step_type = "Model"
 
-    def __init__(self, name: str, model: Model, **kwargs: Any) -> None:
+    def __init__(self, name: str, model: Model, *, instance_type: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         _check_model(model)
         self.model = model
+        # Where the model will be served: picks a CPU or GPU image for a framework= model.
+        self.instance_type = instance_type
 
     @property
     def properties(self) -> ModelProperties:
@@ -533,7 +544,7 @@ class ModelStep(Step):
 
         environment, _ = _model_environment(self.model, context)
         spec = build(DeployedModelSpec, "model.", name="pipeline-model",
-                     image_uri=_model_image(self.model, context.region),
+                     image_uri=_model_image(self.model, context.region, self.instance_type),
                      model_data=self.model.model_data, environment=environment)
         request = create_model_request(spec, role_arn=context.role_arn)
         request.pop("ModelName")  # the pipeline names the model
@@ -567,6 +578,7 @@ class RegisterModelStep(Step):
                  model_metrics: Any = None, content_types: Sequence[str] = ("text/csv",),
                  response_types: Sequence[str] = ("text/csv",),
                  inference_instance_types: Sequence[str] = (),
+                 transform_instance_types: Sequence[str] = (),
                  description: str | None = None, metadata: Mapping[str, str] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
@@ -578,6 +590,7 @@ class RegisterModelStep(Step):
         self.content_types = tuple(content_types)
         self.response_types = tuple(response_types)
         self.inference_instance_types = tuple(inference_instance_types)
+        self.transform_instance_types = tuple(transform_instance_types)
         if description is not None and not isinstance(description, str):
             raise ValidationError(f"description: a plain string, got "
                                   f"{type(description).__name__}", field="description")
@@ -602,6 +615,7 @@ class RegisterModelStep(Step):
                      model=self.model._spec_values(source), approval_status=status,
                      content_types=self.content_types, response_types=self.response_types,
                      inference_instance_types=self.inference_instance_types,
+                     transform_instance_types=self.transform_instance_types,
                      description=self.description, metadata=self.metadata)
 
     @property
@@ -616,8 +630,10 @@ class RegisterModelStep(Step):
         spec = self._spec(source)
         metrics = with_tokens(self.model_metrics) if self.model_metrics is not None else \
             f"s3://{context.bucket}/placeholder"
-        request = create_model_package_request(
-            spec, image_uri=_model_image(self.model, context.region), metrics_uri=metrics)
+        image = _model_image(self.model, context.region, *self.inference_instance_types,
+                             *self.transform_instance_types)
+        request = create_model_package_request(spec, image_uri=image, metrics_uri=metrics,
+                                               region=context.region)
         if self.model_metrics is None:
             request.pop("ModelMetrics")
         if isinstance(self.approval_status, PipelineVariable):

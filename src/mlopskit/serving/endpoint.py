@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _display
 from .._display import progress_override
+from .._waiting import poll_until
 from ..backends.base import Capability
-from ..errors import CapabilityError, ConflictError, MlopsKitError, NotFoundError, ValidationError
+from ..errors import (
+    CapabilityError,
+    ConflictError,
+    DeploymentFailedError,
+    MlopsKitError,
+    NotFoundError,
+    ValidationError,
+    WaitTimeoutError,
+)
 from ..session import Session, resolve_session
-from ..specs._common import build, check_instance_type, check_name
+from ..specs._common import build, check_instance_type, check_name, check_tags
 from ..specs.serving import (
     DataCaptureSpec,
     DeployedModelSpec,
@@ -36,8 +45,12 @@ from .rollout import AllAtOnce, Canary, Linear, RolloutReport, Strategy
 if TYPE_CHECKING:
     from ..models import Model
 
-__all__ = ["Endpoint", "Predictor", "ProductionVariant", "RealtimeConfig", "ServerlessConfig",
-           "deploy_model"]
+__all__ = ["DEFAULT_ENDPOINT_TIMEOUT", "Endpoint", "Predictor", "ProductionVariant",
+           "RealtimeConfig", "ServerlessConfig", "deploy_model", "deployed_model"]
+
+# How long Endpoint.create (and Endpoint.wait) wait for an endpoint by default: SageMaker
+# takes minutes; pass timeout= for more or less.
+DEFAULT_ENDPOINT_TIMEOUT = 3600.0
 
 
 class Serializer(Protocol):
@@ -170,32 +183,55 @@ def _config_name(session: Session, prefix: str) -> str:
     return re.sub(r"-+", "-", f"{prefix[:31].rstrip('-')}-{stamp}")[:60].rstrip("-")
 
 
-def _create_fleet(session: Session, serving: Any, prefix: str,
-                  variants: Sequence[ProductionVariant],
-                  data_capture: DataCaptureSpec | None = None) -> tuple[str, list[str]]:
-    """Create one model per variant and an endpoint config; all or nothing."""
+def deployed_model(session: Session, model: Model, name: str, *,
+                   instance_type: str | None, sha256: str | None,
+                   tags: Mapping[str, str] | None = None) -> DeployedModelSpec:
+    """The CreateModel spec of ``model`` (uploading its code and a local artifact first):
+    the serving variables the SDK sets for an inference script, the artifact's SHA-256
+    (checked before a local server loads it), and where it will run.
+
+    The backend checks the model first (on AWS: that its image can be found), so a model
+    that cannot be created uploads nothing.
+    """
     from ..models import sha256_of
 
+    probe = model._spec_values(None, probe=True)
+    _serving(session).check_model(build(
+        DeployedModelSpec, "", name=name, image_uri=probe.image_uri,
+        model_data=probe.model_data, framework=probe.framework,
+        framework_version=probe.framework_version, instance_type=instance_type,
+        tags=dict(tags or {})))
+    spec = model.spec(session)
+    environment = dict(spec.environment)
+    if spec.entry_point:
+        environment.setdefault("SAGEMAKER_PROGRAM", spec.entry_point)
+        if spec.source_uri:
+            environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", spec.source_uri)
+        environment.setdefault("SAGEMAKER_CONTAINER_LOG_LEVEL", "20")
+    environment.setdefault("SAGEMAKER_REGION", session.region)
+    return build(DeployedModelSpec, "", name=name, image_uri=spec.image_uri,
+                 model_data=spec.model_data, environment=environment,
+                 framework=spec.framework, framework_version=spec.framework_version,
+                 instance_type=instance_type, tags=dict(tags or {}),
+                 sha256=sha256 or sha256_of(session, spec.model_data))
+
+
+def _create_fleet(session: Session, serving: Any, prefix: str,
+                  variants: Sequence[ProductionVariant],
+                  data_capture: DataCaptureSpec | None = None,
+                  tags: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
+    """Create one model per variant and an endpoint config; all or nothing."""
     config_name = _config_name(session, prefix)
     specs = []
     for index, variant in enumerate(variants):
-        _variant_capacity(variant.config)
-        spec = variant.model.spec(session)
-        environment = dict(spec.environment)
-        if spec.entry_point:
-            environment.setdefault("SAGEMAKER_PROGRAM", spec.entry_point)
-        if spec.source_uri:
-            environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", spec.source_uri)
-        environment.setdefault("SAGEMAKER_REGION", session.region)
-        specs.append(build(DeployedModelSpec, "", name=f"{config_name[:60]}-{index}",
-                           image_uri=spec.image_uri, model_data=spec.model_data,
-                           environment=environment, framework=spec.framework,
-                           framework_version=spec.framework_version,
-                           sha256=variant.sha256 or sha256_of(session, spec.model_data)))
+        capacity = _variant_capacity(variant.config)
+        specs.append(deployed_model(session, variant.model, f"{config_name[:60]}-{index}",
+                                    instance_type=capacity.get("instance_type"),
+                                    sha256=variant.sha256, tags=tags))
     endpoint_config = build(EndpointConfigSpec, "", name=config_name, variants=[
         {"name": v.name, "model_name": m.name, "initial_weight": v.weight,
          **_variant_capacity(v.config)} for v, m in zip(variants, specs, strict=True)],
-        data_capture=data_capture)
+        data_capture=data_capture, tags=dict(tags or {}))
     created: list[str] = []
     try:
         for deployed in specs:
@@ -217,6 +253,18 @@ def _drop_fleet(serving: Any, config_name: str, models: Sequence[str]) -> None:
             serving.delete_model(name)
 
 
+def _tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise ValidationError(f"tags: expected a dict of str to str, got {type(tags).__name__}",
+                              field="tags")
+    try:
+        return check_tags(dict(tags))
+    except ValueError as exc:
+        raise ValidationError(f"tags: {exc}", field="tags") from None
+
+
 def _check_endpoint_name(name: str) -> None:
     try:
         check_name(name, kind="endpoint_name")
@@ -229,14 +277,17 @@ def deploy_model(model: Model, config: RealtimeConfig | ServerlessConfig, *,
                  sha256: str | None,
                  serializer: Serializer | None = None,
                  deserializer: Deserializer | None = None,
-                 data_capture_config: DataCaptureConfig | None = None) -> Predictor:
-    """Create model, endpoint config and endpoint; on failure, leave none of them behind."""
+                 data_capture_config: DataCaptureConfig | None = None,
+                 wait: bool = True, timeout: float | None = None,
+                 tags: Mapping[str, str] | None = None) -> Predictor:
+    """Create model, endpoint config and endpoint (see :meth:`Endpoint.create`)."""
     resolved = resolve_session(session or model.session)
     _variant_capacity(config)
     name = endpoint_name or f"mlopskit-endpoint-{_stamp(resolved)}"
     _check_endpoint_name(name)
     Endpoint.create(name, [ProductionVariant(model, variant_name, config, 1.0, sha256)],
-                    session=resolved, data_capture_config=data_capture_config)
+                    session=resolved, data_capture_config=data_capture_config, wait=wait,
+                    timeout=timeout, tags=tags)
     return Predictor(name, session=resolved, serializer=serializer, deserializer=deserializer)
 
 
@@ -279,32 +330,82 @@ class Endpoint:
     def create(cls, name: str, variants: Sequence[ProductionVariant],
                session: Session | None = None, *,
                data_capture_config: DataCaptureConfig | None = None,
-               progress: bool | None = None) -> Endpoint:
-        """An endpoint with one or more weighted variants (A/B); all or nothing.
+               progress: bool | None = None, wait: bool = True,
+               timeout: float | None = None,
+               tags: Mapping[str, str] | None = None) -> Endpoint:
+        """An endpoint with one or more weighted variants (A/B).
 
         ``data_capture_config`` records requests and answers of every variant (see
-        :class:`~mlopskit.DataCaptureConfig`). ``progress`` shows a bar while the endpoint
-        is being created (default: in notebooks and terminals, see docs/notebooks.md).
+        :class:`~mlopskit.DataCaptureConfig`). ``tags`` go on the models, the endpoint
+        config and the endpoint (with an :class:`~mlopskit.AwsSession`'s ``default_tags``).
+        With ``wait`` (the default) this returns once the endpoint is ``InService``, waiting
+        at most ``timeout`` seconds (default :data:`DEFAULT_ENDPOINT_TIMEOUT`); ``progress``
+        shows a bar meanwhile (default: in notebooks and terminals, see docs/notebooks.md).
+        Locally the servers are up when the call returns either way.
+
+        All or nothing: an endpoint that fails (its status ``Failed``, or a local server
+        that does not start) is removed with its config and models, and
+        :class:`~mlopskit.errors.DeploymentFailedError` says why. A wait that runs out of
+        time removes nothing: :class:`~mlopskit.errors.WaitTimeoutError`, and the endpoint
+        keeps coming up (``Endpoint(name).wait()`` again, or ``delete()`` it).
         """
         resolved = resolve_session(session)
         _check_endpoint_name(name)
         if not variants:
             raise ValidationError("variants: at least one ProductionVariant", field="variants")
+        checked_tags = _tags(tags)
         capture = _data_capture(data_capture_config, resolved)
         serving = _serving(resolved)
         if name in serving.list_endpoints():
             raise ConflictError(f"endpoint {name!r} already exists; update it or pick a new "
                                 "name")
-        config_name, models = _create_fleet(resolved, serving, name, variants, capture)
+        config_name, models = _create_fleet(resolved, serving, name, variants, capture,
+                                            checked_tags)
+        endpoint = cls(name, session=resolved)
         try:
             with progress_override(progress):
-                serving.create_endpoint(name, config_name)
+                serving.create_endpoint(name, config_name, tags=checked_tags)
+                if wait:
+                    endpoint.wait(timeout=timeout, progress=progress)
+        except WaitTimeoutError:
+            raise  # still coming up: nothing is removed
         except MlopsKitError:
             with contextlib.suppress(MlopsKitError):
                 serving.delete_endpoint(name)
             _drop_fleet(serving, config_name, models)
             raise
-        return cls(name, session=resolved)
+        return endpoint
+
+    def wait(self, timeout: float | None = None, *,
+             progress: bool | None = None) -> Endpoint:
+        """Block until the endpoint is no longer ``Creating`` or ``Updating``, at most
+        ``timeout`` seconds (default :data:`DEFAULT_ENDPOINT_TIMEOUT`), polling on the
+        session clock; :class:`~mlopskit.errors.DeploymentFailedError` unless it ends
+        ``InService``, :class:`~mlopskit.errors.WaitTimeoutError` when time runs out (the
+        endpoint is left as it is).
+
+        Example:
+            >>> import mlopskit, tempfile
+            >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+            >>> Endpoint("churn", session=session).wait(timeout=5)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            mlopskit.errors.NotFoundError: endpoint 'churn' does not exist ...
+        """
+        limit = DEFAULT_ENDPOINT_TIMEOUT if timeout is None else timeout
+        if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit <= 0:
+            raise ValidationError(f"timeout: a number of seconds above 0, got {timeout!r}",
+                                  field="timeout")
+        described = poll_until(
+            self.describe, lambda d: d.status not in {"Creating", "Updating"},
+            clock=self.session.clock, timeout=float(limit), initial=5.0, maximum=30.0,
+            describe=lambda d: f"endpoint {self.name!r} is still {d.status}",
+            progress=_display.WaitProgress.create(
+                f"endpoint {self.name}", lambda d: (d.status, None, None), progress=progress))
+        if described.status != "InService":
+            raise DeploymentFailedError(f"endpoint {self.name!r} is {described.status}: "
+                                        f"{described.failure_reason or 'no reason given'}")
+        return self
 
     def update(self, new: Any, strategy: Strategy | None = None, *,
                config: RealtimeConfig | ServerlessConfig | None = None,

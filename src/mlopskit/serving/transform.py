@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from ..errors import ConflictError, JobFailedError, MlopsKitError, NotFoundError
 from ..session import Session, resolve_session
 from ..specs._common import build
 from ..specs.serving import TransformJobDescription, TransformJobSpec
-from .endpoint import ProductionVariant, RealtimeConfig, _create_fleet, _drop_fleet, _serving
+from .endpoint import _config_name, _serving, _tags, deployed_model
 
 if TYPE_CHECKING:
     from ..models import Model
@@ -65,8 +66,10 @@ class Transformer:
                  max_concurrent_transforms: int | None = None, accept: str | None = None,
                  output_path: str | None = None, input_filter: str | None = None,
                  join_source: str | None = None, output_filter: str | None = None,
-                 session: Session | None = None) -> None:
+                 tags: Mapping[str, str] | None = None, session: Session | None = None
+                 ) -> None:
         self.model = model
+        self.tags = _tags(tags)
         self.session = session or model.session
         self.instance_count, self.instance_type = instance_count, instance_type
         self.strategy, self.split_type, self.assemble_with = strategy, split_type, assemble_with
@@ -88,7 +91,7 @@ class Transformer:
                      max_concurrent_transforms=self.max_concurrent_transforms,
                      instance_type=self.instance_type, instance_count=self.instance_count,
                      input_filter=self.input_filter, output_filter=self.output_filter,
-                     join_source=self.join_source)
+                     join_source=self.join_source, tags=self.tags)
 
     def transform(self, data: str | os.PathLike[str] | None = None,
                   content_type: str = "text/csv", wait: bool = True,
@@ -131,7 +134,8 @@ class Transformer:
             session.require(Capability.RECORDIO_SPLIT, f"split_type={self.split_type!r}")
         name = job_name or _free_name(session, serving)
         input_uri = text if local is None else f"s3://{session.default_bucket}/{name}/input/"
-        output = self.output_path or f"s3://{session.default_bucket}/{name}/output"
+        # The SDK's default: s3://<bucket>/<job name>
+        output = self.output_path or f"s3://{session.default_bucket}/{name}"
         self._spec(name, "probe-model", input_uri, output, content_type)
         uploads: list[tuple[Path, str]] = []
         if local is not None:
@@ -145,14 +149,19 @@ class Transformer:
                                     "unique")
         uploaded = put_files(session.backend.objects, uploads)
         try:
-            config_name, models = _create_fleet(session, serving, name, [ProductionVariant(
-                self.model, "transform", RealtimeConfig(self.instance_type, 1))])
+            # CreateModel + CreateTransformJob, as the SDK does: no endpoint config, which a
+            # role made for batch jobs may not be allowed to create.
+            model = deployed_model(session, self.model, _config_name(session, name),
+                                   instance_type=self.instance_type, sha256=None,
+                                   tags=self.tags)
+            serving.create_model(model)
             try:
                 with progress_override(progress):  # the local backend runs the job here
-                    serving.create_transform_job(self._spec(name, models[0], input_uri,
+                    serving.create_transform_job(self._spec(name, model.name, input_uri,
                                                             output, content_type))
             except MlopsKitError:
-                _drop_fleet(serving, config_name, models)
+                with contextlib.suppress(MlopsKitError):
+                    serving.delete_model(model.name)
                 raise
         except BaseException:
             if uploaded and not _job_exists(serving, name):
@@ -160,8 +169,6 @@ class Transformer:
                     with contextlib.suppress(MlopsKitError):
                         session.backend.objects.delete(uri)
             raise
-        with contextlib.suppress(MlopsKitError):
-            serving.delete_endpoint_config(config_name)  # a transform needs only the model
         job = TransformJob(name, session=session)
         if wait:
             job.wait(progress=progress)

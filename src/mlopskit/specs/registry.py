@@ -96,10 +96,14 @@ class ModelPackageSpec(Spec):
     content_types: tuple[str, ...] = ("text/csv",)
     response_types: tuple[str, ...] = ("text/csv",)
     inference_instance_types: tuple[str, ...] = ()
+    transform_instance_types: tuple[str, ...] = ()
     description: str | None = Field(default=None, max_length=1024)
     metadata: dict[str, str] = Field(default_factory=dict)
     lineage: dict[str, Any] = Field(default_factory=dict)
     tags: Tags = Field(default_factory=dict)
+    # An evaluation report of the user's (SageMaker's model quality statistics shape) that
+    # ModelMetrics points to, instead of one written from ``metrics``.
+    metrics_report_uri: S3Uri | None = None
 
     @field_validator("metrics")
     @classmethod
@@ -168,3 +172,4 @@ class PackageRecord:
     response_types: tuple[str, ...]
     inference_instance_types: tuple[str, ...]
     creation_time: _dt.datetime
+    transform_instance_types: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from ._common import (
     ResourceName,
     S3Uri,
     Spec,
+    Tags,
     check_name,
     check_s3_uri,
 )
@@ -42,7 +43,7 @@ class DeployedModelSpec(Spec):
 
     ``framework``/``framework_version`` say which serving container the model is meant for
     when no image is given: the local backend emulates that container's default handlers,
-    and AWS looks its image up.
+    and AWS looks its inference image up (for ``instance_type``).
     """
 
     name: ResourceName
@@ -52,6 +53,10 @@ class DeployedModelSpec(Spec):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     framework: str | None = Field(default=None, max_length=64)
     framework_version: str | None = Field(default=None, max_length=64)
+    # Where the model will be served, when known: a GPU type picks the framework's GPU
+    # image. Not part of CreateModel.
+    instance_type: InstanceType | None = None
+    tags: Tags = Field(default_factory=dict)
 
 
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -227,6 +232,7 @@ class EndpointConfigSpec(Spec):
     name: ResourceName
     variants: tuple[VariantSpec, ...] = Field(min_length=1, max_length=10)
     data_capture: DataCaptureSpec | None = None
+    tags: Tags = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> EndpointConfigSpec:
@@ -257,6 +263,7 @@ class TransformJobSpec(Spec):
     input_filter: str | None = Field(default=None, max_length=63)
     output_filter: str | None = Field(default=None, max_length=63)
     join_source: Literal["Input", "None"] = "None"
+    tags: Tags = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _payload(self) -> TransformJobSpec:

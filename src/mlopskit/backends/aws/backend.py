@@ -74,8 +74,10 @@ class AwsBackend:
             return spec.image_uri
         key = (spec.framework, spec.framework_version, spec.instance_type)
         if key not in self._images:
+            # Processing jobs run the framework's training image, as the SDK's processors do.
             self._images[key] = resolve_image_uri(spec.framework, spec.framework_version,
-                                                  self.region, spec.instance_type)
+                                                  self.region, spec.instance_type,
+                                                  scope="training")
         return self._images[key]
 
     def _role_arn(self) -> str:
@@ -107,9 +109,9 @@ class AwsBackend:
         response = self.call(self.clients.sagemaker.describe_training_job,
                              "DescribeTrainingJob", name, TrainingJobName=name)
         if name not in self._tags:
-            listed = self.call(self.clients.sagemaker.list_tags, "ListTags", name,
-                               ResourceArn=response["TrainingJobArn"])
-            self._tags[name] = {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+            listed = self.call.collect(self.clients.sagemaker, "list_tags", "ListTags", name,
+                                       "Tags", ResourceArn=response["TrainingJobArn"])
+            self._tags[name] = {t["Key"]: t["Value"] for t in listed}
         return description_from_response(response, dict(self._tags[name]))
 
     def stop_training_job(self, name: str) -> None:
@@ -171,9 +173,9 @@ class AwsBackend:
                              "DescribeProcessingJob", name, ProcessingJobName=name)
         key = f"processing-job/{name}"
         if key not in self._tags:
-            listed = self.call(self.clients.sagemaker.list_tags, "ListTags", name,
-                               ResourceArn=response["ProcessingJobArn"])
-            self._tags[key] = {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+            listed = self.call.collect(self.clients.sagemaker, "list_tags", "ListTags", name,
+                                       "Tags", ResourceArn=response["ProcessingJobArn"])
+            self._tags[key] = {t["Key"]: t["Value"] for t in listed}
         return processing_description_from_response(response, dict(self._tags[key]))
 
     def stop_processing_job(self, name: str) -> None:

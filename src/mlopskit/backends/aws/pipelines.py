@@ -52,19 +52,25 @@ class AwsPipelines:
         return self.backend.call(method, operation, resource, **kwargs)
 
     def upsert_pipeline(self, name: str, definition: str, *, role_arn: str | None,
-                        description: str | None = None) -> str:
+                        description: str | None = None,
+                        tags: dict[str, str] | None = None) -> str:
         role = role_arn or self.backend._role_arn()
         request: dict[str, Any] = {"PipelineName": name, "PipelineDefinition": definition,
                                    "RoleArn": role}
         if description:
             request["PipelineDescription"] = description
+        tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
         try:
             self.describe_pipeline(name)
         except NotFoundError:
             response = self._call(self._sm.create_pipeline, "CreatePipeline", name,
-                                  ClientRequestToken=str(uuid.uuid4()), **request)
+                                  ClientRequestToken=str(uuid.uuid4()),
+                                  **request, **({"Tags": tag_list} if tag_list else {}))
         else:
             response = self._call(self._sm.update_pipeline, "UpdatePipeline", name, **request)
+            if tag_list:  # UpdatePipeline takes no tags: add (or overwrite) them, as the SDK
+                self._call(self._sm.add_tags, "AddTags", name,
+                           ResourceArn=response["PipelineArn"], Tags=tag_list)
         return str(response["PipelineArn"])
 
     def check_runnable(self, definition: dict[str, Any]) -> None:
@@ -76,15 +82,17 @@ class AwsPipelines:
         return found
 
     def start_execution(self, name: str, parameters: dict[str, Any], *,
-                        display_name: str | None = None, workers: int = 2) -> str:
+                        display_name: str | None = None, workers: int | None = None
+                        ) -> str:
         request: dict[str, Any] = {
             "PipelineName": name, "ClientRequestToken": str(uuid.uuid4()),
             "PipelineParameters": [{"Name": k, "Value": parameter_text(v)}
                                    for k, v in parameters.items()],
-            "ParallelismConfiguration": {"MaxParallelExecutionSteps": workers},
         }
         if display_name is not None:
             request["PipelineExecutionDisplayName"] = display_name
+        if workers is not None:
+            request["ParallelismConfiguration"] = {"MaxParallelExecutionSteps": workers}
         response = self._call(self._sm.start_pipeline_execution, "StartPipelineExecution",
                               name, **request)
         return str(response["PipelineExecutionArn"])
@@ -92,17 +100,17 @@ class AwsPipelines:
     def describe_execution(self, arn: str) -> ExecutionRecord:
         found = self._call(self._sm.describe_pipeline_execution, "DescribePipelineExecution",
                            arn, PipelineExecutionArn=arn)
-        listed = self._call(self._sm.list_pipeline_parameters_for_execution,
-                            "ListPipelineParametersForExecution", arn,
-                            PipelineExecutionArn=arn)
+        listed = self.backend.call.collect(
+            self._sm, "list_pipeline_parameters_for_execution",
+            "ListPipelineParametersForExecution", arn, "PipelineParameters",
+            PipelineExecutionArn=arn)
         status = str(found["PipelineExecutionStatus"])
         created = aware_time(found.get("CreationTime")) or _dt.datetime.now(_dt.timezone.utc)
         return ExecutionRecord(
             arn=arn, pipeline=str(found.get("PipelineArn", "")).rsplit("/", 1)[-1],
             display_name=found.get("PipelineExecutionDisplayName"), status=status,
             failure_reason=found.get("FailureReason") or None,
-            parameters=self._typed(arn, {p["Name"]: p["Value"]
-                                         for p in listed.get("PipelineParameters", [])}),
+            parameters=self._typed(arn, {p["Name"]: p["Value"] for p in listed}),
             creation_time=created,
             end_time=aware_time(found.get("LastModifiedTime")) if status in TERMINAL
             else None)

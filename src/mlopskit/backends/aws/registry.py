@@ -9,6 +9,7 @@ user.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import uuid
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConflictError, NotFoundError, ValidationError
+from ...sagemaker_api.model_metrics import metrics_report, read_metrics
 from ...specs.registry import (
     ApprovalStatus,
     GroupRecord,
@@ -24,25 +26,36 @@ from ...specs.registry import (
     ModelSpec,
     PackageRecord,
 )
-from .images import resolve_image_uri
+from .images import image_instance_type, resolve_image_uri
 
 if TYPE_CHECKING:
     from .backend import AwsBackend
 
-__all__ = ["AwsRegistry", "create_model_package_request"]
+__all__ = ["AwsRegistry", "create_model_package_request", "package_image",
+           "serving_environment"]
 
 
-def create_model_package_request(spec: ModelPackageSpec, *, image_uri: str,
-                                 metrics_uri: str) -> dict[str, Any]:
-    """The ``CreateModelPackage`` request for ``spec`` (pure; validated by botocore in tests)."""
-    container: dict[str, Any] = {"Image": image_uri, "ModelDataUrl": spec.model.model_data}
-    environment = dict(spec.model.environment)
-    if spec.model.entry_point:
-        environment.setdefault("SAGEMAKER_PROGRAM", spec.model.entry_point)
-    if spec.model.source_uri:
-        environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", spec.model.source_uri)
-    if environment:
-        container["Environment"] = environment
+def create_model_package_request(spec: ModelPackageSpec, *, image_uri: str, metrics_uri: str,
+                                 region: str, record_uri: str | None = None
+                                 ) -> dict[str, Any]:
+    """The ``CreateModelPackage`` request for ``spec`` (pure; validated by botocore in tests).
+
+    The container is the one SageMaker's SDK registers for a framework model: the serving
+    variables (``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``, ``SAGEMAKER_REGION``,
+    ``SAGEMAKER_CONTAINER_LOG_LEVEL``) when there is an inference script, and ``Framework``
+    (upper-cased, as the SDK sends it) and ``FrameworkVersion``. ``ModelMetrics`` points to
+    ``metrics_uri``; ``record_uri`` (mlopskit's lineage and history file) goes in
+    ``MetadataProperties.GeneratedBy``.
+    """
+    model = spec.model
+    container: dict[str, Any] = {"Image": image_uri, "ModelDataUrl": model.model_data}
+    container["Environment"] = serving_environment(model, region)
+    if not container["Environment"]:
+        del container["Environment"]
+    if model.framework:
+        container["Framework"] = model.framework.upper()
+    if model.framework_version:
+        container["FrameworkVersion"] = model.framework_version
     inference: dict[str, Any] = {
         "Containers": [container],
         "SupportedContentTypes": list(spec.content_types),
@@ -51,6 +64,8 @@ def create_model_package_request(spec: ModelPackageSpec, *, image_uri: str,
     if spec.inference_instance_types:
         inference["SupportedRealtimeInferenceInstanceTypes"] = list(
             spec.inference_instance_types)
+    if spec.transform_instance_types:
+        inference["SupportedTransformInstanceTypes"] = list(spec.transform_instance_types)
     request: dict[str, Any] = {
         "ModelPackageGroupName": spec.group,
         "InferenceSpecification": inference,
@@ -62,28 +77,43 @@ def create_model_package_request(spec: ModelPackageSpec, *, image_uri: str,
         request["ModelPackageDescription"] = spec.description
     if spec.metadata:
         request["CustomerMetadataProperties"] = dict(spec.metadata)
+    if record_uri is not None:
+        request["MetadataProperties"] = {"GeneratedBy": record_uri}
     if spec.tags:
         request["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
     return request
 
 
-def metrics_report(metrics: dict[str, float]) -> dict[str, Any]:
-    """A model quality statistics report in the shape SageMaker's reports use."""
-    return {"version": 0.0,
-            "custom_metrics": {k: {"value": v, "standard_deviation": "NaN"}
-                               for k, v in sorted(metrics.items())}}
+def serving_environment(model: ModelSpec, region: str) -> dict[str, str]:
+    """A model container's environment as the SDK's framework models set it: the user's,
+    plus the four serving variables when there is an inference script.
+
+    Example:
+        >>> spec = ModelSpec(model_data="s3://bkt/model.tar.gz", entry_point="inference.py",
+        ...                  source_uri="s3://bkt/code/sourcedir.tar.gz")
+        >>> sorted(serving_environment(spec, "eu-west-1").items())  # doctest: +NORMALIZE_WHITESPACE
+        [('SAGEMAKER_CONTAINER_LOG_LEVEL', '20'), ('SAGEMAKER_PROGRAM', 'inference.py'),
+         ('SAGEMAKER_REGION', 'eu-west-1'),
+         ('SAGEMAKER_SUBMIT_DIRECTORY', 's3://bkt/code/sourcedir.tar.gz')]
+    """
+    environment = dict(model.environment)
+    if model.entry_point:
+        environment.setdefault("SAGEMAKER_PROGRAM", model.entry_point)
+        if model.source_uri:
+            environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", model.source_uri)
+        environment.setdefault("SAGEMAKER_CONTAINER_LOG_LEVEL", "20")
+        environment.setdefault("SAGEMAKER_REGION", region)
+    return environment
 
 
-def read_metrics(report: dict[str, Any]) -> dict[str, float]:
-    """Metric values from our report or a SageMaker ``*_metrics`` report."""
-    found: dict[str, float] = {}
-    for section, values in report.items():
-        if not section.endswith("metrics") or not isinstance(values, dict):
-            continue
-        for name, value in values.items():
-            if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
-                found[name] = float(value["value"])
-    return found
+def package_image(spec: ModelPackageSpec, region: str) -> str:
+    """The inference image of a package's framework, for the first instance type it lists
+    for endpoints (or transforms), as the SDK's ``register`` picks it."""
+    model = spec.model
+    return resolve_image_uri(model.framework, model.framework_version, region,
+                             image_instance_type(*spec.inference_instance_types,
+                                                 *spec.transform_instance_types),
+                             scope="inference")
 
 
 def _time(value: Any) -> _dt.datetime:
@@ -148,34 +178,41 @@ class AwsRegistry:
         self.backend.call(self._sm.delete_model_package_group, "DeleteModelPackageGroup",
                           name, ModelPackageGroupName=name)
 
-    def _image(self, model: ModelSpec) -> str:
+    def _image(self, spec: ModelPackageSpec) -> str:
+        model = spec.model
         if model.image_uri:
             return model.image_uri
         if not model.framework:
             raise ValidationError("model.image_uri: a package on SageMaker needs an image; "
                                   "give the Model image_uri= or framework=",
                                   field="model.image_uri")
-        return resolve_image_uri(model.framework, model.framework_version, self.backend.region,
-                                 "ml.m5.large")
+        return package_image(spec, self.backend.region)
 
     def register(self, spec: ModelPackageSpec, entry: HistoryEntry) -> PackageRecord:
         self.get_group(spec.group)
-        image = self._image(spec.model)
+        image = self._image(spec)
         prefix = f"s3://{self._bucket()}/mlopskit/registry/{spec.group}/{uuid.uuid4().hex}"
         objects = self.backend.objects
-        objects.put_bytes(json.dumps(metrics_report(dict(spec.metrics))).encode(),
-                          f"{prefix}/metrics.json")
+        written: list[str] = []
+        metrics_uri = spec.metrics_report_uri
+        if metrics_uri is None:  # no report of the user's: one written from the values
+            metrics_uri = f"{prefix}/metrics.json"
+            objects.put_bytes(json.dumps(metrics_report(dict(spec.metrics))).encode(),
+                              metrics_uri)
+            written.append(metrics_uri)
         record = {"model": spec.model.model_dump(mode="json"), "lineage": spec.lineage,
                   "history": [entry.to_dict()]}
         objects.put_bytes(json.dumps(record).encode(), f"{prefix}/record.json")
-        request = create_model_package_request(spec, image_uri=image,
-                                               metrics_uri=f"{prefix}/metrics.json")
+        written.append(f"{prefix}/record.json")
+        request = create_model_package_request(spec, image_uri=image, metrics_uri=metrics_uri,
+                                               region=self.backend.region,
+                                               record_uri=f"{prefix}/record.json")
         try:
             created = self.backend.call(self._sm.create_model_package, "CreateModelPackage",
                                         spec.group, **request)
         except Exception:
-            objects.delete(f"{prefix}/metrics.json")
-            objects.delete(f"{prefix}/record.json")
+            for uri in written:
+                objects.delete(uri)
             raise
         return self._describe(created["ModelPackageArn"])
 
@@ -188,18 +225,24 @@ class AwsRegistry:
                                                             dict[str, float]]:
         uri = (response.get("ModelMetrics", {}).get("ModelQuality", {})
                .get("Statistics", {}).get("S3Uri"))
-        if not uri:
+        # Where mlopskit keeps lineage and history: named in GeneratedBy, or (packages
+        # registered before that) beside the metrics report.
+        generated_by = str((response.get("MetadataProperties") or {}).get("GeneratedBy", ""))
+        record_uri = generated_by if generated_by.startswith("s3://") and \
+            generated_by.endswith("/record.json") else \
+            (f"{uri.rsplit('/', 1)[0]}/record.json" if uri else None)
+        if record_uri is None:
             return None, {}, {}
-        prefix = uri.rsplit("/", 1)[0]
+        metrics: dict[str, float] = {}
+        if uri:
+            with contextlib.suppress(NotFoundError, ValueError):
+                report = json.loads(self.backend.objects.get_bytes(uri))
+                metrics = read_metrics(report) if isinstance(report, dict) else {}
         try:
-            metrics = read_metrics(json.loads(self.backend.objects.get_bytes(uri)))
-        except NotFoundError:
-            metrics = {}
-        try:
-            record = json.loads(self.backend.objects.get_bytes(f"{prefix}/record.json"))
+            record = json.loads(self.backend.objects.get_bytes(record_uri))
         except NotFoundError:
             record = {}
-        return prefix, record, metrics
+        return record_uri.rsplit("/", 1)[0], record, metrics
 
     def _describe(self, arn: str) -> PackageRecord:
         response = self.backend.call(self._sm.describe_model_package, "DescribeModelPackage",
@@ -232,6 +275,8 @@ class AwsRegistry:
             inference_instance_types=tuple(
                 inference.get("SupportedRealtimeInferenceInstanceTypes", ())),
             creation_time=_time(response.get("CreationTime")),
+            transform_instance_types=tuple(
+                inference.get("SupportedTransformInstanceTypes", ())),
         )
 
     def get_package(self, group: str, version: int) -> PackageRecord:

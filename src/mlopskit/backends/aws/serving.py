@@ -31,6 +31,7 @@ from ...specs.serving import (
     TransformJobSpec,
     VariantDescription,
 )
+from .images import image_instance_type, resolve_image_uri
 from .requests import aware_time
 
 if TYPE_CHECKING:
@@ -40,16 +41,30 @@ __all__ = ["AwsServing", "create_endpoint_config_request", "create_model_request
            "create_transform_job_request", "data_capture_config", "deployment_config"]
 
 
-def create_model_request(spec: DeployedModelSpec, *, role_arn: str) -> dict[str, Any]:
-    """``CreateModel`` for ``spec`` (pure; tests check it with botocore's validator)."""
-    if not spec.image_uri:
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def create_model_request(spec: DeployedModelSpec, *, role_arn: str,
+                         image_uri: str | None = None) -> dict[str, Any]:
+    """``CreateModel`` for ``spec`` (pure; tests check it with botocore's validator).
+
+    ``image_uri`` is the image to use when the spec names none (the backend resolves the
+    framework's inference image).
+    """
+    image = spec.image_uri or image_uri
+    if not image:
         raise ValidationError("image_uri: a SageMaker model needs an image; give the Model "
                               "image_uri= (or framework= with the mlopskit[sagemaker] extra)",
                               field="image_uri")
-    container: dict[str, Any] = {"Image": spec.image_uri, "ModelDataUrl": spec.model_data}
+    container: dict[str, Any] = {"Image": image, "ModelDataUrl": spec.model_data}
     if spec.environment:
         container["Environment"] = dict(spec.environment)
-    return {"ModelName": spec.name, "PrimaryContainer": container, "ExecutionRoleArn": role_arn}
+    request: dict[str, Any] = {"ModelName": spec.name, "PrimaryContainer": container,
+                               "ExecutionRoleArn": role_arn}
+    if spec.tags:
+        request["Tags"] = _tag_list(spec.tags)
+    return request
 
 
 def create_endpoint_config_request(spec: EndpointConfigSpec) -> dict[str, Any]:
@@ -71,6 +86,8 @@ def create_endpoint_config_request(spec: EndpointConfigSpec) -> dict[str, Any]:
     request: dict[str, Any] = {"EndpointConfigName": spec.name, "ProductionVariants": variants}
     if spec.data_capture is not None:
         request["DataCaptureConfig"] = data_capture_config(spec.data_capture)
+    if spec.tags:
+        request["Tags"] = _tag_list(spec.tags)
     return request
 
 
@@ -164,6 +181,8 @@ def create_transform_job_request(spec: TransformJobSpec) -> dict[str, Any]:
         processing["JoinSource"] = spec.join_source
     if processing:
         request["DataProcessing"] = processing
+    if spec.tags:
+        request["Tags"] = _tag_list(spec.tags)
     return request
 
 
@@ -173,6 +192,7 @@ class AwsServing:
     def __init__(self, backend: AwsBackend) -> None:
         self.backend = backend
         self._variants: dict[str, set[str]] = {}
+        self._images: dict[tuple[str, str | None, str], str] = {}
 
     @property
     def _sm(self) -> Any:
@@ -181,26 +201,38 @@ class AwsServing:
     def _call(self, method: Any, operation: str, resource: str, **kwargs: Any) -> Any:
         return self.backend.call(method, operation, resource, **kwargs)
 
+    def _image(self, spec: DeployedModelSpec) -> str | None:
+        """The model's image, or its framework's inference image for where it will run."""
+        if spec.image_uri or not spec.framework:
+            return spec.image_uri
+        key = (spec.framework, spec.framework_version, image_instance_type(spec.instance_type))
+        if key not in self._images:
+            self._images[key] = resolve_image_uri(*key[:2], self.backend.region, key[2],
+                                                  scope="inference")
+        return self._images[key]
+
+    def check_model(self, spec: DeployedModelSpec) -> None:
+        """Refuse, before anything is uploaded, a model SageMaker could not create: no
+        image and no framework, a framework image that cannot be looked up, no role."""
+        create_model_request(spec, role_arn=self.backend._role_arn(),
+                             image_uri=self._image(spec))
+
     def create_model(self, spec: DeployedModelSpec) -> None:
-        request = create_model_request(spec, role_arn=self.backend._role_arn())
+        request = create_model_request(spec, role_arn=self.backend._role_arn(),
+                                       image_uri=self._image(spec))
         self._call(self._sm.create_model, "CreateModel", spec.name, **request)
 
     def create_endpoint_config(self, spec: EndpointConfigSpec) -> None:
         self._call(self._sm.create_endpoint_config, "CreateEndpointConfig", spec.name,
                    **create_endpoint_config_request(spec))
 
-    def create_endpoint(self, name: str, config_name: str) -> None:
-        self._call(self._sm.create_endpoint, "CreateEndpoint", name, EndpointName=name,
-                   EndpointConfigName=config_name)
-        described = poll_until(
-            lambda: self.describe_endpoint(name),
-            lambda d: d.status not in {"Creating", "Updating"},
-            clock=self.backend.session.clock, timeout=3600.0, initial=5.0, maximum=30.0,
-            describe=lambda d: f"endpoint {name!r} is still {d.status}",
-            progress=WaitProgress.create(f"endpoint {name}", lambda d: (d.status, None, None)))
-        if described.status != "InService":
-            raise DeploymentFailedError(f"endpoint {name!r} is {described.status}: "
-                                        f"{described.failure_reason or 'no reason given'}")
+    def create_endpoint(self, name: str, config_name: str, *,
+                        tags: dict[str, str] | None = None) -> None:
+        """CreateEndpoint; returns at once (the endpoint is Creating: the caller waits)."""
+        request: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+        if tags:
+            request["Tags"] = _tag_list(tags)
+        self._call(self._sm.create_endpoint, "CreateEndpoint", name, **request)
 
     def update_endpoint(self, name: str, config_name: str, strategy: Strategy) -> RolloutReport:
         """UpdateEndpoint with a blue/green DeploymentConfig; SageMaker shifts the traffic

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fcntl
-import hashlib
 import http.client
 import json
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..._archive import safe_extract
+from ..._data import sha256_file
 from ..._display import WaitProgress
 from ...errors import (
     CapabilityError,
@@ -90,6 +90,10 @@ class LocalEndpoints:
 
     # -- models and configs ------------------------------------------------------------
 
+    def check_model(self, spec: DeployedModelSpec) -> None:
+        """Nothing to refuse before the upload: the local backend runs no images (whether
+        it can serve the model is checked when an endpoint or transform starts)."""
+
     def create_model(self, spec: DeployedModelSpec) -> None:
         with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM models WHERE name = ?", (spec.name,)).fetchone():
@@ -145,7 +149,13 @@ class LocalEndpoints:
                 "aws backend, or locally through an inference script for another framework")
         return model
 
-    def create_endpoint(self, name: str, config_name: str) -> None:
+    def create_endpoint(self, name: str, config_name: str, *,
+                        tags: dict[str, str] | None = None) -> None:
+        """Start every variant's servers; the endpoint is InService (or Failed) on return.
+
+        ``tags`` are accepted for the one signature both backends share: locally the
+        model's and config's tags stay in their specs, and an endpoint has none to show.
+        """
         config = self._config(config_name)
         for variant in config.variants:
             self.servable(variant.model_name)
@@ -205,7 +215,8 @@ class LocalEndpoints:
         except NotFoundError as exc:
             raise DeploymentFailedError(f"variant {variant!r}: {exc}") from None
         if model.sha256 is not None:
-            actual = hashlib.sha256(archive.read_bytes()).hexdigest()
+            # The downloaded file, not the store's digest: what is checked is what loads.
+            actual = sha256_file(archive)
             if actual != model.sha256:
                 raise DeploymentFailedError(
                     f"variant {variant!r}: artifact {model.model_data!r} has SHA-256 "

@@ -81,7 +81,8 @@ runs, as a bad filter does on SageMaker.
 ``Tags``, ``InferenceSpecification`` (one container: ``Image``, ``ModelDataUrl``,
 ``Environment`` less ``SAGEMAKER_PROGRAM`` -> entry_point and ``SAGEMAKER_SUBMIT_DIRECTORY``
 -> source_uri, ``Framework`` lower-cased, ``FrameworkVersion``; ``SupportedContentTypes``,
-``SupportedResponseMIMETypes``, ``SupportedRealtimeInferenceInstanceTypes``), and the report
+``SupportedResponseMIMETypes``, ``SupportedRealtimeInferenceInstanceTypes``,
+``SupportedTransformInstanceTypes``), and the report
 URIs of ``ModelMetrics``. Refused: no group (an unversioned ``ModelPackageName``), no
 ``InferenceSpecification``, several containers, no ``ModelDataUrl``, ``ModelDataSource``,
 ``ProductId``, ``AdditionalModelDataSources``, ``AdditionalS3DataSource``,
@@ -91,7 +92,7 @@ URIs of ``ModelMetrics``. Refused: no group (an unversioned ``ModelPackageName``
 ``DriftCheckBaselines``, ``Domain``, ``Task``, ``SamplePayloadUrl``, ``SkipModelValidation``,
 ``ModelCard``, ``ModelLifeCycle``, ``SecurityConfig``, ``ManagedStorageType``,
 ``ModelPackageRegistrationType``, ``SourceUri``, ``AdditionalInferenceSpecifications``;
-``SupportedTransformInstanceTypes``; ``ContainerHostname``, ``ImageDigest``, ``ModelInput``,
+``ContainerHostname``, ``ImageDigest``, ``ModelInput``,
 ``NearestModelName``, ``ModelDataETag``, ``IsCheckpoint``, ``BaseModel``; ``ContentDigest``.
 
 Example:
@@ -768,11 +769,15 @@ _package_locate = _request_locator(
             "content_types": "InferenceSpecification.SupportedContentTypes",
             "response_types": "InferenceSpecification.SupportedResponseMIMETypes",
             "inference_instance_types":
-                "InferenceSpecification.SupportedRealtimeInferenceInstanceTypes"},
+                "InferenceSpecification.SupportedRealtimeInferenceInstanceTypes",
+            "transform_instance_types":
+                "InferenceSpecification.SupportedTransformInstanceTypes"},
     items={"content_types": ("InferenceSpecification.SupportedContentTypes", {}),
            "response_types": ("InferenceSpecification.SupportedResponseMIMETypes", {}),
            "inference_instance_types": (
-               "InferenceSpecification.SupportedRealtimeInferenceInstanceTypes", {})},
+               "InferenceSpecification.SupportedRealtimeInferenceInstanceTypes", {}),
+           "transform_instance_types": (
+               "InferenceSpecification.SupportedTransformInstanceTypes", {})},
 )
 
 
@@ -897,8 +902,7 @@ def model_package_spec_from_request(request: Mapping[str, Any]) -> PackageRegist
     inference = _request_object(
         top.get("InferenceSpecification"), "InferenceSpecification",
         read=("Containers", "SupportedContentTypes", "SupportedResponseMIMETypes",
-              "SupportedRealtimeInferenceInstanceTypes"),
-        ignored=("SupportedTransformInstanceTypes",))
+              "SupportedRealtimeInferenceInstanceTypes", "SupportedTransformInstanceTypes"))
     if not inference:
         raise CapabilityError("InferenceSpecification: missing; the local registry keeps "
                               "packages of a model (a container with ModelDataUrl)")
@@ -906,7 +910,8 @@ def model_package_spec_from_request(request: Mapping[str, Any]) -> PackageRegist
     lists = {spec_field: inference.get(request_field) for spec_field, request_field in (
         ("content_types", "SupportedContentTypes"),
         ("response_types", "SupportedResponseMIMETypes"),
-        ("inference_instance_types", "SupportedRealtimeInferenceInstanceTypes"))}
+        ("inference_instance_types", "SupportedRealtimeInferenceInstanceTypes"),
+        ("transform_instance_types", "SupportedTransformInstanceTypes"))}
     for spec_field, value in lists.items():
         if value is not None:
             lists[spec_field] = _request_list(value, _package_locate((spec_field,), "")[0])

@@ -46,7 +46,9 @@ from .store import dumps
 if TYPE_CHECKING:
     from .backend import LocalBackend
 
-__all__ = ["LocalPipelines", "duration_seconds"]
+__all__ = ["DEFAULT_WORKERS", "LocalPipelines", "duration_seconds"]
+
+DEFAULT_WORKERS = 2  # steps run at a time when start() does not say
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pipelines (
@@ -110,7 +112,10 @@ class LocalPipelines:
     # -- pipelines ------------------------------------------------------------------------
 
     def upsert_pipeline(self, name: str, definition: str, *, role_arn: str | None,
-                        description: str | None = None) -> str:
+                        description: str | None = None,
+                        tags: dict[str, str] | None = None) -> str:
+        """Store (or replace) the definition. ``tags`` are SageMaker's business: accepted for
+        the one signature, not kept locally (nothing here reads a pipeline's tags)."""
         check_definition(json.loads(definition))
         arn = self._arn("pipeline", name)
         now = self._now()
@@ -153,7 +158,8 @@ class LocalPipelines:
                 check_step_runnable(name, kind, arguments)
 
     def start_execution(self, name: str, parameters: dict[str, Any], *,
-                        display_name: str | None = None, workers: int = 2) -> str:
+                        display_name: str | None = None, workers: int | None = None
+                        ) -> str:
         """Record a new execution of the upserted ``name`` and start running it."""
         definition = self.describe_pipeline(name)["PipelineDefinition"]
         info = check_definition(json.loads(definition))
@@ -172,7 +178,8 @@ class LocalPipelines:
                        (arn, execution_id, name, display_name, definition, dumps(parameters),
                         self._now()))
         stop = self._stops[arn] = threading.Event()
-        run = _Run(self, arn, execution_id, name, info, parameters, stop, max(1, workers))
+        run = _Run(self, arn, execution_id, name, info, parameters, stop,
+                   max(1, workers or DEFAULT_WORKERS))
         thread = threading.Thread(target=run.run, name=f"pipeline-{execution_id}", daemon=True)
         self._threads[arn] = thread
         thread.start()
@@ -432,7 +439,7 @@ class _Run:
     def _digest(self, uri: str) -> str:
         objects = self.engine.backend.objects
         try:
-            return hashlib.sha256(objects.get_bytes(uri)).hexdigest()
+            return objects.sha256(uri)
         except NotFoundError:
             return f"missing:{uri}"
 
@@ -626,7 +633,7 @@ LOCAL_STEP_TYPES = ("Training", "Processing", "Model", "RegisterModel", "Transfo
 
 def _register(backend: Any, arguments: dict[str, Any], job: str) -> dict[str, Any]:
     """RegisterModel: the version's metrics come from its ModelQuality statistics report."""
-    from ...backends.aws.registry import read_metrics
+    from ...sagemaker_api.model_metrics import read_metrics
     from ...specs.registry import HistoryEntry
     from .from_requests import model_package_spec_from_request
 

@@ -50,6 +50,7 @@ def record_from_json(text: str) -> PackageRecord:
         response_types=tuple(data["response_types"]),
         inference_instance_types=tuple(data["inference_instance_types"]),
         creation_time=_dt.datetime.fromisoformat(data["creation_time"]),
+        transform_instance_types=tuple(data.get("transform_instance_types", ())),
     )
 
 
@@ -116,7 +117,8 @@ class LocalRegistry:
                 metrics=dict(spec.metrics), metadata=dict(spec.metadata),
                 lineage=dict(spec.lineage), history=(entry,), description=spec.description,
                 content_types=spec.content_types, response_types=spec.response_types,
-                inference_instance_types=spec.inference_instance_types, creation_time=now)
+                inference_instance_types=spec.inference_instance_types, creation_time=now,
+                transform_instance_types=spec.transform_instance_types)
             db.execute("INSERT INTO model_packages (group_name, version, arn, status, record,"
                        " created) VALUES (?, ?, ?, ?, ?, ?)",
                        (spec.group, version, record.arn, record.approval_status.value,

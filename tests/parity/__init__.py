@@ -1,0 +1,1 @@
+"""Parity with the official SageMaker Python SDK v2 (see harness.py)."""

@@ -11,6 +11,7 @@ The hierarchy::
     ├── JobFailedError           a job ended Failed or Stopped while you waited on it
     ├── WaitTimeoutError         a wait ran out of time (also a TimeoutError)
     ├── DeploymentFailedError    an endpoint could not be brought into service
+    │   └── IntegrityError       an artifact it uses no longer has its recorded SHA-256
     ├── InvocationError          an endpoint answered a request with an error status
     └── BackendError             the backend failed in a way that is not your input's fault
         └── ThrottledError       the service kept throttling after every retry
@@ -33,6 +34,7 @@ __all__ = [
     "CapabilityError",
     "ConflictError",
     "DeploymentFailedError",
+    "IntegrityError",
     "InvocationError",
     "JobFailedError",
     "MissingDependencyError",
@@ -185,3 +187,29 @@ class ThrottledError(BackendError):
         >>> issubclass(ThrottledError, BackendError)
         True
     """
+
+
+class IntegrityError(DeploymentFailedError):
+    """An artifact a deployment uses (the model, its code archive) no longer has the
+    SHA-256 recorded for it, so it was refused before anything was extracted or imported.
+
+    ``artifact`` says which (``"model artifact"``, ``"code archive"``), ``uri`` where it
+    is, ``expected`` and ``actual`` are the two hex digests. It is a
+    :class:`DeploymentFailedError`: the deployment (endpoint, rollout or batch transform)
+    did not happen and left nothing behind.
+
+    Example:
+        >>> err = IntegrityError("code archive changed", artifact="code archive",
+        ...                      uri="s3://bkt/code/sourcedir.tar.gz", expected="ab" * 32,
+        ...                      actual="cd" * 32)
+        >>> isinstance(err, DeploymentFailedError), err.artifact, err.actual[:4]
+        (True, 'code archive', 'cdcd')
+    """
+
+    def __init__(self, message: str, *, artifact: str, uri: str, expected: str,
+                 actual: str) -> None:
+        super().__init__(message)
+        self.artifact = artifact
+        self.uri = uri
+        self.expected = expected
+        self.actual = actual

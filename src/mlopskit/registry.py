@@ -260,7 +260,9 @@ class ModelPackageGroup:
         """Register ``model`` as the group's next version.
 
         The artifact must exist; its SHA-256 goes into the package's lineage with the
-        training job (``source_job``), its hyperparameters and input data URIs.
+        training job (``source_job``), its hyperparameters and input data URIs, and so does
+        the SHA-256 of the inference code archive (``code_data``, ``code_sha256``), so a
+        deployment refuses either if it changes later.
 
         ``metrics`` are written as a model quality report that the package's
         ``ModelMetrics`` points to; or give ``metrics_report_uri``, the S3 URI of an
@@ -389,6 +391,10 @@ class _Candidate:
 
 
 def _lineage(session: Session, model: Model, job: TrainingJob | None) -> dict[str, Any]:
+    """What a package records of where it came from: the artifact and its SHA-256, the
+    code archive and its SHA-256 (uploading the code first), and the training job."""
+    from .serving.endpoint import code_uri, verified_digest
+
     try:
         digest = sha256_of(session, model.model_data)
     except MlopsKitError as exc:
@@ -396,6 +402,11 @@ def _lineage(session: Session, model: Model, job: TrainingJob | None) -> dict[st
                               f"artifact ({exc}); register an artifact that exists",
                               field="model.model_data") from None
     lineage: dict[str, Any] = {"model_data": model.model_data, "sha256": digest}
+    code = code_uri(model.spec(session))
+    if code is not None:
+        # Checked against its content address (mlopskit/code/<sha256>/...) on the way.
+        lineage.update(code_data=code, code_sha256=verified_digest(
+            session, code, None, what="code archive", recorded="when it was uploaded"))
     if job is not None:
         described = job.describe()
         lineage.update(training_job=described.name, training_job_arn=described.arn,
@@ -522,7 +533,9 @@ class ModelPackage:
                deserializer: Any = None, data_capture_config: Any = None,
                timeout: float | None = None, tags: Mapping[str, str] | None = None) -> Any:
         """Serve this version. Only an Approved package deploys, unless ``force=True``; the
-        artifact must still match the SHA-256 recorded at registration.
+        artifact and the code archive must still match the SHA-256 digests recorded at
+        registration (:class:`~mlopskit.errors.IntegrityError` otherwise, before anything
+        is loaded).
         ``data_capture_config`` (a :class:`~mlopskit.DataCaptureConfig`) records requests;
         ``wait``, ``timeout`` and ``tags`` as in :meth:`mlopskit.Model.deploy`."""
         from .serving.endpoint import deploy_model
@@ -533,10 +546,11 @@ class ModelPackage:
                 f"{self.group.name!r} version {self.version} is "
                 f"{self.approval_status.value}; only Approved packages deploy (force=True "
                 "overrides)")
-        expected = self.lineage.get("sha256")
+        expected, code = self.lineage.get("sha256"), self.lineage.get("code_sha256")
         return deploy_model(self.model, config, endpoint_name=endpoint_name,
                             variant_name=variant_name, session=self.group.session,
                             sha256=str(expected) if expected else None,
+                            code_sha256=str(code) if code else None,
                             serializer=serializer, deserializer=deserializer,
                             data_capture_config=data_capture_config, wait=wait,
                             timeout=timeout, tags=tags)

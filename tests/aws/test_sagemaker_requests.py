@@ -19,6 +19,7 @@ from moto.sagemaker import models as sm_models
 
 import mlopskit
 from mlopskit.errors import (
+    CapabilityError,
     DeploymentFailedError,
     MissingDependencyError,
     ValidationError,
@@ -258,7 +259,7 @@ def test_a_deploy_that_fails_removes_what_it_made(aws_session, endpoint_lifecycl
     assert _left(aws_session) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("timeout", [0, -5, "soon", True])
+@pytest.mark.parametrize("timeout", [-5, float("nan"), "soon", True])
 def test_a_bad_wait_timeout_is_refused(aws_session, timeout):
     with pytest.raises(ValidationError, match="timeout"):
         mlopskit.Endpoint("any", session=aws_session).wait(timeout=timeout)
@@ -328,4 +329,12 @@ def test_bad_deploy_tags_create_nothing(aws_session, artifact, code):
     with pytest.raises(ValidationError, match=r"tags: .*'aws:' prefix is reserved"):
         _model(aws_session, artifact, code).deploy(mlopskit.RealtimeConfig("ml.m5.large"),
                                                    endpoint_name="t", tags={"aws:x": "1"})
+    assert _left(aws_session) == (0, 0, 0)
+
+
+def test_an_invocation_timeout_sagemaker_cannot_take_is_refused(aws_session, artifact, code):
+    """SageMaker's realtime limit is a fixed 60 s: another value is refused, not dropped."""
+    with pytest.raises(CapabilityError, match=r"invocation_timeout: 30 s .* fixed at 60 s"):
+        _model(aws_session, artifact, code).deploy(
+            mlopskit.RealtimeConfig("ml.m5.large", invocation_timeout=30), endpoint_name="t")
     assert _left(aws_session) == (0, 0, 0)

@@ -2,7 +2,7 @@
 
 Example:
     >>> RealtimeConfig("ml.m5.large", initial_instance_count=2)
-    RealtimeConfig(instance_type='ml.m5.large', initial_instance_count=2)
+    RealtimeConfig(instance_type='ml.m5.large', initial_instance_count=2, invocation_timeout=60)
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _display
 from .._display import progress_override
-from .._waiting import poll_until
+from .._waiting import poll_until, wait_timeout
 from ..backends.base import Capability
 from ..errors import (
     CapabilityError,
     ConflictError,
     DeploymentFailedError,
+    IntegrityError,
     MlopsKitError,
     NotFoundError,
     ValidationError,
@@ -29,7 +30,10 @@ from ..errors import (
 )
 from ..session import Session, resolve_session
 from ..specs._common import build, check_instance_type, check_name, check_tags
+from ..specs.registry import ModelSpec
 from ..specs.serving import (
+    DEFAULT_INVOCATION_TIMEOUT,
+    MAX_INVOCATION_TIMEOUT,
     DataCaptureSpec,
     DeployedModelSpec,
     EndpointConfigSpec,
@@ -46,7 +50,8 @@ if TYPE_CHECKING:
     from ..models import Model
 
 __all__ = ["DEFAULT_ENDPOINT_TIMEOUT", "Endpoint", "Predictor", "ProductionVariant",
-           "RealtimeConfig", "ServerlessConfig", "deploy_model", "deployed_model"]
+           "RealtimeConfig", "ServerlessConfig", "code_uri", "deploy_model", "deployed_model",
+           "verified_digest"]
 
 # How long Endpoint.create (and Endpoint.wait) wait for an endpoint by default: SageMaker
 # takes minutes; pass timeout= for more or less.
@@ -72,9 +77,14 @@ class RealtimeConfig:
     The instance type is checked at once against SageMaker's ``ml.<family>.<size>`` form.
     Locally each instance is one inference server process on 127.0.0.1.
 
+    ``invocation_timeout`` is how many seconds (1 to 3600) a request may take before it is
+    answered with an error: 60, SageMaker's limit for realtime endpoints, by default. The
+    local backend honours any value (a late request gets a 504 and the server keeps
+    serving); SageMaker keeps its own 60 s whatever is given here.
+
     Example:
         >>> RealtimeConfig("ml.m5.large", initial_instance_count=2)
-        RealtimeConfig(instance_type='ml.m5.large', initial_instance_count=2)
+        RealtimeConfig(instance_type='ml.m5.large', initial_instance_count=2, invocation_timeout=60)
         >>> RealtimeConfig("m5.large")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -83,6 +93,7 @@ class RealtimeConfig:
 
     instance_type: str
     initial_instance_count: int = 1
+    invocation_timeout: int = DEFAULT_INVOCATION_TIMEOUT
 
     def __post_init__(self) -> None:
         try:
@@ -93,6 +104,13 @@ class RealtimeConfig:
             raise ValidationError("initial_instance_count: must be a whole number >= 1 (got "
                                   f"{self.initial_instance_count!r})",
                                   field="initial_instance_count")
+        timeout = self.invocation_timeout
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or \
+                not 1 <= timeout <= MAX_INVOCATION_TIMEOUT:
+            raise ValidationError(f"invocation_timeout: must be a whole number of seconds from "
+                                  f"1 to {MAX_INVOCATION_TIMEOUT} (got {timeout!r}); "
+                                  f"SageMaker's is {DEFAULT_INVOCATION_TIMEOUT}",
+                                  field="invocation_timeout")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +143,8 @@ class ServerlessConfig:
 def _variant_capacity(config: Any) -> dict[str, Any]:
     if isinstance(config, RealtimeConfig):
         return {"instance_type": config.instance_type,
-                "initial_instance_count": config.initial_instance_count}
+                "initial_instance_count": config.initial_instance_count,
+                "invocation_timeout": config.invocation_timeout}
     if isinstance(config, ServerlessConfig):
         return {"serverless": config.spec()}
     raise ValidationError(f"config: expected RealtimeConfig or ServerlessConfig, got "
@@ -165,7 +184,8 @@ class ProductionVariant:
     config: RealtimeConfig | ServerlessConfig = dataclasses.field(
         default_factory=lambda: RealtimeConfig("ml.m5.large"))
     weight: float = 1.0
-    sha256: str | None = None
+    sha256: str | None = None  # the artifact's digest to insist on (a package's lineage)
+    code_sha256: str | None = None  # the code archive's, likewise
 
 
 def _data_capture(config: Any, session: Session) -> DataCaptureSpec | None:
@@ -183,18 +203,84 @@ def _config_name(session: Session, prefix: str) -> str:
     return re.sub(r"-+", "-", f"{prefix[:31].rstrip('-')}-{stamp}")[:60].rstrip("-")
 
 
+_SUBMIT_DIRECTORY = "SAGEMAKER_SUBMIT_DIRECTORY"
+
+
+def code_uri(spec: ModelSpec) -> str | None:
+    """The ``s3://`` URI of the code archive a model is served with, or None.
+
+    That is ``SAGEMAKER_SUBMIT_DIRECTORY`` when the model's environment sets it (a code
+    folder inside the artifact, ``/opt/ml/model/code``, is covered by the artifact's own
+    digest), else the uploaded ``source_dir`` of a model with an ``entry_point``.
+
+    Example:
+        >>> code_uri(ModelSpec(model_data="s3://bkt/model.tar.gz", entry_point="serve.py",
+        ...                    source_uri="s3://bkt/code/sourcedir.tar.gz"))
+        's3://bkt/code/sourcedir.tar.gz'
+    """
+    uri = spec.environment.get(_SUBMIT_DIRECTORY) or (spec.source_uri if spec.entry_point
+                                                      else None)
+    return uri if uri and uri.startswith("s3://") else None
+
+
+def _addressed_digest(uri: str) -> str | None:
+    """The SHA-256 a content-addressed URI (``.../mlopskit/<kind>/<sha256>/<file>``) names."""
+    parts = uri.split("/")
+    if len(parts) >= 4 and parts[-4] == "mlopskit" and re.fullmatch(r"[0-9a-f]{64}", parts[-2]):
+        return parts[-2]
+    return None
+
+
+def verified_digest(session: Session, uri: str, expected: str | None, *, what: str,
+                    recorded: str = "when it was registered") -> str:
+    """The SHA-256 of the object at ``uri``, checked against ``expected`` and, for
+    mlopskit's content-addressed uploads (``mlopskit/<kind>/<sha256>/...``), against the
+    digest in its key; :class:`~mlopskit.errors.IntegrityError` naming ``what`` when one
+    differs. The store computes the digest (streamed locally, S3's checksum on AWS).
+
+    Example:
+        >>> import mlopskit, tempfile
+        >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+        >>> _ = session.write_bytes(b"x", "s3://bkt/m.tar.gz")
+        >>> verified_digest(session, "s3://bkt/m.tar.gz", None, what="model artifact")[:8]
+        '2d711642'
+        >>> verified_digest(session, "s3://bkt/m.tar.gz", "0" * 64,
+        ...                 what="model artifact")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.IntegrityError: model artifact 's3://bkt/m.tar.gz' has SHA-256 2d71...
+    """
+    try:
+        actual = session.backend.objects.sha256(uri)
+    except NotFoundError:
+        raise NotFoundError(f"{what} {uri!r} does not exist") from None
+    for want, source in ((expected, recorded), (_addressed_digest(uri), "in its key")):
+        if want is not None and actual != want:
+            raise IntegrityError(
+                f"{what} {uri!r} has SHA-256 {actual[:12]}..., not the {want[:12]}... "
+                f"recorded {source}; refusing to load a changed artifact",
+                artifact=what, uri=uri, expected=want, actual=actual)
+    return actual
+
+
 def deployed_model(session: Session, model: Model, name: str, *,
                    instance_type: str | None, sha256: str | None,
+                   code_sha256: str | None = None,
                    tags: Mapping[str, str] | None = None) -> DeployedModelSpec:
     """The CreateModel spec of ``model`` (uploading its code and a local artifact first):
-    the serving variables the SDK sets for an inference script, the artifact's SHA-256
-    (checked before a local server loads it), and where it will run.
+    the serving variables the SDK sets for an inference script, the digests of the artifact
+    and of the code archive (checked again before a local server extracts either), and
+    where it will run.
+
+    ``sha256``/``code_sha256`` are the digests to insist on (a package's lineage); without
+    them the objects' current digests are recorded. Either way an object that differs from
+    the digest given, or from the one in its content-addressed key, is refused here with
+    :class:`~mlopskit.errors.IntegrityError`, before anything is created (on AWS this is
+    the only check: SageMaker loads the objects itself).
 
     The backend checks the model first (on AWS: that its image can be found), so a model
     that cannot be created uploads nothing.
     """
-    from ..models import sha256_of
-
     probe = model._spec_values(None, probe=True)
     _serving(session).check_model(build(
         DeployedModelSpec, "", name=name, image_uri=probe.image_uri,
@@ -206,14 +292,18 @@ def deployed_model(session: Session, model: Model, name: str, *,
     if spec.entry_point:
         environment.setdefault("SAGEMAKER_PROGRAM", spec.entry_point)
         if spec.source_uri:
-            environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", spec.source_uri)
+            environment.setdefault(_SUBMIT_DIRECTORY, spec.source_uri)
         environment.setdefault("SAGEMAKER_CONTAINER_LOG_LEVEL", "20")
     environment.setdefault("SAGEMAKER_REGION", session.region)
+    model_digest = verified_digest(session, spec.model_data, sha256, what="model artifact")
+    code = code_uri(spec.model_copy(update={"environment": environment}))
+    code_digest = verified_digest(session, code, code_sha256, what="code archive") \
+        if code else None
     return build(DeployedModelSpec, "", name=name, image_uri=spec.image_uri,
                  model_data=spec.model_data, environment=environment,
                  framework=spec.framework, framework_version=spec.framework_version,
                  instance_type=instance_type, tags=dict(tags or {}),
-                 sha256=sha256 or sha256_of(session, spec.model_data))
+                 sha256=model_digest, code_sha256=code_digest)
 
 
 def _create_fleet(session: Session, serving: Any, prefix: str,
@@ -227,7 +317,8 @@ def _create_fleet(session: Session, serving: Any, prefix: str,
         capacity = _variant_capacity(variant.config)
         specs.append(deployed_model(session, variant.model, f"{config_name[:60]}-{index}",
                                     instance_type=capacity.get("instance_type"),
-                                    sha256=variant.sha256, tags=tags))
+                                    sha256=variant.sha256, code_sha256=variant.code_sha256,
+                                    tags=tags))
     endpoint_config = build(EndpointConfigSpec, "", name=config_name, variants=[
         {"name": v.name, "model_name": m.name, "initial_weight": v.weight,
          **_variant_capacity(v.config)} for v, m in zip(variants, specs, strict=True)],
@@ -274,7 +365,7 @@ def _check_endpoint_name(name: str) -> None:
 
 def deploy_model(model: Model, config: RealtimeConfig | ServerlessConfig, *,
                  endpoint_name: str | None, variant_name: str, session: Session | None,
-                 sha256: str | None,
+                 sha256: str | None, code_sha256: str | None = None,
                  serializer: Serializer | None = None,
                  deserializer: Deserializer | None = None,
                  data_capture_config: DataCaptureConfig | None = None,
@@ -285,7 +376,8 @@ def deploy_model(model: Model, config: RealtimeConfig | ServerlessConfig, *,
     _variant_capacity(config)
     name = endpoint_name or f"mlopskit-endpoint-{_stamp(resolved)}"
     _check_endpoint_name(name)
-    Endpoint.create(name, [ProductionVariant(model, variant_name, config, 1.0, sha256)],
+    Endpoint.create(name, [ProductionVariant(model, variant_name, config, 1.0, sha256,
+                                             code_sha256)],
                     session=resolved, data_capture_config=data_capture_config, wait=wait,
                     timeout=timeout, tags=tags)
     return Predictor(name, session=resolved, serializer=serializer, deserializer=deserializer)
@@ -392,13 +484,10 @@ class Endpoint:
             ...
             mlopskit.errors.NotFoundError: endpoint 'churn' does not exist ...
         """
-        limit = DEFAULT_ENDPOINT_TIMEOUT if timeout is None else timeout
-        if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit <= 0:
-            raise ValidationError(f"timeout: a number of seconds above 0, got {timeout!r}",
-                                  field="timeout")
+        limit = wait_timeout(timeout, DEFAULT_ENDPOINT_TIMEOUT)
         described = poll_until(
             self.describe, lambda d: d.status not in {"Creating", "Updating"},
-            clock=self.session.clock, timeout=float(limit), initial=5.0, maximum=30.0,
+            clock=self.session.clock, timeout=limit, initial=5.0, maximum=30.0,
             describe=lambda d: f"endpoint {self.name!r} is still {d.status}",
             progress=_display.WaitProgress.create(
                 f"endpoint {self.name}", lambda d: (d.status, None, None), progress=progress))
@@ -429,8 +518,9 @@ class Endpoint:
             config = ServerlessConfig(current.serverless.memory_size_mb,
                                       current.serverless.max_concurrency,
                                       current.serverless.provisioned_concurrency)
-        config = config or RealtimeConfig(current.instance_type, current.instance_count)
-        sha256 = None
+        config = config or RealtimeConfig(current.instance_type, current.instance_count,
+                                          current.invocation_timeout)
+        sha256 = code_sha256 = None
         if isinstance(new, ModelPackage):
             new.refresh()
             if new.approval_status.value != "Approved" and not force:
@@ -438,6 +528,7 @@ class Endpoint:
                                     f"{new.approval_status.value}; only Approved packages "
                                     "deploy (force=True overrides)")
             sha256 = new.lineage.get("sha256")
+            code_sha256 = new.lineage.get("code_sha256")
             model = new.model
         elif isinstance(new, Model):
             model = new
@@ -447,7 +538,8 @@ class Endpoint:
         serving = self._serving
         config_name, models = _create_fleet(self.session, serving, self.name, [
             ProductionVariant(model, current.name, config, 1.0,
-                              str(sha256) if sha256 else None)],
+                              str(sha256) if sha256 else None,
+                              str(code_sha256) if code_sha256 else None)],
             described.data_capture.spec() if described.data_capture else None)
         try:
             report: RolloutReport = serving.update_endpoint(self.name, config_name, strategy)
@@ -567,6 +659,7 @@ class Endpoint:
         spec = build(EndpointConfigSpec, "", name=_config_name(self.session, self.name),
                      variants=[{"name": v.name, "model_name": v.model_name,
                                 "initial_weight": v.weight,
+                                "invocation_timeout": v.invocation_timeout,
                                 **({"serverless": v.serverless} if v.serverless else
                                    {"instance_type": v.instance_type,
                                     "initial_instance_count": v.instance_count})}

@@ -22,6 +22,8 @@ from ._common import (
 
 __all__ = [
     "CAPTURE_MODES",
+    "DEFAULT_INVOCATION_TIMEOUT",
+    "MAX_INVOCATION_TIMEOUT",
     "DataCaptureDescription",
     "DataCaptureSpec",
     "DeployedModelSpec",
@@ -44,6 +46,11 @@ class DeployedModelSpec(Spec):
     ``framework``/``framework_version`` say which serving container the model is meant for
     when no image is given: the local backend emulates that container's default handlers,
     and AWS looks its inference image up (for ``instance_type``).
+
+    ``sha256`` and ``code_sha256`` are the SHA-256 digests of the model artifact and of the
+    code archive (``SAGEMAKER_SUBMIT_DIRECTORY`` when it is an ``s3://`` URI) as recorded
+    when the model was registered or deployed; the local backend checks both files against
+    them before it extracts either (``None``: not checked). Neither is part of CreateModel.
     """
 
     name: ResourceName
@@ -51,6 +58,7 @@ class DeployedModelSpec(Spec):
     model_data: S3Uri
     environment: Environment = Field(default_factory=dict)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    code_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     framework: str | None = Field(default=None, max_length=64)
     framework_version: str | None = Field(default=None, max_length=64)
     # Where the model will be served, when known: a GPU type picks the framework's GPU
@@ -60,6 +68,9 @@ class DeployedModelSpec(Spec):
 
 
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
+# SageMaker answers a realtime request the model has not answered within 60 s with an error.
+DEFAULT_INVOCATION_TIMEOUT = 60
+MAX_INVOCATION_TIMEOUT = 3600
 
 
 class ServerlessSpec(Spec):
@@ -81,7 +92,12 @@ class ServerlessSpec(Spec):
 
 
 class VariantSpec(Spec):
-    """One production variant: a model on instances (or serverless), with a weight."""
+    """One production variant: a model on instances (or serverless), with a weight.
+
+    ``invocation_timeout`` (seconds) is how long a request may take before it is answered
+    with an error: SageMaker's is 60 s; the local backend honours other values, the AWS
+    backend sends none (SageMaker's limit applies).
+    """
 
     name: VariantName = "AllTraffic"
     model_name: ResourceName
@@ -89,6 +105,8 @@ class VariantSpec(Spec):
     initial_instance_count: int = Field(default=1, ge=1, le=100)
     initial_weight: float = Field(default=1.0, ge=0.0)
     serverless: ServerlessSpec | None = None
+    invocation_timeout: int = Field(default=DEFAULT_INVOCATION_TIMEOUT, ge=1,
+                                    le=MAX_INVOCATION_TIMEOUT)
 
     @model_validator(mode="after")
     def _one_kind(self) -> VariantSpec:
@@ -302,6 +320,7 @@ class VariantDescription:
     instance_count: int
     serverless: ServerlessSpec | None = None
     url: str | None = None  # the /invocations address (local: the variant's own server)
+    invocation_timeout: int = DEFAULT_INVOCATION_TIMEOUT  # seconds a request may take
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ...errors import (
 )
 from ...serving.rollout import Canary, Linear, RolloutReport, Strategy
 from ...specs.serving import (
+    DEFAULT_INVOCATION_TIMEOUT,
     DataCaptureDescription,
     DataCaptureSpec,
     DeployedModelSpec,
@@ -223,6 +224,14 @@ class AwsServing:
         self._call(self._sm.create_model, "CreateModel", spec.name, **request)
 
     def create_endpoint_config(self, spec: EndpointConfigSpec) -> None:
+        for variant in spec.variants:
+            if variant.invocation_timeout != DEFAULT_INVOCATION_TIMEOUT:
+                # SageMaker answers every realtime and serverless request within its own
+                # 60 s; there is no setting to send.
+                raise CapabilityError(
+                    f"invocation_timeout: {variant.invocation_timeout} s for variant "
+                    f"{variant.name!r}; SageMaker's limit is fixed at "
+                    f"{DEFAULT_INVOCATION_TIMEOUT} s (the setting is the local backend's)")
         self._call(self._sm.create_endpoint_config, "CreateEndpointConfig", spec.name,
                    **create_endpoint_config_request(spec))
 

@@ -6,6 +6,14 @@ Requests are routed by the caller: a variant is drawn by weight (or pinned with
 ``target_variant``) and the request goes straight to its server over a kept-alive
 connection, with no router hop in between. Data capture happens there too, in the caller
 (see :mod:`.capture`), so records carry the session clock's time.
+
+Failure paths are total: a variant's model and code archives are checked against their
+recorded SHA-256 before either is extracted (:class:`~mlopskit.errors.IntegrityError`);
+an archive that cannot be unpacked, or any other failure while the servers start, stops
+every server started so far and ends in :class:`~mlopskit.errors.DeploymentFailedError`;
+servers are recorded in the endpoint's row as soon as they run, so nothing can outlive its
+row; and a realtime server that dies later turns its endpoint ``Failed`` (noticed by
+``describe_endpoint`` and by a request that finds it gone). A request is sent at most once.
 """
 
 from __future__ import annotations
@@ -17,7 +25,6 @@ import http.client
 import json
 import os
 import random
-import select
 import shutil
 import signal
 import subprocess
@@ -26,14 +33,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..._archive import safe_extract
+from ..._archive import ArchiveError, safe_extract
 from ..._data import sha256_file
 from ..._display import WaitProgress
 from ...errors import (
     CapabilityError,
     ConflictError,
     DeploymentFailedError,
+    IntegrityError,
     InvocationError,
+    MlopsKitError,
     NotFoundError,
     ThrottledError,
 )
@@ -46,12 +55,19 @@ from ...specs.serving import (
     EndpointConfigSpec,
     EndpointDescription,
     InvokeResult,
-    ServerlessSpec,
     TransformJobDescription,
     TransformJobSpec,
     VariantDescription,
     VariantSpec,
 )
+from ._invoke_client import Pool, post
+from ._processes import identity, processes_marked, running, stop_marked
+from ._server_process import CHILDREN as _CHILDREN
+from ._server_process import death as _death
+from ._server_process import gone as _gone
+from ._server_process import kill as _kill
+from ._server_process import log_tail as _log_tail
+from ._server_process import read_answer as _read_answer
 from .capture import CaptureWriter
 from .environments import python_path
 from .store import dumps
@@ -64,7 +80,6 @@ __all__ = ["LocalEndpoints"]
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker's realtime request limit
 _MODEL_DIR = "/opt/ml/model"  # where the container extracts model.tar.gz
 START_TIMEOUT = 120.0
-
 
 
 class LocalEndpoints:
@@ -163,29 +178,41 @@ class LocalEndpoints:
         with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM endpoints WHERE name = ?", (name,)).fetchone():
                 raise ConflictError(f"endpoint {name!r} already exists")
-            db.execute("INSERT INTO endpoints (name, config_name, status, weights, created) "
-                       "VALUES (?, ?, 'Creating', ?, ?)",
+            db.execute("INSERT INTO endpoints (name, config_name, status, weights, created, "
+                       "owner_pid, owner_start) VALUES (?, ?, 'Creating', ?, ?, ?, ?)",
                        (name, config_name, dumps(weights),
-                        self.backend.clock.now().isoformat()))
+                        self.backend.clock.now().isoformat(), *identity()))
         self.started_here.add(name)
         servers: dict[str, dict[str, Any]] = {}
         # Starting a variant's server takes a second or more: a bar by variants when on.
         bar = WaitProgress[tuple[str, int | None, int | None]].create(
             f"endpoint {name}", lambda state: state, unit="variant")
+        current = None
         try:
             for index, variant in enumerate(config.variants):
+                current = variant.name
                 if bar is not None:
                     bar.update((f"Creating: starting {variant.name}", index,
                                 len(config.variants)))
                 servers[variant.name] = self._start(name, variant,
                                                     self._model(variant.model_name))
+                # In the row as soon as it runs: a delete, or close() of this session, finds
+                # and stops it even if this process dies before the others start.
+                with self.store.transaction() as db:
+                    db.execute("UPDATE endpoints SET servers = ? WHERE name = ?",
+                               (dumps(servers), name))
             if bar is not None:
                 bar.update(("InService", len(config.variants), len(config.variants)))
-        except DeploymentFailedError as exc:
+        except BaseException as exc:  # every failure, not only ours: stop what started
+            failure = _deployment_failure(exc, f"variant {current!r} could not be started")
             self._stop(servers)
-            with self.store.transaction() as db:
+            reason = str(failure) if failure is not None else \
+                f"interrupted ({type(exc).__name__}) while variant {current!r} was starting"
+            with contextlib.suppress(MlopsKitError), self.store.transaction() as db:
                 db.execute("UPDATE endpoints SET status = 'Failed', failure_reason = ? "
-                           "WHERE name = ?", (str(exc), name))
+                           "WHERE name = ?", (reason[:1024], name))
+            if failure is not None and failure is not exc:
+                raise failure from exc
             raise
         finally:
             if bar is not None:
@@ -197,56 +224,87 @@ class LocalEndpoints:
     def _start(self, endpoint: str, spec: VariantSpec,
                model: DeployedModelSpec) -> dict[str, Any]:
         """Prepare a variant's folder; launch its server unless it is serverless and cold."""
-        entry = self._prepare(endpoint, spec.name, model, spec.serverless)
+        entry = self._prepare(endpoint, spec, model)
         if spec.serverless is None or spec.serverless.provisioned_concurrency:
-            entry.update(self._launch(entry))
+            try:
+                entry.update(self._launch(entry))
+            except BaseException:
+                shutil.rmtree(entry["dir"], ignore_errors=True)
+                raise
         return entry
 
-    def _prepare(self, endpoint: str, variant: str, model: DeployedModelSpec,
-                 serverless: ServerlessSpec | None) -> dict[str, Any]:
-        instance = f"{variant}-{os.urandom(4).hex()}"
+    def _prepare(self, endpoint: str, spec: VariantSpec,
+                 model: DeployedModelSpec) -> dict[str, Any]:
+        """The variant's folder (model, code, config.json); nothing is left when it fails."""
+        instance = f"{spec.name}-{os.urandom(4).hex()}"
         folder = self.root / endpoint / instance
+        try:
+            return self._fill(folder, instance, endpoint, spec, model)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _fill(self, folder: Path, instance: str, endpoint: str, spec: VariantSpec,
+              model: DeployedModelSpec) -> dict[str, Any]:
+        variant = spec.name
         model_dir, code_dir = folder / "model", folder / "code"
         model_dir.mkdir(parents=True)
-        archive = folder / "model.tar.gz"
-        objects = self.backend.objects
-        try:
-            objects.download(model.model_data, archive)
-        except NotFoundError as exc:
-            raise DeploymentFailedError(f"variant {variant!r}: {exc}") from None
-        if model.sha256 is not None:
-            # The downloaded file, not the store's digest: what is checked is what loads.
-            actual = sha256_file(archive)
-            if actual != model.sha256:
-                raise DeploymentFailedError(
-                    f"variant {variant!r}: artifact {model.model_data!r} has SHA-256 "
-                    f"{actual[:12]}..., not the {model.sha256[:12]}... recorded for model "
-                    f"{model.name!r}; refusing to load a changed artifact")
-        safe_extract(archive, model_dir)
-        archive.unlink()
         source = model.environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
+        inside = None
         if source and (source == _MODEL_DIR or source.startswith(_MODEL_DIR + "/")):
-            # Code the SDK repacked into the artifact (/opt/ml/model/code): already here.
+            # Code the SDK repacked into the artifact (/opt/ml/model/code): covered by the
+            # artifact's digest.
             inside = source[len(_MODEL_DIR):].strip("/")
             if ".." in inside.split("/"):
                 raise DeploymentFailedError(f"variant {variant!r}: SAGEMAKER_SUBMIT_DIRECTORY "
                                             f"{source!r} climbs out of {_MODEL_DIR}")
+        # Every archive is downloaded and checked before any is extracted: nothing of a
+        # changed artifact (not even a tar header) is read, nothing of its code imported.
+        archives = [("model artifact", model.model_data, model.sha256, folder / "model.tar.gz",
+                     model_dir)]
+        if source and inside is None:
+            archives.append(("code archive", source, model.code_sha256,
+                             folder / "sourcedir.tar.gz", code_dir))
+        objects = self.backend.objects
+        for what, uri, _, archive, _ in archives:
+            try:
+                objects.download(uri, archive)
+            except NotFoundError as exc:
+                raise DeploymentFailedError(f"variant {variant!r}: {what}: {exc}") from None
+        for what, uri, expected, archive, _ in archives:
+            if expected is not None:
+                # The downloaded file, not the store's digest: what is checked is what loads.
+                actual = sha256_file(archive)
+                if actual != expected:
+                    raise IntegrityError(
+                        f"variant {variant!r}: {what} {uri!r} has SHA-256 {actual[:12]}..., "
+                        f"not the {expected[:12]}... recorded for model {model.name!r}; "
+                        "refusing to load a changed artifact (nothing was extracted)",
+                        artifact=what, uri=uri, expected=expected, actual=actual)
+        for what, uri, _, archive, target in archives:
+            try:
+                safe_extract(archive, target)
+            except ArchiveError as exc:
+                raise DeploymentFailedError(f"variant {variant!r}: {what} {uri!r} cannot be "
+                                            f"unpacked: {exc}") from None
+            archive.unlink()
+        if inside is not None:
             code_dir = model_dir / inside
-        elif source:
-            objects.download(source, folder / "sourcedir.tar.gz")
-            safe_extract(folder / "sourcedir.tar.gz", code_dir)
+        timeout = spec.invocation_timeout
         config: dict[str, Any] = {"variant": variant, "model_dir": str(model_dir),
                   "code_dir": str(code_dir) if source else None,
                   "program": model.environment.get("SAGEMAKER_PROGRAM") or None,
                   "default_accept": model.environment.get(
                       "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
                   "framework": model.framework, "image_uri": model.image_uri,
-                  "max_payload_bytes": MAX_PAYLOAD_BYTES}
+                  "max_payload_bytes": MAX_PAYLOAD_BYTES, "invocation_timeout": timeout}
         # Logs live outside the variant's folder, which goes when the server stops: a log
         # is most wanted after a server failed to start and its endpoint was removed.
         log = self.backend.root / "logs" / "endpoints" / endpoint / f"{instance}.log"
         entry: dict[str, Any] = {"port": None, "pid": None, "dir": str(folder),
-                                 "model": model.name, "variant": variant, "log": str(log)}
+                                 "model": model.name, "variant": variant, "log": str(log),
+                                 "invocation_timeout": timeout}
+        serverless = spec.serverless
         if serverless is not None:
             config.update(max_concurrency=serverless.max_concurrency,
                           idle_seconds=None if serverless.provisioned_concurrency
@@ -280,15 +338,17 @@ class LocalEndpoints:
             os.close(ready_w)
         try:
             answer = _read_answer(ready, proc, START_TIMEOUT)
+        except BaseException:
+            _kill(proc)
+            raise
         finally:
             os.close(ready)
         if not answer.startswith("READY "):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill(proc)
             reason = answer.removeprefix("FAILED ").strip()
             raise DeploymentFailedError(f"variant {variant!r} did not start: {reason}; its "
                                         f"log is {log}{_log_tail(log)}")
+        _CHILDREN[proc.pid] = proc  # kept, so its exit code can be read when it exits
         return {"port": int(answer.split()[1]), "pid": proc.pid}
 
     @staticmethod
@@ -306,8 +366,14 @@ class LocalEndpoints:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+            child = _CHILDREN.get(pid)
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=5)  # reaped, so no zombie stays behind
         for server in servers.values():
             shutil.rmtree(server["dir"], ignore_errors=True)
+            if server.get("pid"):
+                _CHILDREN.pop(int(server["pid"]), None)
 
     def _row(self, name: str) -> Any:
         row = self.store.query_one("SELECT * FROM endpoints WHERE name = ?", (name,))
@@ -315,8 +381,68 @@ class LocalEndpoints:
             raise NotFoundError(f"endpoint {name!r} does not exist on the local backend")
         return row
 
+    def _check_servers(self, name: str, row: Any) -> Any:
+        """The row, after settling what a dead process left: a ``Creating`` endpoint whose
+        creator died ends ``Failed`` with its servers stopped; an update whose process died
+        is rolled back (its new servers stopped, the old fleet serving); and an InService
+        endpoint with a dead realtime server is marked ``Failed`` (a serverless one is
+        restarted by its next request)."""
+        if row["status"] == "Creating" and row["owner_pid"] is not None and \
+                not running(row["owner_pid"], row["owner_start"]):
+            self._settle_create(name, row)
+            return self._row(name)
+        pending = json.loads(row["pending"]) if row["pending"] else None
+        owner = pending.get("owner") if pending else None
+        if owner and not running(int(owner[0]), owner[1]):
+            self._settle_update(name, row)
+            return self._row(name)
+        if row["status"] != "InService":
+            return row
+        for variant, server in json.loads(row["servers"] or "{}").items():
+            if not server.get("serverless") and server.get("pid") and \
+                    _gone(int(server["pid"])):
+                self._mark_failed(name, _death(variant, server))
+                return self._row(name)
+        return row
+
+    def _settle_create(self, name: str, row: Any) -> None:
+        reason = (f"the process creating the endpoint (pid {row['owner_pid']}) exited before "
+                  "it was InService; its inference servers were stopped")
+        with self.store.transaction() as db:
+            settled = db.execute("UPDATE endpoints SET status = 'Failed', failure_reason = ?, "
+                                 "servers = '{}' WHERE name = ? AND status = 'Creating'",
+                                 (reason, name)).rowcount
+        if not settled:
+            return  # another describe did it
+        self._stop(json.loads(row["servers"] or "{}"))
+        # A server still loading its model was not recorded yet: its command line names
+        # its folder under endpoints/<name>/, which no other process does.
+        stop_marked(str(self.root / name).encode() + b"/")
+        shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def _settle_update(self, name: str, row: Any) -> None:
+        pending = json.loads(row["pending"])
+        with self.store.transaction() as db:
+            settled = db.execute("UPDATE endpoints SET status = 'InService', pending = NULL "
+                                 "WHERE name = ? AND pending = ?", (name, row["pending"])
+                                 ).rowcount
+        if not settled:
+            return
+        self._stop(pending.get("servers") or {})
+        serving = {int(s["pid"]) for s in json.loads(row["servers"] or "{}").values()
+                   if s.get("pid")}
+        for pid in processes_marked(str(self.root / name).encode() + b"/"):
+            if pid not in serving:  # a new server that was still starting
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+
+    def _mark_failed(self, name: str, reason: str) -> None:
+        with self.store.transaction() as db:
+            db.execute("UPDATE endpoints SET status = 'Failed', failure_reason = ? "
+                       "WHERE name = ? AND status = 'InService'", (reason[:1024], name))
+
     def describe_endpoint(self, name: str) -> EndpointDescription:
-        row = self._row(name)
+        row = self._check_servers(name, self._row(name))
         config = self._config(row["config_name"])
         weights = json.loads(row["weights"])
         # A serverless variant whose server idled out has no address until a request
@@ -331,7 +457,8 @@ class LocalEndpoints:
                                               v.instance_type or "serverless",
                                               v.initial_instance_count, v.serverless,
                                               f"http://127.0.0.1:{ports[v.name]}/invocations"
-                                              if ports.get(v.name) else None)
+                                              if ports.get(v.name) else None,
+                                              v.invocation_timeout)
                            for v in config.variants),
             failure_reason=row["failure_reason"],
             creation_time=_dt.datetime.fromisoformat(row["created"]),
@@ -376,33 +503,54 @@ class LocalEndpoints:
         for variant in config.variants:
             self.servable(variant.model_name)
         new_servers: dict[str, dict[str, Any]] = {}
+        # Recorded as they start (with no traffic yet): a delete finds and stops them.
+        pending = {"config": config_name, "servers": new_servers, "share": 0.0,
+                   "weights": {v.name: v.initial_weight for v in config.variants},
+                   "owner": list(identity())}  # a dead updater is noticed by describe
+        current = None
         try:
             for variant in config.variants:
+                current = variant.name
                 new_servers[variant.name] = self._start(name, variant,
                                                         self._model(variant.model_name))
-        except DeploymentFailedError:
+                self._set(name, pending=dumps(pending))
+        except BaseException as exc:  # every failure: stop what started, leave the old fleet
             self._stop(new_servers)
+            with contextlib.suppress(MlopsKitError):
+                self._set(name, pending=None)
+            failure = _deployment_failure(exc, f"variant {current!r} of the new fleet could "
+                                               "not be started")
+            if failure is not None and failure is not exc:
+                raise failure from exc
             raise
-        pending = {"config": config_name, "servers": new_servers, "share": 0.0,
-                   "weights": {v.name: v.initial_weight for v in config.variants}}
         self._set(name, status="Updating", pending=dumps(pending))
         steps: list[dict[str, Any]] = []
         clock = self.backend.clock
-        for share, bake in strategy.steps():
-            pending["share"] = share
-            self._set(name, pending=dumps(pending))
-            clock.sleep(bake)
-            stats = self._fleet_stats(new_servers)
-            reason = next((r for r in (alarm(stats) for alarm in strategy.rollback_on
-                                       if callable(alarm)) if r), None)
-            steps.append({"share": share, "bake_seconds": bake, "at": clock.now().isoformat(),
-                          "requests": stats.requests, "errors_5xx": stats.errors_5xx,
-                          "alarm": reason})
-            if reason:
+        try:
+            for share, bake in strategy.steps():
+                pending["share"] = share
+                self._set(name, pending=dumps(pending))
+                clock.sleep(bake)
+                stats = self._fleet_stats(new_servers)
+                reason = next((r for r in (alarm(stats) for alarm in strategy.rollback_on
+                                           if callable(alarm)) if r), None)
+                steps.append({"share": share, "bake_seconds": bake,
+                              "at": clock.now().isoformat(), "requests": stats.requests,
+                              "errors_5xx": stats.errors_5xx, "alarm": reason})
+                if reason:
+                    self._set(name, status="InService", pending=None)
+                    self._stop(new_servers)
+                    return RolloutReport(name, type(strategy).__name__, completed=False,
+                                         rolled_back=True, reason=reason, steps=tuple(steps))
+        except BaseException as exc:  # the rollout broke (a new server died...): roll back
+            with contextlib.suppress(MlopsKitError):
                 self._set(name, status="InService", pending=None)
-                self._stop(new_servers)
-                return RolloutReport(name, type(strategy).__name__, completed=False,
-                                     rolled_back=True, reason=reason, steps=tuple(steps))
+            self._stop(new_servers)
+            failure = _deployment_failure(exc, f"the rollout of endpoint {name!r} failed and "
+                                               "was rolled back")
+            if failure is not None and failure is not exc:
+                raise failure from exc
+            raise
         old = json.loads(row["servers"])
         with self.store.transaction() as db:
             db.execute("UPDATE endpoints SET status = 'InService', pending = NULL, servers = ?,"
@@ -482,6 +630,9 @@ class LocalEndpoints:
                         target_variant: str | None = None,
                         inference_id: str | None = None) -> InvokeResult:
         row = self._row(name)
+        if row["status"] == "Failed":
+            raise InvocationError(f"endpoint {name!r} is Failed: {row['failure_reason']}",
+                                  status=503)
         if row["status"] not in {"InService", "Updating"}:  # endpoints serve while updating
             raise ConflictError(f"endpoint {name!r} is {row['status']}, not InService")
         if len(body) > MAX_PAYLOAD_BYTES:
@@ -510,7 +661,19 @@ class LocalEndpoints:
         captured_at = self.backend.clock.now() if capture is not None and \
             self._sampled(capture.sampling_percent) else None
         port = self._warm(name, variant, entry, pending=in_pending)
-        status, reply, reply_type = self._post(port, body, content_type, accept)
+        realtime = not entry.get("serverless")
+        try:
+            status, reply, reply_type = self._post(
+                port, body, content_type, accept, timeout=entry.get("invocation_timeout"),
+                pid=int(entry["pid"]) if realtime else None)
+        except InvocationError as exc:
+            reason = self._died(name, variant, entry) \
+                if realtime and exc.status == 503 and not in_pending else None
+            if reason is not None:
+                raise InvocationError(f"endpoint {name!r} is Failed: {reason}", status=503,
+                                      variant=variant) from None
+            raise InvocationError(f"endpoint {name!r} variant {variant!r}: {exc}",
+                                  status=exc.status, variant=variant) from None
         if status == 429:
             raise ThrottledError(f"endpoint {name!r} variant {variant!r} is at its "
                                  f"max_concurrency: {reply.decode('utf-8', 'replace')}",
@@ -560,6 +723,8 @@ class LocalEndpoints:
             if fresh.get("pid") and not _gone(int(fresh["pid"])):
                 entry.update(fresh)
                 return int(fresh["port"])
+            if fresh.get("pid"):
+                _CHILDREN.pop(int(fresh["pid"]), None)  # the idled-out server: gone for good
             started = time.perf_counter()
             entry.update(self._launch(entry))
             entry["cold_starts"] = int(entry.get("cold_starts") or 0) + 1
@@ -580,29 +745,26 @@ class LocalEndpoints:
                     "last_cold_start_ms": e.get("last_cold_start_ms")}
                 for v, e in servers.items() if e.get("serverless")}
 
-    def _post(self, port: int, body: bytes, content_type: str,
-              accept: str | None) -> tuple[int, bytes, str]:
-        pool: dict[int, http.client.HTTPConnection] = getattr(self._local, "pool", None) or {}
+    def _died(self, name: str, variant: str, entry: dict[str, Any]) -> str | None:
+        """After a connection failure: if the variant's server has exited (it may take a
+        moment to), mark the endpoint Failed and say why; else None."""
+        pid = int(entry["pid"])
+        deadline = time.monotonic() + 1.0
+        while not _gone(pid):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+        reason = _death(variant, entry)
+        self._mark_failed(name, reason)
+        return reason
+
+    def _post(self, port: int, body: bytes, content_type: str, accept: str | None, *,
+              timeout: float | None = None, pid: int | None = None) -> tuple[int, bytes, str]:
+        """POST to the server on ``port`` over this thread's kept-alive connection; sent at
+        most once (see :func:`._invoke_client.post`)."""
+        pool: Pool = getattr(self._local, "pool", None) or {}
         self._local.pool = pool
-        headers = {"Content-Type": content_type}
-        if accept:
-            headers["Accept"] = accept
-        for attempt in range(2):  # a kept-alive connection the server closed: retry once
-            conn = pool.get(port)
-            if conn is None:
-                conn = pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            try:
-                conn.request("POST", "/invocations", body=body, headers=headers)
-                response = conn.getresponse()
-                return (response.status, response.read(),
-                        response.getheader("Content-Type") or "")
-            except (ConnectionError, http.client.HTTPException, OSError) as exc:
-                conn.close()
-                pool.pop(port, None)
-                if attempt == 1:
-                    raise InvocationError(f"the server on port {port} is unreachable: {exc}",
-                                          status=503) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        return post(pool, port, body, content_type, accept, timeout=timeout, pid=pid)
 
     def create_transform_job(self, spec: TransformJobSpec) -> None:
         """Run the job to its end (locally a transform job always runs in this process)."""
@@ -625,56 +787,16 @@ class LocalEndpoints:
         for name in list(self.started_here):
             with contextlib.suppress(NotFoundError):
                 self.delete_endpoint(name)
-        for conn in (getattr(self._local, "pool", None) or {}).values():
+        for conn, _ in (getattr(self._local, "pool", None) or {}).values():
             conn.close()
         self._writer.close()
 
 
-def _gone(pid: int) -> bool:
-    """True once ``pid`` has exited (reaping it when it is our child)."""
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    try:
-        return "zombie" in status.read_text()
-    except OSError:
-        return False
-
-
-def _read_answer(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
-    """The server's line on its readiness pipe; if none comes, why (``FAILED ...``)."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while b"\n" not in data:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return f"FAILED no answer within {timeout:g} s"
-        readable, _, _ = select.select([fd], [], [], remaining)
-        if not readable:
-            continue
-        chunk = os.read(fd, 4096)
-        if not chunk:  # the server closed the pipe without a word: it has exited
-            try:
-                code = proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                return "FAILED the server closed its readiness pipe without an answer"
-            return f"FAILED the server exited with code {code} before it was ready"
-        data += chunk
-    return data.split(b"\n", 1)[0].decode("utf-8", "replace")
-
-
-def _log_tail(log: Path, lines: int = 8) -> str:
-    """The last lines of a server log, to quote in an error (empty when there are none)."""
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace").rstrip()
-    except OSError:
-        return ""
-    tail = text.splitlines()[-lines:]
-    return (", which ends with:\n" + "\n".join(tail)) if tail else ""
+def _deployment_failure(exc: BaseException, context: str) -> DeploymentFailedError | None:
+    """``exc`` as the DeploymentFailedError a failed start ends in (itself when it is one);
+    None for an interruption (Ctrl-C), which stays what it is."""
+    if isinstance(exc, DeploymentFailedError):
+        return exc
+    if not isinstance(exc, Exception):
+        return None
+    return DeploymentFailedError(f"{context}: {type(exc).__name__}: {exc}")

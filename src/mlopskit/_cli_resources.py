@@ -1,4 +1,5 @@
-"""The resource commands of ``mlopskit``: ``jobs``, ``endpoints`` and ``pipelines``.
+"""The resource commands of ``mlopskit``: ``jobs``, ``endpoints``, ``pipelines`` and
+``doctor``.
 
 Each command reads or acts on the session the global options pick (``--backend``,
 ``--root``), prints an aligned table (or JSON with ``--json``), and raises mlopskit errors
@@ -167,11 +168,19 @@ def add_resource_commands(commands: Any) -> None:
     steps.add_argument("execution_arn", metavar="EXECUTION_ARN")
     steps.add_argument("--json", action="store_true")
 
+    doctor = commands.add_parser(
+        "doctor", help="check the local store; settle what dead processes left running",
+        description="Run SQLite's integrity check on metadata.db, describe every job and "
+                    "pipeline execution still running (which fails those whose process "
+                    "died and stops what they left), then check mlopskit's invariants. "
+                    "Exit 0 when all is well, 1 when problems remain. Local backend only.")
+    doctor.add_argument("--json", action="store_true")
+
 
 def run_resource_command(args: argparse.Namespace, session: Any) -> None:
     """Carry out ``args`` (from :func:`add_resource_commands`) on ``session``."""
-    {"jobs": _jobs, "endpoints": _endpoints, "pipelines": _pipelines}[args.command](
-        args, session)
+    {"jobs": _jobs, "endpoints": _endpoints, "pipelines": _pipelines,
+     "doctor": _doctor}[args.command](args, session)
 
 
 # -- jobs ---------------------------------------------------------------------------------
@@ -390,7 +399,9 @@ def _pipelines(args: argparse.Namespace, session: Any) -> None:
                 "(arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME/execution/ID; `mlopskit "
                 "pipelines executions NAME` lists them)", field="execution_arn")
         steps = engine.list_execution_steps(args.execution_arn)
-        _emit(args, [dataclasses.asdict(s) for s in steps], _table(
+        from ._display import environment_names  # a step's properties hold its request
+
+        _emit(args, [environment_names(dataclasses.asdict(s)) for s in steps], _table(
             ["STEP", "TYPE", "STATUS", "DURATION", "CACHE", "REASON"],
             [[s.name, s.type, s.status, _took(s.start_time, s.end_time),
               "hit" if s.cache_hit else "-", s.failure_reason] for s in steps]))
@@ -421,3 +432,30 @@ def _pipelines(args: argparse.Namespace, session: Any) -> None:
         record = engine.describe_execution(execution.arn)
     _emit(args, _execution_dict(record), f"{record.arn}: {record.status}"
           + (f" ({record.failure_reason})" if record.failure_reason else ""))
+
+
+# -- doctor -------------------------------------------------------------------------------
+
+
+def _doctor(args: argparse.Namespace, session: Any) -> None:
+    from .backends.local.backend import LocalBackend
+    from .errors import MlopsKitError
+
+    backend = session.backend if session.backend_name == "local" else None
+    if not isinstance(backend, LocalBackend):
+        raise ValidationError("--backend: doctor checks the local backend's store (SageMaker "
+                              "keeps its own state); drop --backend aws", field="backend")
+    report = backend.check_store()
+    lines = [f"root {report.root}",
+             "metadata.db: " + ("integrity ok" if not report.integrity else "DAMAGED")]
+    lines += [f"  integrity: {line}" for line in report.integrity]
+    lines += [f"settled: {line}" for line in report.settled]
+    lines += [f"problem: {line}" for line in report.problems]
+    lines += [f"leftover: {path} (an interrupted upload's temporary file)"
+              for path in report.leftovers]
+    count = len(report.integrity) + len(report.problems)
+    lines.append("ok" if report.ok else f"{count} problem{'s' if count != 1 else ''}")
+    _emit(args, report.to_dict(), "\n".join(lines))
+    if not report.ok:
+        raise MlopsKitError(f"the store at {report.root} has {count} problem"
+                            f"{'s' if count != 1 else ''} (listed above)")

@@ -5,24 +5,31 @@ same way.
 Each host runs in its own process group (a container's worth of processes). When a host's
 main process exits, whatever it left running in its group is killed, as a container ends
 with its entry process. One failing host fails the job: the others get ``SIGTERM``, then
-``SIGKILL`` after :data:`STOP_GRACE_SECONDS`.
+``SIGKILL`` after :data:`STOP_GRACE_SECONDS`. On Linux a host also dies with the process
+supervising it (``PR_SET_PDEATHSIG``), so killing a supervisor or a ``fit(wait=True)``
+caller never leaves the user's script running; what the script started in its group is
+stopped by the next ``describe`` (see :mod:`._processes`).
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import dataclasses
 import os
 import queue
 import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+from ._processes import start_time
 
 __all__ = [
     "STOP_GRACE_SECONDS",
@@ -82,6 +89,43 @@ class HostsOutcome:
     failed: tuple[str, int] | None
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get ``SIGKILL`` when the thread that started it
+    ends (Linux ``PR_SET_PDEATHSIG``); ``None`` where that does not exist.
+
+    ``preexec_fn`` runs in the child between ``fork`` and ``exec``, and CPython warns that it
+    can deadlock when another thread held, at the fork, a lock the function needs. This one
+    needs none: ``prctl`` is looked up here, before the fork, and the child only calls it
+    once and ``os.getppid`` once: no import, no logging, no I/O, no Python-level lock (the
+    interpreter re-creates the GIL in the child, and glibc's malloc is fork-safe).
+    The runner's thread that starts the hosts waits for them to end, so "the thread ends"
+    means "the supervisor, or the ``fit(wait=True)`` caller, died". The signal is not
+    inherited by the script's own children; those stay in its process group, which the
+    supervisor (or, when it died, the next ``describe``) kills.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                      ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the line above: go too
+            os._exit(1)
+
+    return hook
+
+
 def _report_exit(host: str, proc: subprocess.Popen[bytes],
                  exited: queue.Queue[tuple[str, int]]) -> None:
     exited.put((host, proc.wait()))
@@ -109,10 +153,17 @@ class HostProcesses:
         self._pumps: list[threading.Thread] = []
         self._exited: queue.Queue[tuple[str, int]] = queue.Queue()
         self._stderr: dict[str, collections.deque[str]] = {}
+        self._starts: dict[int, int | None] = {}
+        self._die_with_parent = die_with_parent_hook()
 
     @property
     def pids(self) -> list[int]:
         return [proc.pid for proc in self._procs.values()]
+
+    @property
+    def identities(self) -> list[list[int | None]]:
+        """``[pid, start time]`` of each host, as the store records them."""
+        return [[pid, start] for pid, start in self._starts.items()]
 
     def start(self, host: str, command: Sequence[str], *, cwd: Path,
               env: Mapping[str, str]) -> None:
@@ -121,8 +172,9 @@ class HostProcesses:
             list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE if self.separate_stderr else subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=self._die_with_parent)
         self._procs[host] = proc
+        self._starts[proc.pid] = start_time(proc.pid)
         self._stderr[host] = collections.deque(maxlen=_STDERR_TAIL_LINES)
         # One thread reads the output, another waits for the exit: a background child that
         # keeps the pipe open must not keep the job alive after its host exits.

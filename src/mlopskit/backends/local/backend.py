@@ -6,15 +6,16 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...clock import Clock
-from ...errors import ConflictError, NotFoundError
+from ...errors import ConflictError, MlopsKitError, NotFoundError
 from ...specs.processing import ProcessingJobSpec
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
 from ..base import (
@@ -24,10 +25,12 @@ from ..base import (
     ProcessingJobDescription,
     TrainingJobDescription,
 )
+from ._processes import identity, parse_recorded, running, stop_group
 from .objectstore import LocalObjectStore
 from .registry import LocalRegistry
 
 if TYPE_CHECKING:
+    from ._doctor import StoreReport
     from .endpoints import LocalEndpoints
 from .store import Store, dumps
 
@@ -69,6 +72,7 @@ class LocalBackend:
         self._serving: LocalEndpoints | None = None
         self.serverless_idle_seconds = serverless_idle_seconds
         self.seed = seed  # of the random draws: variant routing, data capture sampling
+        self._closers: list[Callable[[], None]] = []
 
     @property
     def registry(self) -> LocalRegistry:
@@ -100,6 +104,9 @@ class LocalBackend:
     def create_training_job(self, spec: TrainingJobSpec, *, wait: bool = False,
                             on_log: LogSink | None = None) -> None:
         job_dir = self.job_dir(spec.name)
+        # This process answers for the job until a supervisor takes it over, so a caller
+        # killed before that is noticed like a dead supervisor.
+        pid, start = identity()
         with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM training_jobs WHERE name = ?",
                           (spec.name,)).fetchone():
@@ -107,11 +114,12 @@ class LocalBackend:
                                     "job names must be unique")
             db.execute(
                 "INSERT INTO training_jobs (name, arn, status, secondary_status, spec, region,"
-                " job_dir, created, transitions) VALUES (?, ?, 'InProgress', 'Starting', ?, ?,"
-                " ?, ?, ?)",
+                " job_dir, created, transitions, supervisor_pid, supervisor_start) VALUES "
+                "(?, ?, 'InProgress', 'Starting', ?, ?, ?, ?, ?, ?, ?)",
                 (spec.name, self.training_job_arn(spec.name), spec.model_dump_json(),
                  self.region, str(job_dir), self.clock.now().isoformat(),
-                 dumps([{"Status": "Starting", "StartTime": self.clock.now().isoformat()}])),
+                 dumps([{"Status": "Starting", "StartTime": self.clock.now().isoformat()}]),
+                 pid, start),
             )
         job_dir.mkdir(parents=True, exist_ok=True)
         if wait:
@@ -133,9 +141,12 @@ class LocalBackend:
         finally:
             log.close()
         self._children[name] = proc
+        pid, start = identity(proc.pid)
         with self.store.transaction() as db:
-            db.execute(f"UPDATE {kind}_jobs SET supervisor_pid = ? WHERE name = ?",  # noqa: S608
-                       (proc.pid, name))
+            # Unless the supervisor already recorded itself (the same values).
+            db.execute(f"UPDATE {kind}_jobs SET supervisor_pid = ?, supervisor_start = ? "  # noqa: S608
+                       "WHERE name = ? AND status IN ('InProgress', 'Stopping')",
+                       (pid, start, name))
 
     def _row(self, name: str) -> Any:
         row = self.store.query_one("SELECT * FROM training_jobs WHERE name = ?", (name,))
@@ -144,36 +155,79 @@ class LocalBackend:
                                 f"(root {str(self.root)!r})")
         return row
 
-    def _supervisor_alive(self, pid: int | None, name: str) -> bool:
+    def _supervisor_alive(self, row: Any) -> bool:
+        pid = row["supervisor_pid"]
         if pid is None:
-            return True  # not started yet: the creator is about to record it
-        child = self._children.get(name)
+            return True  # a row an older mlopskit made before recording its creator
+        child = self._children.get(row["name"])
         if child is not None and child.pid == pid:
             return child.poll() is None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return running(pid, row["supervisor_start"])
+
+    def _settle(self, kind: str, name: str) -> Any:
+        """The job's row, after failing it if the process running it died meanwhile.
+
+        A job whose supervisor (or ``fit(wait=True)``/``run(wait=True)`` caller) is gone ends
+        ``Failed`` with the reason; its hosts' process groups are stopped (only while their
+        recorded start times still match: never a process that got a recycled pid), and
+        what it left half-done in its folder and its output prefix is removed.
+        """
+        table = f"{kind}_jobs"
+        query = f"SELECT * FROM {table} WHERE name = ?"  # noqa: S608
+        row = self.store.query_one(query, (name,))
+        if row is None or row["status"] not in _ACTIVE or self._supervisor_alive(row):
+            return row
+        job_dir = Path(row["job_dir"])
+        log = job_dir / "supervisor.log"
+        reason = (f"InternalServerError: the process running the job (pid "
+                  f"{row['supervisor_pid']}) exited before it finished"
+                  + (f"; see {log}" if log.is_file() and log.stat().st_size else ""))
+        secondary = ", secondary_status = 'Failed'" if kind == "training" else ""
+        with self.store.transaction() as db:
+            settled = db.execute(
+                f"UPDATE {table} SET status = 'Failed'{secondary}, failure_reason = ?, "  # noqa: S608
+                "ended = ?, host_pids = '[]' WHERE name = ? AND status IN ('InProgress', "
+                "'Stopping')", (reason, self.clock.now().isoformat(), name)).rowcount
+        if settled:  # this call made the change: it does the tidying once
+            self._stop_hosts(kind, job_dir, row["host_pids"])
+            self._tidy_dead_job(kind, job_dir, row["spec"])
+        return self.store.query_one(query, (name,))
+
+    @staticmethod
+    def _stop_hosts(kind: str, job_dir: Path, recorded: str) -> None:
+        # Every host process (and what it started) has the job's folder in one variable.
+        variable = b"SM_MODEL_DIR=" if kind == "training" else b"MLOPSKIT_OPT_ML_ROOT="
+        marks = (variable + str(job_dir / "hosts").encode() + b"/",)
+        for pid, start in parse_recorded(recorded):
+            stop_group(pid, start, environ_entries=marks)
+
+    def _tidy_dead_job(self, kind: str, job_dir: Path, spec_json: str) -> None:
+        """Remove what a job killed mid-way leaves: its archives and input copies, and, for
+        training, interrupted or stray uploads under its own output prefix (a Failed job
+        uploads nothing; nobody else writes under ``<output_path>/<job>/``)."""
+        for leftover in ("sourcedir.tar.gz", "model.tar.gz", "output.tar.gz", "merged-model",
+                         "merged-output_data"):
+            path = job_dir / leftover
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        for host in (job_dir / "hosts").glob("algo-*"):
+            shutil.rmtree(host / "input" / "data", ignore_errors=True)
+        if kind != "training":
+            return
+        spec = TrainingJobSpec.model_validate_json(spec_json)
+        with contextlib.suppress(MlopsKitError, OSError):
+            folder = self._objects.path_for(spec.model_data_uri()).parent
+            for path in folder.glob(".upload-*"):
+                path.unlink(missing_ok=True)
+            for uri in (spec.model_data_uri(), spec.output_data_uri()):
+                self._objects.delete(uri)
 
     def describe_training_job(self, name: str) -> TrainingJobDescription:
-        row = self._row(name)
-        if row["status"] in _ACTIVE and not self._supervisor_alive(row["supervisor_pid"], name):
-            # Re-read: the supervisor may have finished between the two looks.
-            row = self._row(name)
-            if row["status"] in _ACTIVE:
-                with self.store.transaction() as db:
-                    db.execute(
-                        "UPDATE training_jobs SET status = 'Failed', secondary_status = "
-                        "'Failed', failure_reason = ?, ended = ? WHERE name = ? AND status IN "
-                        "('InProgress', 'Stopping')",
-                        (f"InternalServerError: the local supervisor (pid "
-                         f"{row['supervisor_pid']}) exited before the job finished; see "
-                         f"{row['job_dir']}/supervisor.log", self.clock.now().isoformat(),
-                         name))
-                row = self._row(name)
+        row = self._settle("training", name)
+        if row is None:
+            row = self._row(name)  # NotFoundError
         spec = TrainingJobSpec.model_validate_json(row["spec"])
         encoded = spec.encoded_hyperparameters(row["region"])
         return TrainingJobDescription(
@@ -200,6 +254,7 @@ class LocalBackend:
             image_uri=spec.image_uri,
             framework=spec.framework,
             framework_version=spec.framework_version,
+            max_run=spec.max_run,
             raw={"SecondaryStatusTransitions": json.loads(row["transitions"]),
                  "JobDir": row["job_dir"], "Spec": json.loads(row["spec"])},
         )
@@ -223,10 +278,8 @@ class LocalBackend:
             db.execute("UPDATE training_jobs SET status = 'Stopping', secondary_status = "
                        "'Stopping', stop_requested = 1, transitions = ? WHERE name = ?",
                        (dumps(transitions), name))
-            pids = json.loads(row["host_pids"])
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGTERM)
+            hosts = parse_recorded(row["host_pids"])
+        _signal_hosts(hosts, signal.SIGTERM)
 
     def read_training_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
         row = self._row(name)
@@ -259,6 +312,7 @@ class LocalBackend:
         self.check_processing_job(spec)
         job_dir = self.processing_job_dir(spec.name)
         now = self.clock.now().isoformat()
+        pid, start = identity()  # the job's owner until a supervisor takes over
         with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM processing_jobs WHERE name = ?",
                           (spec.name,)).fetchone():
@@ -266,9 +320,10 @@ class LocalBackend:
                                     "job names must be unique")
             db.execute(
                 "INSERT INTO processing_jobs (name, arn, status, spec, region, job_dir,"
-                " created) VALUES (?, ?, 'InProgress', ?, ?, ?, ?)",
+                " created, supervisor_pid, supervisor_start) VALUES (?, ?, 'InProgress', ?, "
+                "?, ?, ?, ?, ?)",
                 (spec.name, self.processing_job_arn(spec.name), spec.model_dump_json(),
-                 self.region, str(job_dir), now))
+                 self.region, str(job_dir), now, pid, start))
         job_dir.mkdir(parents=True, exist_ok=True)
         if wait:
             from .processing import ProcessingRunner
@@ -285,19 +340,9 @@ class LocalBackend:
         return row
 
     def describe_processing_job(self, name: str) -> ProcessingJobDescription:
-        row = self._processing_row(name)
-        if row["status"] in _ACTIVE and not self._supervisor_alive(row["supervisor_pid"], name):
-            row = self._processing_row(name)  # it may have finished between the two looks
-            if row["status"] in _ACTIVE:
-                with self.store.transaction() as db:
-                    db.execute(
-                        "UPDATE processing_jobs SET status = 'Failed', failure_reason = ?, "
-                        "ended = ? WHERE name = ? AND status IN ('InProgress', 'Stopping')",
-                        (f"InternalServerError: the local supervisor (pid "
-                         f"{row['supervisor_pid']}) exited before the job finished; see "
-                         f"{row['job_dir']}/supervisor.log", self.clock.now().isoformat(),
-                         name))
-                row = self._processing_row(name)
+        row = self._settle("processing", name)
+        if row is None:
+            row = self._processing_row(name)  # NotFoundError
         spec = ProcessingJobSpec.model_validate_json(row["spec"])
         inputs = {i.name: i.s3_uri for i in spec.inputs}
         inputs["code"] = spec.code_uri
@@ -337,10 +382,8 @@ class LocalBackend:
                                     "InProgress job can be stopped")
             db.execute("UPDATE processing_jobs SET status = 'Stopping', stop_requested = 1 "
                        "WHERE name = ?", (name,))
-            pids = json.loads(row["host_pids"])
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGTERM)
+            hosts = parse_recorded(row["host_pids"])
+        _signal_hosts(hosts, signal.SIGTERM)
 
     def read_processing_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
         row = self._processing_row(name)
@@ -354,12 +397,51 @@ class LocalBackend:
         return self.store.query_one(
             "SELECT 1 FROM processing_jobs WHERE name = ?", (name,)) is not None
 
+    def check_store(self) -> StoreReport:
+        """Check this root: SQLite's integrity check, then a describe pass that settles what
+        dead processes left running, then mlopskit's invariants (``mlopskit doctor``).
+
+        Example:
+            >>> import tempfile
+            >>> from ...clock import SystemClock
+            >>> backend = LocalBackend(Path(tempfile.mkdtemp()), region="us-east-1",
+            ...                        clock=SystemClock())
+            >>> backend.check_store().ok
+            True
+        """
+        from ._doctor import check_store
+
+        return check_store(self)
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the backend closes (the pipeline engine stops the
+        executions this process runs)."""
+        self._closers.append(callback)
+
     def close(self) -> None:
+        """Stop what this process runs for the session: its pipeline executions and its
+        endpoints (a transform stops its servers as it ends). Detached supervisors
+        (``wait=False``) outlive it, as documented; they are recorded, so a later
+        ``describe`` notices if they die."""
+        for callback in reversed(self._closers):
+            with contextlib.suppress(Exception):  # one failure must not keep the rest up
+                callback()
+        self._closers.clear()
         if self._serving is not None:
             self._serving.close()
         for proc in self._children.values():
             proc.poll()  # reap finished supervisors; running ones outlive the session
         self.store.close()
+
+
+def _signal_hosts(hosts: list[tuple[int, int | None]], sig: signal.Signals) -> None:
+    """Signal each recorded host's process group while the host is still the one recorded
+    (rows without a start time, from older stores, as before)."""
+    for pid, start in hosts:
+        if start is not None and not running(pid, start):
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
 
 
 def _read_log(log: Path, cursor: Any) -> tuple[list[str], int]:

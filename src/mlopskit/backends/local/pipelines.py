@@ -1,6 +1,9 @@
 """The local pipeline engine: runs a compiled definition (the JSON, never Python objects).
 
-An execution runs in a thread of the calling process. Steps whose inputs are ready run in
+An execution runs in a thread of the calling process, which its row names (pid + start
+time): if that process dies, the next ``describe`` ends the execution ``Failed`` with the
+reason and settles the jobs its running steps had started; closing the session stops the
+executions this process runs. Steps whose inputs are ready run in
 a pool of ``workers`` threads (each job step is a subprocess of its own); expressions are
 resolved when a step starts; a condition step picks the branch that runs; the first failure
 stops new steps from starting. Every state change is a row in the store, so an execution
@@ -25,6 +28,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
@@ -40,6 +44,9 @@ from ...errors import (
 from ...pipeline.checks import DefinitionInfo, check_definition
 from ...pipeline.records import TERMINAL, ExecutionRecord, StepRecord
 from ...pipeline.resolve import Scope, evaluate, resolve
+from ._hosts import STOP_GRACE_SECONDS
+from ._processes import identity
+from ._processes import running as owner_running
 from .from_requests import check_runnable as check_step_runnable
 from .store import dumps
 
@@ -57,7 +64,8 @@ CREATE TABLE IF NOT EXISTS pipelines (
 CREATE TABLE IF NOT EXISTS pipeline_executions (
     arn TEXT PRIMARY KEY, id TEXT NOT NULL, pipeline TEXT NOT NULL, display_name TEXT,
     definition TEXT NOT NULL, parameters TEXT NOT NULL, status TEXT NOT NULL,
-    failure_reason TEXT, created TEXT NOT NULL, ended TEXT);
+    failure_reason TEXT, created TEXT NOT NULL, ended TEXT, owner_pid INTEGER,
+    owner_start INTEGER);
 CREATE TABLE IF NOT EXISTS pipeline_steps (
     execution TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, started TEXT, ended TEXT, failure_reason TEXT,
@@ -67,6 +75,11 @@ CREATE TABLE IF NOT EXISTS pipeline_cache (
     properties TEXT NOT NULL, created TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pipeline_cache_key ON pipeline_cache (pipeline, step, key);
 """
+
+# Columns added since the tables first shipped; a store made before gains them on open.
+_ADDED_COLUMNS = (("pipeline_executions", "owner_pid", "INTEGER"),
+                  ("pipeline_executions", "owner_start", "INTEGER"))
+_ACTIVE = ("Executing", "Stopping")
 
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
                        r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
@@ -98,8 +111,12 @@ class LocalPipelines:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            for table, column, kind in _ADDED_COLUMNS:
+                if column not in {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         self._stops: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}
+        backend.on_close(self.close)
 
     def _now(self) -> str:
         return self.backend.clock.now().isoformat()
@@ -173,10 +190,10 @@ class LocalPipelines:
                 raise ConflictError(f"pipeline {name!r} already has an execution named "
                                     f"{display_name!r}")
             db.execute("INSERT INTO pipeline_executions (arn, id, pipeline, display_name, "
-                       "definition, parameters, status, created) VALUES "
-                       "(?, ?, ?, ?, ?, ?, 'Executing', ?)",
+                       "definition, parameters, status, created, owner_pid, owner_start) "
+                       "VALUES (?, ?, ?, ?, ?, ?, 'Executing', ?, ?, ?)",
                        (arn, execution_id, name, display_name, definition, dumps(parameters),
-                        self._now()))
+                        self._now(), *identity()))
         stop = self._stops[arn] = threading.Event()
         run = _Run(self, arn, execution_id, name, info, parameters, stop,
                    max(1, workers or DEFAULT_WORKERS))
@@ -186,10 +203,16 @@ class LocalPipelines:
         return arn
 
     def describe_execution(self, arn: str) -> ExecutionRecord:
-        row = self.store.query_one("SELECT * FROM pipeline_executions WHERE arn = ?", (arn,))
+        row: Any = self.store.query_one("SELECT * FROM pipeline_executions WHERE arn = ?",
+                                        (arn,))
         if row is None:
             raise NotFoundError(f"pipeline execution {arn!r} does not exist on the local "
                                 "backend")
+        if row["status"] in _ACTIVE and row["owner_pid"] is not None and \
+                not owner_running(row["owner_pid"], row["owner_start"]):
+            self._settle(arn, int(row["owner_pid"]))
+            row = self.store.query_one("SELECT * FROM pipeline_executions WHERE arn = ?",
+                                       (arn,))
         return ExecutionRecord(
             arn=arn, pipeline=row["pipeline"], display_name=row["display_name"],
             status=row["status"], failure_reason=row["failure_reason"],
@@ -254,6 +277,51 @@ class LocalPipelines:
         thread = self._threads.get(arn)
         if thread is not None:
             thread.join(timeout)
+
+    def _settle(self, arn: str, pid: int) -> None:
+        """End an execution whose process died: it and its running steps ``Failed``, with
+        the reason; the jobs those steps started are described, which fails them in turn
+        (their process was the same) and stops what they left running."""
+        now = self._now()
+        why = f"the process running the execution (pid {pid}) exited"
+        with self.store.transaction() as db:
+            running_steps = db.execute(
+                "SELECT name, type, job FROM pipeline_steps WHERE execution = ? AND status = "
+                "'Executing'", (arn,)).fetchall()
+            names = ", ".join(r["name"] for r in running_steps) or "none"
+            settled = db.execute(
+                "UPDATE pipeline_executions SET status = 'Failed', failure_reason = ?, ended = ? "
+                "WHERE arn = ? AND status IN ('Executing', 'Stopping')",
+                (f"InternalServerError: {why} before it finished (running steps: {names})",
+                 now, arn)).rowcount
+            if settled:
+                db.execute("UPDATE pipeline_steps SET status = 'Failed', failure_reason = ?, "
+                           "ended = ? WHERE execution = ? AND status = 'Executing'",
+                           (f"InternalServerError: {why} while the step ran", now, arn))
+        if not settled:
+            return
+        backend = self.backend
+        for step in running_steps:
+            if not step["job"]:
+                continue
+            with contextlib.suppress(MlopsKitError):
+                if step["type"] == "Training":
+                    backend.describe_training_job(step["job"])
+                elif step["type"] == "Processing":
+                    backend.describe_processing_job(step["job"])
+                elif step["type"] == "Transform":
+                    backend.serving.describe_transform_job(step["job"])
+
+    def close(self) -> None:
+        """Stop the executions this process runs, and give them a moment to end (the
+        grace a stopped job gets, plus a little)."""
+        alive = [(arn, thread) for arn, thread in self._threads.items() if thread.is_alive()]
+        for arn, _ in alive:
+            with contextlib.suppress(MlopsKitError):
+                self.stop_execution(arn)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
+        for _, thread in alive:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class _Run:
@@ -327,6 +395,18 @@ class _Run:
         return True
 
     def run(self) -> None:
+        """Schedule the steps to the end and record how the execution ended, whatever
+        happens: a bug in the engine fails the execution with its reason."""
+        try:
+            status, failure = self._schedule()
+        except Exception as exc:
+            status, failure = "Failed", f"InternalServerError: {type(exc).__name__}: {exc}"
+        with self.store.transaction() as db:
+            db.execute("UPDATE pipeline_executions SET status = ?, failure_reason = ?, "
+                       "ended = ? WHERE arn = ? AND status IN ('Executing', 'Stopping')",
+                       (status, failure, self.engine._now(), self.arn))
+
+    def _schedule(self) -> tuple[str, str | None]:
         done: dict[str, str] = {}
         self.skipped: set[str] = set()
         failure: str | None = None
@@ -361,10 +441,7 @@ class _Run:
                         failure = f"Step {name} failed: {row['failure_reason'] if row else ''}"
         status = ("Stopped" if self.stop.is_set() else "Failed" if failure is not None
                   else "Succeeded")
-        with self.store.transaction() as db:
-            db.execute("UPDATE pipeline_executions SET status = ?, failure_reason = ?, "
-                       "ended = ? WHERE arn = ?", (status, failure, self.engine._now(),
-                                                   self.arn))
+        return status, failure
 
     # -- one step -------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ...errors import CapabilityError, MlopsKitError
 from ...specs.processing import CODE_DIR, ProcessingJobSpec
 from ._hosts import HostProcesses, host_share, resource_config
+from ._processes import identity
 from .environments import python_path
 from .objectstore import objects_under
 from .store import dumps
@@ -130,10 +131,23 @@ class ProcessingRunner:
     def _now(self) -> str:
         return self.backend.clock.now().isoformat()
 
-    def _set(self, **fields: Any) -> None:
-        columns = ", ".join(f"{key} = ?" for key in fields)
+    def _claim(self) -> bool:
+        """Record this process as the job's supervisor; False when the job already ended
+        (a ``describe`` saw its creator die before this process started)."""
+        pid, start = identity()
         with self.backend.store.transaction() as db:
-            db.execute(f"UPDATE processing_jobs SET {columns} WHERE name = ?",  # noqa: S608
+            return db.execute(
+                "UPDATE processing_jobs SET supervisor_pid = ?, supervisor_start = ? WHERE "
+                "name = ? AND status IN ('InProgress', 'Stopping')", (pid, start, self.name)
+            ).rowcount == 1
+
+    def _set(self, *, only_active: bool = False, **fields: Any) -> None:
+        """Update the job's row; with ``only_active``, only while it is still running (a
+        ``describe`` may have settled it meanwhile, and its word stands)."""
+        columns = ", ".join(f"{key} = ?" for key in fields)
+        guard = " AND status IN ('InProgress', 'Stopping')" if only_active else ""
+        with self.backend.store.transaction() as db:
+            db.execute(f"UPDATE processing_jobs SET {columns} WHERE name = ?{guard}",  # noqa: S608
                        (*fields.values(), self.name))
 
     def _stop_requested(self) -> bool:
@@ -153,13 +167,15 @@ class ProcessingRunner:
 
     def run(self) -> None:
         """Run the job to its end; never raises for the job's own failures."""
+        if not self._claim():
+            return
         (self.job_dir / "logs").mkdir(parents=True, exist_ok=True)
         # Closed in the finally below; a with-block would not fit the phases' structure.
         self._log_file = open(  # noqa: SIM115
             self.job_dir / "logs" / "processing.log", "a", encoding="utf-8")
         deadline = time.monotonic() + self.spec.runtime_limit
         try:
-            self._set(started=self._now(), supervisor_pid=os.getpid())
+            self._set(started=self._now())
             self._prepare()
             if self._stop_requested():
                 self._finish("Stopped", None)
@@ -275,7 +291,7 @@ class ProcessingRunner:
         for host in self.hosts:
             self._hosts.start(host, self._command(host), cwd=self.roots[host],
                               env=self._environment(self.bases[host]))
-        self._set(host_pids=dumps(self._hosts.pids))
+        self._set(host_pids=dumps(self._hosts.identities))
         limit = self.spec.runtime_limit
 
         def timed_out() -> None:
@@ -321,7 +337,7 @@ class ProcessingRunner:
         messages = [m for m in (self._message(h) for h in self.hosts) if m]
         self._set(status=status, failure_reason=reason,
                   exit_message="\n".join(messages)[:LIMIT] if messages else None,
-                  ended=self._now(), host_pids="[]")
+                  ended=self._now(), host_pids="[]", only_active=True)
 
     def _upload(self) -> None:
         """Each output folder's files under its destination; algo-1's file wins a clash

@@ -24,6 +24,7 @@ from ..._archive import make_tar_gz, safe_extract
 from ...errors import MlopsKitError
 from ...specs.training import TrainingJobSpec
 from ._hosts import STOP_GRACE_SECONDS, HostProcesses, host_share, resource_config
+from ._processes import identity
 from .environments import RequirementsError, layered_python, python_path
 from .objectstore import objects_under
 from .store import dumps
@@ -71,8 +72,21 @@ class TrainingRunner:
     def _now(self) -> str:
         return self.backend.clock.now().isoformat()
 
-    def _set(self, **fields: Any) -> None:
+    def _claim(self) -> bool:
+        """Record this process as the job's supervisor; False when the job already ended
+        (a ``describe`` saw its creator die before this process started)."""
+        pid, start = identity()
+        with self.backend.store.transaction() as db:
+            return db.execute(
+                "UPDATE training_jobs SET supervisor_pid = ?, supervisor_start = ? WHERE "
+                "name = ? AND status IN ('InProgress', 'Stopping')", (pid, start, self.name)
+            ).rowcount == 1
+
+    def _set(self, *, only_active: bool = False, **fields: Any) -> None:
+        """Update the job's row; with ``only_active``, only while it is still running (a
+        ``describe`` may have settled it meanwhile, and its word stands)."""
         secondary = fields.get("secondary_status")
+        guard = " AND status IN ('InProgress', 'Stopping')" if only_active else ""
         with self.backend.store.transaction() as db:
             if secondary is not None:
                 row = db.execute("SELECT transitions FROM training_jobs WHERE name = ?",
@@ -84,7 +98,7 @@ class TrainingRunner:
                 transitions.append({"Status": secondary, "StartTime": now})
                 fields["transitions"] = dumps(transitions)
             columns = ", ".join(f"{key} = ?" for key in fields)
-            db.execute(f"UPDATE training_jobs SET {columns} WHERE name = ?",  # noqa: S608
+            db.execute(f"UPDATE training_jobs SET {columns} WHERE name = ?{guard}",  # noqa: S608
                        (*fields.values(), self.name))
 
     def _stop_requested(self) -> bool:
@@ -110,14 +124,15 @@ class TrainingRunner:
 
     def run(self) -> None:
         """Run the job to its end; never raises for the job's own failures."""
+        if not self._claim():
+            return
         (self.job_dir / "logs").mkdir(parents=True, exist_ok=True)
         # Closed in the finally below; a with-block would not fit the phases' structure.
         self._log_file = open(  # noqa: SIM115
             self.job_dir / "logs" / "training.log", "a", encoding="utf-8")
         deadline = time.monotonic() + self.spec.max_run
         try:
-            self._set(started=self._now(), secondary_status="Downloading",
-                      supervisor_pid=os.getpid())
+            self._set(started=self._now(), secondary_status="Downloading")
             self._prepare()
             python = self._install_requirements()
             if self._stop_requested():
@@ -211,7 +226,7 @@ class TrainingRunner:
             env["PATH"] = os.pathsep.join(filter(None, (os.path.dirname(python),
                                                         env.get("PATH"))))
             self._hosts.start(host, self._command(python, args), cwd=paths.code, env=env)
-        self._set(host_pids=dumps(self._hosts.pids))
+        self._set(host_pids=dumps(self._hosts.identities))
 
         def timed_out() -> None:
             self._log(f"MaxRuntimeExceeded: stopping after max_run={self.spec.max_run}s")
@@ -255,7 +270,7 @@ class TrainingRunner:
                    for k, (v, ts) in sorted(self._metrics.items())]
         self._set(status=status, secondary_status=secondary, failure_reason=reason,
                   model_data=model_data, output_data=output_data, metrics=dumps(metrics),
-                  ended=self._now(), host_pids="[]")
+                  ended=self._now(), host_pids="[]", only_active=True)
 
     def _merged(self, kind: str) -> Path:
         """One folder with every host's model (or output data); algo-1 wins a clash."""

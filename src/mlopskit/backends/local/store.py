@@ -15,15 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BackendError
+from ._modes import make_private
 
 __all__ = ["Store"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 # Columns added since version 1, by the version that added them: a store an older mlopskit
 # made gains them on open (tables it lacks are created whole by the schema below).
 _ADDED_COLUMNS: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (("transform_jobs", "started", "TEXT"),),
+    # Who runs a job (pid + start time, see _processes.py), so a dead one is noticed.
+    3: (("training_jobs", "supervisor_start", "INTEGER"),
+        ("processing_jobs", "supervisor_start", "INTEGER"),
+        ("transform_jobs", "owner_pid", "INTEGER"),
+        ("transform_jobs", "owner_start", "INTEGER"),
+        ("transform_jobs", "servers", "TEXT NOT NULL DEFAULT '[]'")),
+    # Who creates an endpoint: one left Creating by a dead process is noticed and settled.
+    4: (("endpoints", "owner_pid", "INTEGER"), ("endpoints", "owner_start", "INTEGER")),
 }
 
 _SCHEMA = """
@@ -46,7 +55,8 @@ CREATE TABLE IF NOT EXISTS training_jobs (
     job_dir TEXT NOT NULL,
     created TEXT NOT NULL,
     started TEXT,
-    ended TEXT
+    ended TEXT,
+    supervisor_start INTEGER
 );
 CREATE TABLE IF NOT EXISTS model_package_groups (
     name TEXT PRIMARY KEY,
@@ -73,16 +83,17 @@ CREATE TABLE IF NOT EXISTS endpoint_configs (
 CREATE TABLE IF NOT EXISTS endpoints (
     name TEXT PRIMARY KEY, config_name TEXT NOT NULL, status TEXT NOT NULL,
     failure_reason TEXT, servers TEXT NOT NULL DEFAULT '{}', weights TEXT NOT NULL,
-    pending TEXT, created TEXT NOT NULL);
+    pending TEXT, created TEXT NOT NULL, owner_pid INTEGER, owner_start INTEGER);
 CREATE TABLE IF NOT EXISTS processing_jobs (
     name TEXT PRIMARY KEY, arn TEXT NOT NULL, status TEXT NOT NULL, failure_reason TEXT,
     exit_message TEXT, spec TEXT NOT NULL, region TEXT NOT NULL,
     supervisor_pid INTEGER, host_pids TEXT NOT NULL DEFAULT '[]',
     stop_requested INTEGER NOT NULL DEFAULT 0, job_dir TEXT NOT NULL, created TEXT NOT NULL,
-    started TEXT, ended TEXT);
+    started TEXT, ended TEXT, supervisor_start INTEGER);
 CREATE TABLE IF NOT EXISTS transform_jobs (
     name TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL, failure_reason TEXT,
-    outputs TEXT, records INTEGER, created TEXT NOT NULL, ended TEXT, started TEXT);
+    outputs TEXT, records INTEGER, created TEXT NOT NULL, ended TEXT, started TEXT,
+    owner_pid INTEGER, owner_start INTEGER, servers TEXT NOT NULL DEFAULT '[]');
 """
 
 
@@ -103,6 +114,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.path.parent, self.path)  # the folder holding it is the store's root
         self._local = threading.local()
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")  # one process creates or migrates; others wait
@@ -163,6 +175,16 @@ class Store:
 
     def query_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return list(self._connection().execute(sql, params).fetchall())
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's own checks find wrong with the file (``PRAGMA integrity_check``
+        and ``foreign_key_check``); empty when it is sound."""
+        conn = self._connection()
+        found = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+        problems = [] if found == ["ok"] else found
+        problems += [f"table {row[0]} row {row[1]} points at a missing {row[2]} row"
+                     for row in conn.execute("PRAGMA foreign_key_check")]
+        return problems
 
     def close(self) -> None:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -1,5 +1,11 @@
 """Local batch transform: records split and batched per the spec, sent to inference servers
-by parallel workers, answers written back in input order as ``<input name>.out``."""
+by parallel workers, answers written back in input order as ``<input name>.out``.
+
+The job runs in the calling process, which the row names (pid + start time), with each
+server's pid as it comes up: any failure ends the job ``Failed`` with a reason and stops its
+servers, and if the process itself dies, the next ``describe`` fails the job and stops the
+servers it left (see :func:`describe_transform_job`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,14 @@ import contextlib
 import datetime as _dt
 import json
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..._display import WaitProgress
 from ...errors import InvocationError, MlopsKitError, NotFoundError
 from ...specs.serving import TransformJobDescription, TransformJobSpec, VariantSpec
+from ._processes import identity, parse_recorded, running, stop_group, stop_marked
 from .objectstore import objects_under
 from .store import dumps
 
@@ -47,13 +55,15 @@ def apply_filter(path: str | None, record: str, content_type: str) -> str:
         return record
     is_json = content_type == "application/json"
     if (match := _KEYS.match(path)) is not None:
-        value: Any = json.loads(record)
+        value: Any = _json(record, path)
         for key in match.group(1).strip(".").split("."):
             if not isinstance(value, dict) or key not in value:
                 raise _JobFailed(f"filter {path!r}: key {key!r} not in the record")
             value = value[key]
         return json.dumps(value)
-    items: list[Any] = json.loads(record) if is_json else record.split(",")
+    items: list[Any] = _json(record, path) if is_json else record.split(",")
+    if not isinstance(items, list):
+        raise _JobFailed(f"filter {path!r}: the record is not a JSON array")
     try:
         if (match := _INDEX.match(path)) is not None:
             picked: list[Any] = [items[int(match.group(1))]]
@@ -71,11 +81,27 @@ def apply_filter(path: str | None, record: str, content_type: str) -> str:
     return json.dumps(picked) if is_json else ",".join(str(p) for p in picked)
 
 
+def _json(text: str, path: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _JobFailed(f"filter {path!r}: a record is not JSON ({exc}): "
+                         f"{text[:80]!r}") from None
+
+
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _JobFailed(f"{what} is not UTF-8 text (byte {exc.start}: {exc.reason}); the "
+                         "local backend reads records as UTF-8") from None
+
+
 def _records(data: bytes, split_type: str) -> list[str]:
     if split_type == "Line":
-        return [line for line in data.decode("utf-8").splitlines() if line.strip()]
+        return [line for line in _text(data, "the input").splitlines() if line.strip()]
     if split_type == "None":
-        return [data.decode("utf-8")]
+        return [_text(data, "the input")]
     raise _JobFailed(f"split_type {split_type!r} is not supported by the local backend; "
                      "use Line or None")
 
@@ -175,7 +201,7 @@ class _Requests:
             return b"".join(parts)
         lines: list[str] = []
         for request, answer in enumerate(answers):
-            text = answer.decode("utf-8")
+            text = _text(answer, f"the answer to {self.describe(request)}")
             if spec.assemble_with == "None":
                 lines.append(text)
                 continue
@@ -202,8 +228,8 @@ def _joined(batch: list[int], outputs: list[str], records: list[str],
         line = output
         if spec.join_source == "Input":
             if spec.content_type == "application/json":
-                line = json.dumps({"SageMakerInput": json.loads(records[index]),
-                                   "SageMakerOutput": json.loads(output)})
+                line = json.dumps({"SageMakerInput": _json(records[index], "join_source"),
+                                   "SageMakerOutput": _json(output, "join_source")})
             else:
                 line = f"{records[index]},{output}"
         joined.append(apply_filter(spec.output_filter, line, spec.content_type))
@@ -211,7 +237,11 @@ def _joined(batch: list[int], outputs: list[str], records: list[str],
 
 
 def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
-    """Run ``spec`` to its end, recording status and outputs in the store."""
+    """Run ``spec`` to its end, recording status and outputs in the store.
+
+    Every failure after the job is recorded ends it ``Failed`` with a reason (a Ctrl-C,
+    ``Stopped``, then re-raised), and the servers it started are always stopped.
+    """
     store, objects = serving.store, serving.backend.objects
     clock = serving.backend.clock
 
@@ -219,28 +249,41 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
         return clock.now().isoformat()
 
     model = serving.servable(spec.model_name)  # refused before the job exists
+    owner, owner_start = identity()
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM transform_jobs WHERE name = ?", (spec.name,)).fetchone():
             from ...errors import ConflictError
 
             raise ConflictError(f"transform job {spec.name!r} already exists")
-        db.execute("INSERT INTO transform_jobs (name, spec, status, created) VALUES "
-                   "(?, ?, 'InProgress', ?)", (spec.name, spec.model_dump_json(), now()))
+        db.execute("INSERT INTO transform_jobs (name, spec, status, created, owner_pid, "
+                   "owner_start) VALUES (?, ?, 'InProgress', ?, ?, ?)",
+                   (spec.name, spec.model_dump_json(), now(), owner, owner_start))
     servers: list[dict[str, Any]] = []
     outputs: list[str] = []
     count = 0
     status, reason = "Completed", None
+    variant = VariantSpec(name="transform", model_name=spec.model_name,
+                          instance_type=spec.instance_type)
+
+    def start_server() -> dict[str, Any]:
+        server = serving._start(_server_group(spec.name), variant, model)
+        with store.transaction() as db:  # recorded as it comes up, for a later describe
+            row = db.execute("SELECT servers FROM transform_jobs WHERE name = ?",
+                             (spec.name,)).fetchone()
+            recorded = json.loads(row["servers"] or "[]")
+            recorded.append(list(identity(int(server["pid"]))))
+            db.execute("UPDATE transform_jobs SET servers = ? WHERE name = ?",
+                       (dumps(recorded), spec.name))
+        return server
+
     try:
-        variant = VariantSpec(name="transform", model_name=spec.model_name,
-                              instance_type=spec.instance_type)
         # The instances start side by side (each takes a second or more to import and load
         # the model) while this thread reads and cuts the first input.
         with ThreadPoolExecutor(max_workers=spec.instance_count) as starter:
-            started = [starter.submit(serving._start, f"transform-{spec.name}", variant, model)
-                       for _ in range(spec.instance_count)]
+            started = [starter.submit(start_server) for _ in range(spec.instance_count)]
             try:
                 inputs = _inputs(objects, spec.input_uri)
-                first = _Requests(objects.get_bytes(inputs[0][0]), spec)
+                first = _cut(objects.get_bytes(inputs[0][0]), spec, inputs[0][0])
             finally:
                 for future in started:
                     with contextlib.suppress(Exception):
@@ -261,25 +304,50 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
             if bar is not None:
                 cleanup.callback(bar.close)
             for position, (uri, relative) in enumerate(inputs):
-                requests = first if position == 0 else _Requests(objects.get_bytes(uri), spec)
+                requests = first if position == 0 else _cut(objects.get_bytes(uri), spec, uri)
                 futures = [pool.submit(_send, serving, servers[i % len(servers)], requests, i,
                                        spec.content_type, accept)
                            for i in range(len(requests.bodies))]
                 answers = [future.result() for future in futures]  # in input order
                 target = f"{spec.output_path.rstrip('/')}/{relative}.out"
-                objects.put_bytes(requests.output(answers), target)
+                try:
+                    body = requests.output(answers)
+                except _JobFailed as exc:
+                    raise _JobFailed(f"input {uri}: {exc}") from None
+                objects.put_bytes(body, target)
                 outputs.append(target)
                 count += sum(requests.counts)
                 if bar is not None:
                     bar.update((f"{count} records", position + 1, len(inputs)))
-    except (_JobFailed, MlopsKitError) as exc:
+    except _JobFailed as exc:
+        status, reason = "Failed", f"ClientError: {exc}"[:1024]
+    except MlopsKitError as exc:
         status, reason = "Failed", f"{type(exc).__name__}: {exc}"[:1024]
+    except Exception as exc:  # a bug, or something unforeseen: still a reason, still an end
+        status, reason = "Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024]
+    except BaseException:  # Ctrl-C: end the job Stopped, then let the interrupt go on
+        status, reason = "Stopped", "interrupted by the user"
+        raise
     finally:
-        serving._stop({str(i): s for i, s in enumerate(servers)})
-    with store.transaction() as db:
-        db.execute("UPDATE transform_jobs SET status = ?, failure_reason = ?, outputs = ?, "
-                   "records = ?, ended = ? WHERE name = ?",
-                   (status, reason, dumps(outputs), count, now(), spec.name))
+        try:
+            serving._stop({str(i): s for i, s in enumerate(servers)})
+        finally:
+            with store.transaction() as db:
+                db.execute("UPDATE transform_jobs SET status = ?, failure_reason = ?, "
+                           "outputs = ?, records = ?, ended = ?, servers = '[]' WHERE name = ?",
+                           (status, reason, dumps(outputs), count, now(), spec.name))
+
+
+def _server_group(name: str) -> str:
+    """The endpoint name a job's servers are started under (their folders' parent)."""
+    return f"transform-{name}"
+
+
+def _cut(data: bytes, spec: TransformJobSpec, uri: str) -> _Requests:
+    try:
+        return _Requests(data, spec)
+    except _JobFailed as exc:
+        raise _JobFailed(f"input {uri}: {exc}") from None
 
 
 def _inputs(objects: Any, prefix: str) -> list[tuple[str, str]]:
@@ -302,9 +370,13 @@ def _send(serving: LocalEndpoints, server: dict[str, Any], requests: _Requests, 
 def describe_transform_job(serving: LocalEndpoints, name: str) -> TransformJobDescription:
     from .backend import LOCAL_ACCOUNT
 
-    row = serving.store.query_one("SELECT * FROM transform_jobs WHERE name = ?", (name,))
+    row: Any = serving.store.query_one("SELECT * FROM transform_jobs WHERE name = ?", (name,))
     if row is None:
         raise NotFoundError(f"transform job {name!r} does not exist on the local backend")
+    if row["status"] == "InProgress" and row["owner_pid"] is not None and \
+            not running(row["owner_pid"], row["owner_start"]):
+        _settle(serving, name, row)
+        row = serving.store.query_one("SELECT * FROM transform_jobs WHERE name = ?", (name,))
     spec = TransformJobSpec.model_validate_json(row["spec"])
     return TransformJobDescription(
         name=name,
@@ -316,3 +388,26 @@ def describe_transform_job(serving: LocalEndpoints, name: str) -> TransformJobDe
         start_time=_dt.datetime.fromisoformat(row["started"]) if row["started"] else None,
         end_time=_dt.datetime.fromisoformat(row["ended"]) if row["ended"] else None)
 
+
+
+def _settle(serving: LocalEndpoints, name: str, row: Any) -> None:
+    """Fail a job whose process died, and stop the servers it left.
+
+    Recorded servers are stopped only while their pid still has the recorded start time; a
+    server still loading its model when the process died was not recorded yet, and is found
+    by its command line, which names its folder under ``endpoints/transform-<name>/``.
+    """
+    reason = (f"InternalServerError: the process running it (pid {row['owner_pid']}) exited "
+              "before the job finished; its inference servers were stopped")
+    with serving.store.transaction() as db:
+        settled = db.execute(
+            "UPDATE transform_jobs SET status = 'Failed', failure_reason = ?, ended = ?, "
+            "servers = '[]' WHERE name = ? AND status = 'InProgress'",
+            (reason, serving.backend.clock.now().isoformat(), name)).rowcount
+    if not settled:
+        return  # another describe did it
+    for pid, start in parse_recorded(row["servers"]):
+        stop_group(pid, start)
+    folder = serving.root / _server_group(name)
+    stop_marked(str(folder).encode() + b"/")
+    shutil.rmtree(folder, ignore_errors=True)

@@ -87,8 +87,8 @@ def split_uri(uri: str) -> tuple[str, str]:
     """``(bucket, key)`` of a checked ``s3://`` URI."""
     match = S3_URI_PATTERN.match(uri)
     if match is None:  # pragma: no cover - callers pass checked URIs
-        raise ValidationError(f"{uri!r} is not an s3://bucket/key URI")
-    return match.group(1), (match.group(2) or "").lstrip("/")
+        raise ValidationError(f"uri: {uri!r} is not an s3://bucket/key URI", field="uri")
+    return match.group(1), (match.group(2) or "").removeprefix("/")
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -171,6 +171,11 @@ def download_plan(objects: ObjectStore, uri: str, path: Path) -> tuple[list[tupl
     pairs: list[tuple[str, Path]] = []
     relatives: set[PurePosixPath] = set()
     for item in found:
+        try:
+            check_s3_uri(item)  # a key written by another tool that mlopskit refuses
+        except ValueError as exc:
+            raise ValidationError(f"uri: object under {prefix!r} cannot be downloaded: {exc}; "
+                                  "nothing was downloaded", field="uri") from None
         relative = item[len(prefix):]
         target = (root / relative).resolve()
         if not relative or relative.startswith("/") or not target.is_relative_to(root) \

@@ -40,6 +40,7 @@ __all__ = [
     "card",
     "dag_svg",
     "duration_text",
+    "environment_names",
     "esc",
     "kv_table",
     "note",
@@ -112,6 +113,28 @@ def unavailable(what: str, exc: BaseException) -> Html:
         reason = reason[:157] + "..."
     return note(f"{what} unavailable ({type(exc).__name__}: {reason})" if reason
                 else f"{what} unavailable ({type(exc).__name__})")
+
+
+def environment_names(value: Any) -> Any:
+    """``value`` (JSON-like data) with every environment map, at any depth, replaced by
+    its sorted names: environment values may be secrets, and are never displayed.
+
+    A map is an environment when its key is ``environment`` or ``Environment`` (a spec,
+    a describe, a SageMaker request or step properties).
+
+    Example:
+        >>> environment_names({"name": "job", "Environment": {"TOKEN": "s3cr3t", "A": "1"},
+        ...                    "steps": [{"environment": {"B": "2"}}]})
+        {'name': 'job', 'Environment': ['A', 'TOKEN'], 'steps': [{'environment': ['B']}]}
+    """
+    if isinstance(value, Mapping):
+        return {key: (sorted(str(k) for k in inner)
+                      if str(key).lower() == "environment" and isinstance(inner, Mapping)
+                      else environment_names(inner))
+                for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [environment_names(item) for item in value]
+    return value
 
 
 def time_text(value: _dt.datetime | str | None) -> str:

@@ -38,7 +38,7 @@ from . import _display
 from ._data import local_path as _local_path
 from ._data import upload_path as _upload_path
 from ._display import WaitProgress
-from ._waiting import poll_until
+from ._waiting import JOB_WAIT_MARGIN, job_wait_timeout, poll_until, wait_timeout
 from .backends.base import Capability, ProcessingJobDescription
 from .clock import SystemClock
 from .errors import ConflictError, JobFailedError, ValidationError
@@ -55,6 +55,7 @@ from .specs._common import (
 )
 from .specs.processing import (
     CODE_INPUT_NAME,
+    DEFAULT_MAX_RUNTIME,
     IoName,
     ProcessingJobSpec,
     ProcessingPath,
@@ -476,9 +477,31 @@ class ProcessingJob:
         :class:`~mlopskit.errors.JobFailedError` when the job ends ``Failed`` or
         ``Stopped`` (unless ``raise_on_failure=False``). ``progress`` shows a status bar
         while waiting (default: in notebooks and terminals, see docs/notebooks.md).
+
+        ``timeout=None`` (the default) is the job's ``max_runtime`` (24 hours when it has
+        none) plus :data:`~mlopskit._waiting.JOB_WAIT_MARGIN` (one hour, for instances
+        starting and outputs uploading). ``math.inf`` waits without limit.
+
+        Example:
+            >>> import mlopskit, tempfile
+            >>> s = mlopskit.LocalSession(root=tempfile.mkdtemp())
+            >>> ProcessingJob("no-such-job", session=s).wait(timeout=-1)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got -1
         """
+        if timeout is not None:
+            wait_timeout(timeout, JOB_WAIT_MARGIN)  # a bad timeout is refused before any call
         backend = self.session.backend
         cursor: list[Any] = [None]
+        # The first describe gives the job's max_runtime, which sets the default timeout;
+        # it is also the first poll.
+        first = [self.describe()]
+        limit = wait_timeout(timeout, job_wait_timeout(first[0].max_runtime,
+                                                       DEFAULT_MAX_RUNTIME))
+
+        def fetch() -> ProcessingJobDescription:
+            return first.pop() if first else self.describe()
 
         def stream(_: ProcessingJobDescription) -> None:
             if logs:
@@ -491,7 +514,7 @@ class ProcessingJob:
         fast = Capability.IN_PROCESS_WAIT in backend.capabilities
         clock = SystemClock() if fast else self.session.clock
         description = poll_until(
-            self.describe, lambda d: d.is_terminal, clock=clock, timeout=timeout,
+            fetch, lambda d: d.is_terminal, clock=clock, timeout=limit,
             initial=0.05 if fast else 2.0, maximum=1.0 if fast else 30.0,
             describe=lambda d: f"processing job {self.name!r} is still {d.status}",
             on_poll=stream,

@@ -29,7 +29,7 @@ from ._archive import make_tar_gz
 from ._data import local_path as _local_path
 from ._data import upload_path as _upload_path
 from ._display import WaitProgress
-from ._waiting import poll_until
+from ._waiting import JOB_WAIT_MARGIN, job_wait_timeout, poll_until, wait_timeout
 from .backends.base import Capability, TrainingJobDescription
 from .clock import SystemClock
 from .errors import ConflictError, JobFailedError, ValidationError
@@ -44,7 +44,7 @@ from .specs._common import (
     refuse_variables,
     with_tokens,
 )
-from .specs.training import MetricDefinition, TrainingJobSpec
+from .specs.training import DEFAULT_MAX_RUN, MetricDefinition, TrainingJobSpec
 
 if TYPE_CHECKING:
     from .models import Model
@@ -450,9 +450,31 @@ class TrainingJob:
         session clock) and :class:`~mlopskit.errors.JobFailedError` when the job ends
         ``Failed`` or ``Stopped`` (unless ``raise_on_failure=False``). ``progress`` shows a
         status bar while waiting (default: in notebooks and terminals, see docs/notebooks.md).
+
+        ``timeout=None`` (the default) is the job's ``max_run`` plus
+        :data:`~mlopskit._waiting.JOB_WAIT_MARGIN` (one hour, for instances starting and
+        outputs uploading): 25 hours for a job with the default ``max_run`` of 24 hours.
+        ``math.inf`` waits without limit.
+
+        Example:
+            >>> import mlopskit, tempfile
+            >>> s = mlopskit.LocalSession(root=tempfile.mkdtemp())
+            >>> TrainingJob("no-such-job", session=s).wait(timeout=-5)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got -5
         """
+        if timeout is not None:
+            wait_timeout(timeout, JOB_WAIT_MARGIN)  # a bad timeout is refused before any call
         backend = self.session.backend
         cursor: list[Any] = [None]
+        # The first describe gives the job's max_run, which sets the default timeout; it
+        # is also the first poll.
+        first = [self.describe()]
+        limit = wait_timeout(timeout, job_wait_timeout(first[0].max_run, DEFAULT_MAX_RUN))
+
+        def fetch() -> TrainingJobDescription:
+            return first.pop() if first else self.describe()
 
         def stream(_: TrainingJobDescription) -> None:
             if logs:
@@ -465,7 +487,7 @@ class TrainingJob:
         fast = Capability.IN_PROCESS_WAIT in backend.capabilities
         clock = SystemClock() if fast else self.session.clock
         description = poll_until(
-            self.describe, lambda d: d.is_terminal, clock=clock, timeout=timeout,
+            fetch, lambda d: d.is_terminal, clock=clock, timeout=limit,
             initial=0.05 if fast else 2.0, maximum=1.0 if fast else 30.0,
             describe=lambda d: f"training job {self.name!r} is still {d.status} "
                                f"({d.secondary_status})",

@@ -238,7 +238,7 @@ CAPTURE_CASES: list[tuple[str, Any, str, str]] = [
      "destination_s3_uri", "not an S3 URI"),
     ("destination-bad-bucket", {"destination_s3_uri": "s3://Bad_Bucket/capture"},
      "destination_s3_uri", "not an S3 URI"),
-    ("destination-over-512", {"destination_s3_uri": "s3://bucket-1/" + "k" * 500},
+    ("destination-over-512", {"destination_s3_uri": "s3://bucket-1/" + "k/" * 250},
      "destination_s3_uri", "at most 512"),
     ("csv-type-with-parameters", {"csv_content_types": ["text/csv; charset=utf-8"]},
      "csv_content_types", "no parameters"),

@@ -179,7 +179,7 @@ def test_a_failed_upload_removes_what_it_had_written(local_session, tmp_path):
     (root / "sub").mkdir(parents=True)
     (root / "a.csv").write_bytes(b"1\n")
     (root / "sub" / "x.csv").write_bytes(b"2\n")
-    with pytest.raises(OSError):
+    with pytest.raises(ConflictError, match="a file cannot also be a folder"):
         local_session.upload(root, f"s3://{bucket}/up/")
     assert _everything(local_session) == [f"s3://{bucket}/up/sub"]
 

@@ -87,6 +87,7 @@ class TrainingJobDescription:
     image_uri: str | None = None
     framework: str | None = None
     framework_version: str | None = None
+    max_run: int | None = None  # StoppingCondition.MaxRuntimeInSeconds
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -118,7 +119,8 @@ class ProcessingJobDescription:
     start_time: _dt.datetime | None
     end_time: _dt.datetime | None
     tags: dict[str, str]
-    environment: dict[str, str] = dataclasses.field(default_factory=dict)
+    # repr=False: values may be secrets (the CLI and the HTML card show only the names)
+    environment: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
     image_uri: str | None = None
     max_runtime: int | None = None
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)

@@ -93,31 +93,49 @@ class PipelineExecution:
 
         ``progress`` shows a bar of the steps that have ended (default: in notebooks and
         terminals, see docs/notebooks.md).
+
+        At most ``timeout`` seconds, then :class:`~mlopskit.errors.WaitTimeoutError` (the
+        execution keeps running). ``None`` (the default) is
+        :data:`~mlopskit._waiting.DEFAULT_PIPELINE_TIMEOUT`, three days: a pipeline has no
+        runtime limit of its own, its jobs do. ``math.inf`` waits without limit.
+
+        Example:
+            >>> import mlopskit, tempfile
+            >>> s = mlopskit.LocalSession(root=tempfile.mkdtemp())
+            >>> arn = "arn:aws:sagemaker:us-east-1:0:pipeline/p/execution/x"
+            >>> PipelineExecution(arn, s).wait(timeout=-5)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got -5
         """
+        from .._waiting import DEFAULT_PIPELINE_TIMEOUT, wait_timeout
+
+        limit = wait_timeout(timeout, DEFAULT_PIPELINE_TIMEOUT)
         engine = pipeline_engine(self.session)
         bar = WaitProgress[tuple["ExecutionRecord", list["StepRecord"]]].create(
             f"pipeline {self._label()}", self._progress_state, progress=progress, unit="step")
-        if bar is None:
-            engine.join(self.arn, timeout)
-        else:
-            self._poll(engine, timeout, bar)
+        # Polled rather than joined: a local execution started by another process has no
+        # thread here to join, and the timeout must hold either way.
+        self._poll(engine, limit, bar)
         record = engine.describe_execution(self.arn)
         if record.status not in TERMINAL:
-            raise WaitTimeoutError(f"pipeline execution {self.arn} still {record.status} "
-                                   f"after {timeout} s")
+            raise WaitTimeoutError(f"pipeline execution {self.arn} is still {record.status} "
+                                   f"after waiting {limit:g} s; it was left as it is: wait "
+                                   "again, or stop it")
         if record.status != "Succeeded":
             raise JobFailedError(f"pipeline execution {self.arn} {record.status}: "
                                  f"{record.failure_reason or 'stopped on request'}",
                                  job=self, status=record.status)
         return self
 
-    def _poll(self, engine: PipelineBackend, timeout: float | None,
-              bar: WaitProgress[tuple[ExecutionRecord, list[StepRecord]]]) -> None:
-        """Wait as ``join`` does, reading the steps as it goes to feed the bar."""
+    def _poll(self, engine: PipelineBackend, timeout: float,
+              bar: WaitProgress[tuple[ExecutionRecord, list[StepRecord]]] | None) -> None:
+        """Wait as ``join`` does, reading the steps as it goes to feed the bar (if any)."""
         from .._waiting import poll_until
 
-        with contextlib.suppress(Exception):
-            self._definition_info(engine)  # the bar's total; no bar total without it
+        if bar is not None:
+            with contextlib.suppress(Exception):
+                self._definition_info(engine)  # the bar's total; no bar total without it
         local = self.session.backend_name == "local"
         arn = self.arn
 
@@ -133,7 +151,7 @@ class PipelineExecution:
 
         with contextlib.suppress(WaitTimeoutError):  # wait() reports it, as after join
             poll_until(lambda: (engine.describe_execution(arn),
-                                engine.list_execution_steps(arn)),
+                                engine.list_execution_steps(arn) if bar is not None else []),
                        lambda found: found[0].status in TERMINAL,
                        clock=_JoinClock() if local else self.session.clock, timeout=timeout,
                        initial=0.2 if local else 5.0, maximum=1.0 if local else 30.0,

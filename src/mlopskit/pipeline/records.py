@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = ["TERMINAL", "ExecutionRecord", "PipelineBackend", "StepRecord"]
@@ -23,7 +23,8 @@ class StepRecord:
     cache_source: str | None  # the execution whose run was reused
     attempts: int
     job: str | None
-    properties: dict[str, Any]
+    # Not in the repr: a job step's properties hold its request, environment values too.
+    properties: dict[str, Any] = field(repr=False)
     start_time: _dt.datetime | None
     end_time: _dt.datetime | None
 

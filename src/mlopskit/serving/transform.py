@@ -238,10 +238,27 @@ class TransformJob:
              progress: bool | None = None) -> TransformJob:
         """Block until the job ends; :class:`~mlopskit.errors.JobFailedError` unless it
         Completed. ``progress`` shows a bar: records when the backend counts them as it
-        goes, otherwise the job's status changes."""
+        goes, otherwise the job's status changes.
+
+        At most ``timeout`` seconds on the session clock, then
+        :class:`~mlopskit.errors.WaitTimeoutError` (the job is left running). ``None`` (the
+        default) is :data:`~mlopskit._waiting.DEFAULT_TRANSFORM_TIMEOUT`, 24 hours: a
+        transform has no runtime limit of its own. ``math.inf`` waits without limit.
+
+        Example:
+            >>> import mlopskit, tempfile
+            >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
+            >>> TransformJob("score-1", session=session).wait(timeout="soon")  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got 'soon'
+        """
+        from .._waiting import DEFAULT_TRANSFORM_TIMEOUT, wait_timeout
+
+        limit = wait_timeout(timeout, DEFAULT_TRANSFORM_TIMEOUT)
         described = poll_until(self.describe, lambda d: d.status in {"Completed", "Failed",
                                                                      "Stopped"},
-                               clock=self.session.clock, timeout=timeout, initial=2.0,
+                               clock=self.session.clock, timeout=limit, initial=2.0,
                                maximum=30.0,
                                describe=lambda d: f"transform job {self.name!r} is {d.status}",
                                progress=WaitProgress.create(

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..errors import ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "NAME_PATTERN",
@@ -26,11 +29,19 @@ __all__ = [
     "check_s3_uri",
     "check_tags",
     "format_pydantic_error",
+    "hides_values",
+    "key_text",
+    "s3_uri_problem",
 ]
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-S3_URI_PATTERN = re.compile(rf"^s3://({_BUCKET})(/.*)?$")
+# \Z, not $: "$" also matches before a trailing newline, which would slip into the key.
+S3_URI_PATTERN = re.compile(rf"^s3://({_BUCKET})(/.*)?\Z", re.DOTALL)
+# C0 controls, DEL and C1 controls: S3 takes them in keys, but they hide in logs and
+# terminals, NUL cannot be in a file name, and a trailing newline is invisible.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_KEY_SEGMENT_BYTES = 255  # a file name's limit on common file systems
 INSTANCE_TYPE_PATTERN = re.compile(
     r"^ml\.[a-z0-9-]+\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal[0-9a-z-]*)$"
 )
@@ -41,6 +52,18 @@ class Spec(BaseModel):
     """Base of every spec: immutable, strict about unknown fields, serialisable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *, strict: bool | None = None,
+                            **kwargs: Any) -> Self:
+        """pydantic's, but a spec that does not validate (a stored one that a newer rule
+        refuses) is our :class:`ValidationError`, which names fields and never echoes
+        environment values; pydantic's own error text would hold the whole input."""
+        try:
+            return super().model_validate_json(json_data, strict=strict, **kwargs)
+        except pydantic.ValidationError as exc:
+            error = format_pydantic_error(exc, f"stored {cls.__name__}.")
+        raise error
 
 
 def check_name(value: str, *, kind: str = "name", max_length: int = 63) -> str:
@@ -64,26 +87,67 @@ def check_name(value: str, *, kind: str = "name", max_length: int = 63) -> str:
     return value
 
 
+def s3_uri_problem(value: Any) -> str | None:
+    """Why ``value`` is not an ``s3://bucket/key`` URI mlopskit accepts, or None when it is.
+
+    The reason never repeats the value (a caller may be checking a field that must not be
+    echoed, such as an environment variable), so callers add it where it is safe to show.
+
+    Besides S3's own rules (bucket names, at most 1024 characters), mlopskit refuses keys
+    that S3 would take but that would not mean the same object locally, where a key is a
+    file path: control characters (NUL, newline, tab, DEL...), empty segments (``a//b``,
+    a key starting with ``/``), ``.`` and ``..`` segments, and segments longer than
+    255 bytes. A final ``/`` (a prefix) is allowed.
+
+    Example:
+        >>> s3_uri_problem("s3://my-bucket/data/train") is None
+        True
+        >>> s3_uri_problem("s3://my-bucket/data//train")
+        "empty segment in the key ('//'); refused: it would name another key locally"
+    """
+    if not isinstance(value, str):
+        return f"expected an s3://bucket/key URI, got {type(value).__name__}"
+    if len(value) > 1024:
+        return f"is {len(value)} characters; at most 1024"
+    match = S3_URI_PATTERN.match(value)
+    if match is None:
+        if _CONTROL.search(value):
+            return "holds a control character (such as NUL, a newline or a tab)"
+        return ("is not an S3 URI; expected s3://bucket/key with a bucket name of 3-63 "
+                "lowercase letters, digits, dots and hyphens")
+    if _CONTROL.search(value):
+        return "holds a control character (such as NUL, a newline or a tab); refused in keys"
+    key = (match.group(2) or "").removeprefix("/")
+    segments = key.split("/")
+    for index, part in enumerate(segments):
+        if part in {".", ".."}:
+            return "'.' and '..' segments are not allowed in an S3 key"
+        if not part and index < len(segments) - 1:
+            return "empty segment in the key ('//'); refused: it would name another key locally"
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_KEY_SEGMENT_BYTES:
+            return (f"a key segment is {len(part.encode('utf-8', 'surrogatepass'))} bytes; at "
+                    f"most {MAX_KEY_SEGMENT_BYTES} between slashes")
+    return None
+
+
 def check_s3_uri(value: str) -> str:
-    """Check an ``s3://bucket/key`` URI (bucket naming rules, no ``..`` segments).
+    """Check an ``s3://bucket/key`` URI (see :func:`s3_uri_problem` for the rules).
 
     Example:
         >>> check_s3_uri("s3://my-bucket/data/train")
         's3://my-bucket/data/train'
+        >>> check_s3_uri("s3://my-bucket/data/../train")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: 's3://my-bucket/data/../train': '.' and '..' segments are not allowed ...
     """
-    if not isinstance(value, str):
-        raise ValueError(f"expected an s3://bucket/key URI, got {type(value).__name__}")
-    match = S3_URI_PATTERN.match(value)
-    if match is None:
-        raise ValueError(
-            f"{value!r} is not an S3 URI; expected s3://bucket/key with a bucket name of "
-            "3-63 lowercase letters, digits, dots and hyphens"
-        )
-    key = (match.group(2) or "").lstrip("/")
-    if any(part in {"..", "."} for part in key.split("/")):
-        raise ValueError(f"{value!r}: '.' and '..' segments are not allowed in an S3 key")
-    if len(value) > 1024:
-        raise ValueError(f"S3 URI is {len(value)} characters; at most 1024")
+    problem = s3_uri_problem(value)
+    if problem is not None:
+        if not isinstance(value, str):
+            raise ValueError(problem)
+        shown = repr(value) if len(value) <= 200 else repr(value[:197]) + "..."
+        joint = " " if problem.startswith(("is ", "holds ")) else ": "
+        raise ValueError(f"{shown}{joint}{problem}")
     return value
 
 
@@ -104,8 +168,21 @@ def check_instance_type(value: str) -> str:
     )
 
 
+def key_text(key: object, limit: int = 60) -> str:
+    """``repr(key)``, shortened past ``limit`` characters: how messages name a key.
+
+    Example:
+        >>> key_text("MY_FLAG"), key_text("K" * 100)[-5:]
+        ("'MY_FLAG'", 'KK...')
+    """
+    shown = repr(key)
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
+
+
 def check_environment(value: Mapping[str, str]) -> dict[str, str]:
     """Check container environment variables: at most 100, keys and values <= 512 chars.
+
+    Messages name keys, never values (they may be secrets).
 
     Example:
         >>> check_environment({"MY_FLAG": "1"})
@@ -115,13 +192,14 @@ def check_environment(value: Mapping[str, str]) -> dict[str, str]:
         raise ValueError(f"{len(value)} variables given; at most 100")
     for key, val in value.items():
         if not isinstance(key, str) or not ENV_KEY_PATTERN.match(key) or len(key) > 512:
-            raise ValueError(
-                f"variable name {key!r} must match [a-zA-Z_][a-zA-Z0-9_]* (at most 512 chars)"
-            )
+            raise ValueError(f"variable name {key_text(key)} must match "
+                             "[a-zA-Z_][a-zA-Z0-9_]* (at most 512 chars)")
         if not isinstance(val, str):
-            raise ValueError(f"variable {key!r}: value must be a string, got {type(val).__name__}")
+            raise ValueError(f"variable {key_text(key)}: value must be a string, got "
+                             f"{type(val).__name__}")
         if len(val) > 512:
-            raise ValueError(f"variable {key!r}: value is {len(val)} characters; at most 512")
+            raise ValueError(f"variable {key_text(key)}: value is {len(val)} characters; "
+                             "at most 512")
     return dict(value)
 
 
@@ -147,7 +225,9 @@ def check_tags(value: Mapping[str, str]) -> dict[str, str]:
 ResourceName = Annotated[str, AfterValidator(check_name)]
 S3Uri = Annotated[str, AfterValidator(check_s3_uri)]
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
-Environment = Annotated[dict[str, str], AfterValidator(check_environment)]
+# repr=False: a spec's repr (in a log line, a debugger, a test failure) never shows values
+# that may be secrets.
+Environment = Annotated[dict[str, str], AfterValidator(check_environment), Field(repr=False)]
 Tags = Annotated[dict[str, str], AfterValidator(check_tags)]
 
 M = TypeVar("M", bound=BaseModel)
@@ -242,8 +322,34 @@ def refuse_variables(spec: Any, what: str) -> None:
             field=fields[0])
 
 
+# Fields whose values may hold secrets (tokens, passwords): errors name their keys, never
+# their values. Both spellings: spec fields, and the request fields of the SageMaker API.
+SECRET_FIELDS = frozenset({"environment", "hyperparameters"})
+
+
+def hides_values(path: Iterable[object]) -> bool:
+    """Whether a field at ``path`` (dotted parts) is, or is inside, a field whose values
+    are never shown: ``environment`` or ``hyperparameters``, in either spelling.
+
+    Example:
+        >>> hides_values(["environment", "API_TOKEN"]), hides_values(["Environment"])
+        (True, True)
+        >>> hides_values(["inputs", "train"])
+        False
+    """
+    for part in path:
+        for piece in str(part).split("."):
+            if piece.split("[", 1)[0].lower() in SECRET_FIELDS:
+                return True
+    return False
+
+
 def format_pydantic_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:
-    """Turn pydantic's report into one :class:`ValidationError` naming every bad field."""
+    """Turn pydantic's report into one :class:`ValidationError` naming every bad field.
+
+    The value received is shown, except in environment and hyperparameter fields, whose
+    values may be secrets: there only the keys are named.
+    """
     parts: list[str] = []
     first_field: str | None = None
     for err in exc.errors(include_url=False):
@@ -262,6 +368,9 @@ def format_pydantic_error(exc: pydantic.ValidationError, prefix: str = "") -> Va
             # a check across fields: its message names them, and the input is the whole
             # object (which may hold values that must not be echoed, like environment)
             parts.append(msg)
+        elif hides_values([field]):
+            kind = "" if isinstance(received, Mapping) else f" (got {type(received).__name__})"
+            parts.append(f"{field}: {msg}{kind}")
         else:
             shown = repr(received)
             if len(shown) > 80:
@@ -282,4 +391,7 @@ def build(model: type[M], prefix: str = "", /, **data: Any) -> M:
     try:
         return model.model_validate(with_tokens(data))
     except pydantic.ValidationError as exc:
-        raise format_pydantic_error(exc, prefix) from None
+        error = format_pydantic_error(exc, prefix)
+    # Raised outside the except block, so pydantic's error (whose text holds every input
+    # value, secrets included) is not even kept as the __context__.
+    raise error

@@ -97,7 +97,8 @@ def check_processing_environment(value: Mapping[str, str]) -> dict[str, str]:
 
 ProcessingPath = Annotated[str, AfterValidator(check_processing_path)]
 IoName = Annotated[str, AfterValidator(_check_io_name)]
-ProcessingEnvironment = Annotated[dict[str, str], AfterValidator(check_processing_environment)]
+ProcessingEnvironment = Annotated[dict[str, str], AfterValidator(check_processing_environment),
+                                  Field(repr=False)]  # values may be secrets
 
 
 class ProcessingInputSpec(Spec):

@@ -117,6 +117,7 @@ def description_from_response(response: dict[str, Any],
                 for c in response.get("InputDataConfig", [])
                 if "S3DataSource" in c.get("DataSource", {})},
         image_uri=response.get("AlgorithmSpecification", {}).get("TrainingImage"),
+        max_run=response.get("StoppingCondition", {}).get("MaxRuntimeInSeconds"),
         raw=response,
     )
 

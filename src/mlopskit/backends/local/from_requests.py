@@ -111,7 +111,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from ...errors import CapabilityError, ValidationError
-from ...specs._common import build, check_s3_uri
+from ...specs._common import build, check_s3_uri, hides_values
 from ...specs.registry import ApprovalStatus, ModelPackageSpec
 from ...specs.serving import DeployedModelSpec, TransformJobSpec
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
@@ -238,16 +238,17 @@ def _request_choice(obj: Mapping[str, Any], key: str, path: str, allowed: tuple[
 
 
 def _request_strings(value: Any, path: str) -> dict[str, str]:
-    """A string -> string map (Environment, HyperParameters)."""
+    """A string -> string map (Environment, HyperParameters). Errors name the key and the
+    type received, never a value: these maps may hold secrets."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError(f"{path}: expected an object of strings, got "
-                              f"{_request_shown(value)}", field=path)
+                              f"{type(value).__name__}", field=path)
     for key, inner in value.items():
         if not isinstance(inner, str):
             where = _request_path(path, str(key))
-            raise ValidationError(f"{where}: expected a string, got {_request_shown(inner)}",
+            raise ValidationError(f"{where}: expected a string, got {type(inner).__name__}",
                                   field=where)
     return {str(k): v for k, v in value.items()}
 
@@ -342,11 +343,16 @@ def _request_validate(model: type[_M], data: dict[str, Any], locate: _Locator) -
             first = first or field
             if err["type"] == "missing":
                 parts.append(f"{field}: required")
-            elif not err["loc"]:
+            elif not err["loc"] or hides_values([field, *err["loc"]]):
+                # a whole-request check, or a field whose values may be secrets
+                # (Environment, HyperParameters): named, never echoed
                 parts.append(f"{field}: {message}")
             else:
                 parts.append(f"{field}: {message} (got {_request_shown(err.get('input'))})")
-        raise ValidationError("; ".join(parts), field=first) from None
+        error = ValidationError("; ".join(parts), field=first)
+    # Raised outside the except block: pydantic's error, whose text holds every input
+    # value (secrets included), is not kept as its __context__ either.
+    raise error
 
 
 # -- CreateTrainingJob ----------------------------------------------------------------------
@@ -429,7 +435,7 @@ def _training_hyperparameters(value: Any, image: str) -> tuple[dict[str, Any], d
             framework[key] = decoded
         elif key not in _TRAINING_FRAMEWORK_IGNORED and decoded is not False:
             raise CapabilityError(
-                f"HyperParameters.{key}: {text!r} asks the framework container for something "
+                f"HyperParameters.{key}: asks the framework container for something "
                 "the local backend does not do (such as a distributed launcher); it reads "
                 f"{', '.join(_TRAINING_FRAMEWORK_READ)}, ignores "
                 f"{', '.join(_TRAINING_FRAMEWORK_IGNORED)}, and accepts other sagemaker_* "

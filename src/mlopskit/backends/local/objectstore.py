@@ -1,7 +1,14 @@
 """A folder that plays S3: ``s3://bucket/key`` lives at ``<root>/bucket/key``.
 
-Writes are atomic (temporary file + rename), so a reader never sees half an object, and
-keys that would escape the folder are refused.
+Writes are atomic (temporary file + rename), so a reader never sees half an object.
+
+A key is a file path here, so keys that S3 would take but that would name another file
+(``a//b``, ``./a``, ``a/..``), hold control characters or escape the bucket's folder are
+refused by :func:`split_s3_uri` with a :class:`~mlopskit.errors.ValidationError` naming
+``uri``, before anything is touched; the AWS store uses the same function, so both refuse
+the same keys. What a folder cannot hold that S3 can (an object ``a`` beside objects under
+``a/``) is a :class:`~mlopskit.errors.ConflictError`. Temporary files live in
+``<root>/.partial/``, which no bucket can be named, so no key is reserved.
 """
 
 from __future__ import annotations
@@ -13,23 +20,33 @@ from pathlib import Path
 from typing import Any
 
 from ..._data import sha256_file
-from ...errors import NotFoundError, ValidationError
-from ...specs._common import S3_URI_PATTERN
+from ...errors import ConflictError, NotFoundError, ValidationError
+from ...specs._common import S3_URI_PATTERN, check_s3_uri
 
 __all__ = ["LocalObjectStore", "objects_under", "split_s3_uri"]
 
+_PARTIAL = ".partial"  # not a bucket name: those start with a lowercase letter or digit
+
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``.
+    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``; a URI mlopskit refuses (see
+    :func:`mlopskit.specs._common.check_s3_uri`) is a ValidationError naming ``uri``.
 
     Example:
         >>> split_s3_uri("s3://bucket/a/b")
         ('bucket', 'a/b')
+        >>> split_s3_uri("s3://bucket/a//b")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: uri: 's3://bucket/a//b': empty segment in the key ...
     """
+    try:
+        check_s3_uri(uri)
+    except ValueError as exc:
+        raise ValidationError(f"uri: {exc}", field="uri") from None
     match = S3_URI_PATTERN.match(uri)
-    if match is None:
-        raise ValidationError(f"{uri!r} is not an s3://bucket/key URI")
-    return match.group(1), (match.group(2) or "").lstrip("/")
+    assert match is not None  # check_s3_uri matched it
+    return match.group(1), (match.group(2) or "").removeprefix("/")
 
 
 def objects_under(objects: Any, prefix: str) -> list[tuple[str, str]]:
@@ -57,7 +74,7 @@ class LocalObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # private, as the store is
         self._resolved_root = self.root.resolve()
 
     def make_bucket(self, bucket: str) -> None:
@@ -69,18 +86,23 @@ class LocalObjectStore:
         bucket, key = split_s3_uri(uri)
         path = (self._resolved_root / bucket / key).resolve()
         if not path.is_relative_to(self._resolved_root / bucket):
-            raise ValidationError(f"{uri!r} points outside its bucket")
+            raise ValidationError(f"uri: {uri!r} points outside its bucket", field="uri")
         return path
 
     def _object_path(self, uri: str) -> Path:
         key = split_s3_uri(uri)[1]
         if not key or key.endswith("/"):
-            raise ValidationError(f"{uri!r} names a prefix, not an object")
+            raise ValidationError(f"uri: {uri!r} names a prefix, not an object", field="uri")
         return self.path_for(uri)
 
-    def _write_atomic(self, path: Path, writer: object) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    def _write_atomic(self, path: Path, writer: object, uri: str) -> None:
+        staging = self.root / _PARTIAL
+        staging.mkdir(exist_ok=True, mode=0o700)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise self._clash(uri) from None
+        fd, tmp = tempfile.mkstemp(dir=staging, prefix="upload-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 if isinstance(writer, bytes):
@@ -88,18 +110,28 @@ class LocalObjectStore:
                 else:
                     with open(writer, "rb") as source:  # type: ignore[call-overload]
                         shutil.copyfileobj(source, handle, 1024 * 1024)
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except (IsADirectoryError, NotADirectoryError):
+                raise self._clash(uri) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def _clash(self, uri: str) -> ConflictError:
+        return ConflictError(
+            f"object {uri!r} cannot be stored locally: a key and a prefix of it cannot both "
+            "be objects here (a file cannot also be a folder), though S3 allows it; "
+            "nothing was written")
+
     def put_bytes(self, data: bytes, uri: str) -> None:
-        self._write_atomic(self._object_path(uri), data)
+        self._write_atomic(self._object_path(uri), data, uri)
 
     def put_file(self, path: Path, uri: str) -> None:
+        self._object_path(uri)  # a bad URI is refused before the file is looked at
         if not path.is_file():
             raise NotFoundError(f"local file {str(path)!r} does not exist")
-        self._write_atomic(self._object_path(uri), path)
+        self._write_atomic(self._object_path(uri), path, uri)
 
     def get_bytes(self, uri: str) -> bytes:
         path = self._object_path(uri)
@@ -122,10 +154,12 @@ class LocalObjectStore:
         shutil.copyfile(source, path)
 
     def exists(self, uri: str) -> bool:
-        try:
-            return self._object_path(uri).is_file()
-        except ValidationError:
+        """Whether an object has exactly this key (False for a prefix); a URI mlopskit
+        refuses is a ValidationError, as on the AWS store."""
+        key = split_s3_uri(uri)[1]
+        if not key or key.endswith("/"):
             return False
+        return self.path_for(uri).is_file()
 
     def list(self, uri_prefix: str) -> list[str]:
         """Every object whose key starts with the prefix's key, sorted, as S3 URIs."""
@@ -142,8 +176,6 @@ class LocalObjectStore:
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames.sort()
             for filename in sorted(filenames):
-                if filename.startswith(".upload-"):
-                    continue
                 key = (Path(dirpath) / filename).relative_to(bucket_root).as_posix()
                 if key.startswith(key_prefix):
                     found.append(f"s3://{bucket}/{key}")
@@ -151,7 +183,8 @@ class LocalObjectStore:
 
     def delete(self, uri: str) -> None:
         path = self._object_path(uri)
-        path.unlink(missing_ok=True)
+        if path.is_file():  # deleting a key that is not there is no error, as on S3
+            path.unlink(missing_ok=True)
         # Tidy empty folders up to the bucket, as S3 has no folders to leave behind.
         bucket_root = self.path_for(f"s3://{split_s3_uri(uri)[0]}/")
         parent = path.parent

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
+from .specs._common import NAME_PATTERN, PIPELINE_NAME_PATTERN
 
 __all__ = ["add_resource_commands", "run_resource_command"]
 
@@ -34,8 +35,7 @@ JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
 
 # SageMaker's name rules, checked here so a malformed name is a bad argument (exit 2), not
 # a "not found" (exit 1): jobs, endpoints and variants take 63 characters, pipelines 256.
-_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-_PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+_NAME, _PIPELINE_NAME = NAME_PATTERN, PIPELINE_NAME_PATTERN
 _EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:pipeline/"
                             r"[a-zA-Z0-9-]{1,256}/execution/[a-zA-Z0-9]{1,256}$")
 
@@ -385,6 +385,7 @@ def _execution_dict(record: Any) -> dict[str, Any]:
 
 
 def _pipelines(args: argparse.Namespace, session: Any) -> None:
+    from .backends.base import Capability
     from .pipeline.execution import PipelineExecution, pipeline_engine
 
     engine = pipeline_engine(session)
@@ -422,7 +423,8 @@ def _pipelines(args: argparse.Namespace, session: Any) -> None:
     overrides = _typed_parameters(definition, args.param, args.name)
     pipeline = Pipeline.from_definition(definition_text, name=args.name, session=session)
     execution = pipeline.start(overrides)
-    if args.wait or session.backend_name == "local":  # local runs live in this process
+    # An execution run in this process (locally) ends with it: always wait for it there.
+    if args.wait or Capability.IN_PROCESS_WAIT in session.backend.capabilities:
         execution = PipelineExecution(execution.arn, session)
         try:
             execution.wait()
@@ -438,14 +440,13 @@ def _pipelines(args: argparse.Namespace, session: Any) -> None:
 
 
 def _doctor(args: argparse.Namespace, session: Any) -> None:
-    from .backends.local.backend import LocalBackend
+    from .backends.base import Capability
     from .errors import MlopsKitError
 
-    backend = session.backend if session.backend_name == "local" else None
-    if not isinstance(backend, LocalBackend):
+    if Capability.STORE_CHECK not in session.backend.capabilities:
         raise ValidationError("--backend: doctor checks the local backend's store (SageMaker "
                               "keeps its own state); drop --backend aws", field="backend")
-    report = backend.check_store()
+    report = session.backend.check_store()
     lines = [f"root {report.root}",
              "metadata.db: " + ("integrity ok" if not report.integrity else "DAMAGED")]
     lines += [f"  integrity: {line}" for line in report.integrity]

@@ -38,6 +38,8 @@ __all__ = [
 BACKEND_NAMES = ("local", "aws")
 DEFAULT_LOCAL_BUCKET = "mlopskit-local"
 DEFAULT_REGION = "us-east-1"
+# The role a local pipeline definition names when the session has none (nothing assumes it).
+LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/mlopskit-local"
 
 
 class Session:
@@ -88,6 +90,12 @@ class Session:
                 field="bucket",
             )
         return self._bucket
+
+    @property
+    def execution_role(self) -> str | None:
+        """The role jobs and pipelines run as: ``role_arn``; a local session without one
+        has a stand-in (local jobs assume no role, but a pipeline definition names one)."""
+        return self.role_arn
 
     def require(self, capability: Capability, what: str) -> None:
         """Fail early, with a clear error, when the backend lacks ``capability``."""
@@ -306,6 +314,10 @@ class LocalSession(Session):
     @property
     def backend_name(self) -> str:
         return "local"
+
+    @property
+    def execution_role(self) -> str | None:
+        return self.role_arn or LOCAL_ROLE_ARN
 
     def _make_backend(self) -> Backend:
         from .backends.local import LocalBackend

@@ -14,7 +14,6 @@ from moto.core.exceptions import JsonRESTError
 from moto.sagemaker import models as sm_models
 
 import mlopskit
-from mlopskit.backends.aws.requests import create_training_job_request
 from mlopskit.errors import (
     BackendError,
     JobFailedError,
@@ -24,6 +23,7 @@ from mlopskit.errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from mlopskit.sagemaker_api.training import create_training_job_request
 from mlopskit.specs import TrainingJobSpec, build
 from mlopskit.testing import TEST_ROLE_ARN
 
@@ -269,8 +269,8 @@ def test_s3_object_store_round_trip(aws_session, tmp_path):
 
 
 def test_serving_and_registry_requests_pass_botocore_validation(aws_session):
-    from mlopskit.backends.aws.registry import create_model_package_request
-    from mlopskit.backends.aws.serving import (
+    from mlopskit.sagemaker_api.registry import create_model_package_request
+    from mlopskit.sagemaker_api.serving import (
         create_endpoint_config_request,
         create_model_request,
     )
@@ -312,7 +312,7 @@ def test_serving_and_registry_requests_pass_botocore_validation(aws_session):
     mlopskit.Linear(20, interval=120, rollback_on=["HighErrorRate"]),
 ], ids=["all-at-once", "canary", "linear"])
 def test_rollout_requests_pass_botocore_validation(aws_session, strategy):
-    from mlopskit.backends.aws.serving import deployment_config
+    from mlopskit.sagemaker_api.serving import deployment_config
 
     request = {"EndpointName": "e-1", "EndpointConfigName": "c-2",
                "DeploymentConfig": deployment_config(strategy)}

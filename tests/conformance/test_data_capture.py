@@ -232,7 +232,7 @@ def test_read_captures_of_an_endpoint_without_capture(any_session, model):
 
 
 def test_capture_requests_pass_botocore_validation(aws_session):
-    from mlopskit.backends.aws.serving import create_endpoint_config_request
+    from mlopskit.sagemaker_api.serving import create_endpoint_config_request
     from mlopskit.specs import build
     from mlopskit.specs.serving import EndpointConfigSpec
 

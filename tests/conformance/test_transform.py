@@ -134,7 +134,7 @@ def test_bad_transform_settings(any_session, model, kwargs, text):
 
 
 def test_transform_request_passes_botocore_validation(aws_session):
-    from mlopskit.backends.aws.serving import create_transform_job_request
+    from mlopskit.sagemaker_api.transform import create_transform_job_request
     from mlopskit.specs import build
     from mlopskit.specs.serving import TransformJobSpec
 

@@ -19,7 +19,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from mlopskit.backends.local.inference_server import make_server
-from mlopskit.serving.handlers import HandlerError, load_handler
+from mlopskit.sagemaker_api.inference.handlers import HandlerError, load_handler
 
 SCRIPTS = Path(__file__).parent.parent / "scripts" / "inference"
 X = np.array([[0.1, 0.2, 0.3], [2.0, 1.0, 0.5], [-1.0, -2.0, 0.0], [1.5, -0.5, 2.0]])

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 import mlopskit
-from mlopskit.backends.local.from_requests import processing_spec_from_request
 from mlopskit.errors import CapabilityError, ConflictError, JobFailedError
+from mlopskit.sagemaker_api.processing import processing_spec_from_request
 
 SCRIPTS = Path(__file__).parent.parent / "scripts" / "processing"
 REFERENCE = Path(__file__).parent.parent / "data" / "sdk-v2-pipeline-definition.json"

@@ -21,22 +21,23 @@ from typing import Any
 import pytest
 
 import mlopskit
-from mlopskit.backends.aws.registry import create_model_package_request
-from mlopskit.backends.aws.requests import (
-    create_processing_job_request,
-    create_training_job_request,
-)
-from mlopskit.backends.aws.serving import create_model_request
-from mlopskit.backends.local.from_requests import (
-    model_package_spec_from_request,
-    model_spec_from_request,
-    processing_spec_from_request,
-    training_spec_from_request,
-    transform_spec_from_request,
-)
 from mlopskit.cli import main
 from mlopskit.errors import CapabilityError, MlopsKitError, ValidationError
 from mlopskit.pipeline import Pipeline, ProcessingStep
+from mlopskit.sagemaker_api.processing import (
+    create_processing_job_request,
+    processing_spec_from_request,
+)
+from mlopskit.sagemaker_api.registry import (
+    create_model_package_request,
+    model_package_spec_from_request,
+)
+from mlopskit.sagemaker_api.serving import create_model_request, model_spec_from_request
+from mlopskit.sagemaker_api.training import (
+    create_training_job_request,
+    training_spec_from_request,
+)
+from mlopskit.sagemaker_api.transform import transform_spec_from_request
 from mlopskit.specs._common import build
 from mlopskit.specs.processing import ProcessingJobSpec
 from mlopskit.specs.registry import ModelPackageSpec

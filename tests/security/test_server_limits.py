@@ -15,7 +15,7 @@ import pytest
 import mlopskit
 from mlopskit.backends.local.inference_server import make_server
 from mlopskit.errors import InvocationError, ValidationError
-from mlopskit.serving.handlers import load_handler
+from mlopskit.sagemaker_api.inference.handlers import load_handler
 
 from .support import echo_model, wait_until
 

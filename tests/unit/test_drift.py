@@ -14,17 +14,14 @@ from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
 
 from mlopskit.errors import NotFoundError, ValidationError
-from mlopskit.monitoring.statistics import (
-    PSI_EPSILON,
+from mlopskit.monitoring import (
     Baseline,
     DriftThresholds,
     baseline,
-    chi2_sf,
     compare,
-    kolmogorov_sf,
     model_quality_metrics,
-    psi,
 )
+from mlopskit.monitoring.distributions import PSI_EPSILON, chi2_sf, kolmogorov_sf, psi
 
 RNG = np.random.default_rng(2026)
 

@@ -12,23 +12,27 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from mlopskit.backends.aws.registry import (
+from mlopskit.errors import CapabilityError, ValidationError
+from mlopskit.sagemaker_api import registry as registry_api
+from mlopskit.sagemaker_api import serving as serving_api
+from mlopskit.sagemaker_api import training as training_api
+from mlopskit.sagemaker_api import transform as transform_api
+from mlopskit.sagemaker_api.model_metrics import metrics_report, read_metrics
+from mlopskit.sagemaker_api.registry import (
+    PackageRegistration,
     create_model_package_request,
-    metrics_report,
-    read_metrics,
+    model_package_spec_from_request,
     serving_environment,
 )
-from mlopskit.backends.aws.requests import create_training_job_request
-from mlopskit.backends.aws.serving import create_model_request, create_transform_job_request
-from mlopskit.backends.local import from_requests
-from mlopskit.backends.local.from_requests import (
-    PackageRegistration,
-    model_package_spec_from_request,
-    model_spec_from_request,
+from mlopskit.sagemaker_api.serving import create_model_request, model_spec_from_request
+from mlopskit.sagemaker_api.training import (
+    create_training_job_request,
     training_spec_from_request,
+)
+from mlopskit.sagemaker_api.transform import (
+    create_transform_job_request,
     transform_spec_from_request,
 )
-from mlopskit.errors import CapabilityError, ValidationError
 from mlopskit.specs import build
 from mlopskit.specs.registry import ApprovalStatus, HistoryEntry, ModelPackageSpec
 from mlopskit.specs.serving import DeployedModelSpec, TransformJobSpec
@@ -225,7 +229,7 @@ def test_sdk_distribution_switches_that_are_off_are_accepted():
 def test_every_ignored_training_field_changes_nothing():
     request = sdk_framework_train()
     expected = training_spec_from_request(request, name="t-1")
-    for field in sorted(from_requests._TRAINING_IGNORED):
+    for field in sorted(training_api._TRAINING_IGNORED):
         request[field] = {"Anything": "at all"}
     request["AlgorithmSpecification"].update(EnableSageMakerMetricsTimeSeries=True,
                                              TrainingImageConfig={"TrainingRepositoryAccessMode":
@@ -865,16 +869,20 @@ def test_marketplace_certification_set_to_false_is_accepted():
 
 # -- documentation --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("table", [
-    "_TRAINING_IGNORED", "_TRAINING_REFUSED", "_TRAINING_ALGORITHM_IGNORED",
-    "_TRAINING_ALGORITHM_REFUSED", "_TRAINING_RESOURCES_IGNORED", "_TRAINING_FRAMEWORK_IGNORED",
-    "_MODEL_IGNORED", "_MODEL_CONTAINER_IGNORED", "_MODEL_CONTAINER_REFUSED",
-    "_TRANSFORM_IGNORED", "_TRANSFORM_REFUSED", "_PACKAGE_IGNORED", "_PACKAGE_REFUSED",
-    "_PACKAGE_CONTAINER_IGNORED", "_PACKAGE_CONTAINER_REFUSED"])
-def test_every_ignored_or_refused_field_is_named_in_the_module_docstring(table):
-    doc = from_requests.__doc__ or ""
-    missing = sorted(name for name in getattr(from_requests, table) if f"``{name}``" not in doc)
-    assert not missing, f"{table}: the module docstring does not name {missing}"
+@pytest.mark.parametrize(("module", "table"), [
+    (training_api, "_TRAINING_IGNORED"), (training_api, "_TRAINING_REFUSED"),
+    (training_api, "_TRAINING_ALGORITHM_IGNORED"), (training_api, "TRAINING_ALGORITHM_REFUSED"),
+    (training_api, "_TRAINING_RESOURCES_IGNORED"), (training_api, "_TRAINING_FRAMEWORK_IGNORED"),
+    (serving_api, "_MODEL_IGNORED"), (serving_api, "_MODEL_CONTAINER_IGNORED"),
+    (serving_api, "_MODEL_CONTAINER_REFUSED"), (transform_api, "_TRANSFORM_IGNORED"),
+    (transform_api, "_TRANSFORM_REFUSED"), (registry_api, "_PACKAGE_IGNORED"),
+    (registry_api, "_PACKAGE_REFUSED"), (registry_api, "_PACKAGE_CONTAINER_IGNORED"),
+    (registry_api, "_PACKAGE_CONTAINER_REFUSED")],
+    ids=lambda value: value if isinstance(value, str) else value.__name__.rsplit(".", 1)[-1])
+def test_every_ignored_or_refused_field_is_named_in_the_module_docstring(module, table):
+    doc = module.__doc__ or ""
+    missing = sorted(name for name in getattr(module, table) if f"``{name}``" not in doc)
+    assert not missing, f"{module.__name__}.{table}: the module docstring does not name {missing}"
 
 
 def test_code_repacked_into_the_artifact_is_read_from_there():

@@ -15,7 +15,7 @@ from mlopskit.monitoring.actions import (
     action_from_dict,
     check_actions,
 )
-from mlopskit.monitoring.cadence import Cadence
+from mlopskit.sagemaker_api.cadence import Cadence
 
 UTC = dt.timezone.utc
 

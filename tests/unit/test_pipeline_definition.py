@@ -31,7 +31,9 @@ from mlopskit.pipeline import (
     RetryPolicy,
     TrainingStep,
 )
-from mlopskit.pipeline.checks import check_definition
+from mlopskit.pipeline.variables import ExecutionVariable
+from mlopskit.sagemaker_api.pipeline.checks import check_definition
+from mlopskit.sagemaker_api.pipeline.parameters import EXECUTION_VARIABLE_NAMES
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 SCRIPTS = Path(__file__).parent.parent / "scripts"
@@ -187,6 +189,23 @@ def test_a_processor_holding_variables_runs_only_in_a_pipeline(local_session):
     assert arguments["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == \
         {"Get": "Parameters.ProcessingInstanceCount"}
     assert arguments["Environment"]["MODE"] == {"Get": "Parameters.Mode"}
+
+
+def test_the_execution_variables_are_those_the_definition_checks_accept():
+    offered = {value.name for value in vars(ExecutionVariables).values()
+               if isinstance(value, ExecutionVariable)}
+    assert offered == EXECUTION_VARIABLE_NAMES
+
+
+def test_a_definition_default_is_checked_as_a_parameter_checks_it():
+    definition = {"Version": "2020-12-01", "Parameters": [
+        {"Name": "Region", "Type": "String", "DefaultValue": "ap-south-1",
+         "EnumValues": ["eu-west-1"]}],
+        "Steps": [{"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}]}
+    with pytest.raises(ValidationError, match="default_value: parameter 'Region' allows"):
+        check_definition(definition)
+    with pytest.raises(ValidationError, match="default_value: parameter 'Region' allows"):
+        ParameterString("Region", default_value="ap-south-1", enum_values=["eu-west-1"])
 
 
 def test_variables_refuse_to_become_strings():

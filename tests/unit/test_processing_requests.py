@@ -14,11 +14,13 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from mlopskit.backends.aws.requests import create_processing_job_request
 from mlopskit.backends.local._pathmap import PathMap
-from mlopskit.backends.local.from_requests import processing_spec_from_request
-from mlopskit.backends.local.processing import python_options
 from mlopskit.errors import CapabilityError, ValidationError
+from mlopskit.sagemaker_api.processing import (
+    create_processing_job_request,
+    processing_spec_from_request,
+    python_options,
+)
 from mlopskit.specs import build
 from mlopskit.specs.processing import ProcessingJobSpec
 

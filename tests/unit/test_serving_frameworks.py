@@ -21,9 +21,9 @@ import xgboost as xgb
 
 from mlopskit.backends.local.inference_server import make_server
 from mlopskit.errors import ValidationError
-from mlopskit.serving.codecs import read_recordio_protobuf
-from mlopskit.serving.frameworks import serving_framework
-from mlopskit.serving.handlers import HandlerError, InferenceHandler, load_handler
+from mlopskit.sagemaker_api.inference.codecs import read_recordio_protobuf
+from mlopskit.sagemaker_api.inference.frameworks import serving_framework
+from mlopskit.sagemaker_api.inference.handlers import HandlerError, InferenceHandler, load_handler
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(6, 4))
@@ -391,7 +391,7 @@ def test_the_sklearn_flavour_does_not_import_xgboost(tmp_path):
     code = textwrap.dedent(f'''
         import sys
         from pathlib import Path
-        from mlopskit.serving.handlers import load_handler
+        from mlopskit.sagemaker_api.inference.handlers import load_handler
         handler = load_handler(Path({str(tmp_path)!r}), "inference.py", Path("."))
         reply = handler.invoke(b"[[1, 2], [3, 4]]", "application/json", None)
         print(reply.body.decode())
@@ -470,7 +470,7 @@ def test_a_response_like_answer_sets_body_type_and_status(serve):
 
 
 def test_a_response_content_type_wins_over_its_mimetype():
-    from mlopskit.serving.handlers import _as_reply
+    from mlopskit.sagemaker_api.inference.handlers import _as_reply
 
     class FlaskLike:
         status_code = 200

@@ -12,8 +12,9 @@ import datetime as _dt
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ..specs.monitoring import MonitoringScheduleSpec
 from ..specs.processing import ProcessingJobSpec
 from ..specs.registry import (
     ApprovalStatus,
@@ -22,7 +23,19 @@ from ..specs.registry import (
     ModelPackageSpec,
     PackageRecord,
 )
+from ..specs.serving import (
+    DeployedModelSpec,
+    EndpointConfigSpec,
+    EndpointDescription,
+    InvokeResult,
+    TransformJobDescription,
+    TransformJobSpec,
+)
 from ..specs.training import TrainingJobSpec
+
+if TYPE_CHECKING:
+    from ..sagemaker_api.pipeline.records import ExecutionRecord, StepRecord
+    from ..sagemaker_api.rollout import RolloutReport, Strategy
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -30,9 +43,14 @@ __all__ = [
     "Capability",
     "LogSink",
     "MetricValue",
+    "MonitoringBackend",
     "ObjectStore",
+    "PipelineBackend",
     "ProcessingJobDescription",
     "RegistryBackend",
+    "SchedulerStore",
+    "ServingBackend",
+    "StoreReport",
     "TrainingJobDescription",
 ]
 
@@ -53,6 +71,13 @@ class Capability(str, enum.Enum):
     IN_PROCESS_WAIT = "in-process-wait"
     REALTIME_ENDPOINTS = "realtime-endpoints"
     RECORDIO_SPLIT = "recordio-split"
+    # Serverless cold starts counted by the backend itself (SageMaker reports them in
+    # CloudWatch instead).
+    COLD_START_STATS = "cold-start-stats"
+    # A scheduler that runs monitors in Python: on_violation actions, approval triggers.
+    PYTHON_SCHEDULER = "python-scheduler"
+    # A state store of mlopskit's own to check and repair (mlopskit doctor).
+    STORE_CHECK = "store-check"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,9 +209,139 @@ class RegistryBackend(Protocol):
         ...
 
 
+class ServingBackend(Protocol):
+    """Models, endpoint configs, endpoints and batch transform jobs (the
+    ``realtime-endpoints`` capability)."""
+
+    def check_model(self, spec: DeployedModelSpec) -> None:
+        """Refuse, before its code or artifact is uploaded, a model this backend could not
+        create (on AWS: no image can be found for it)."""
+        ...
+
+    def create_model(self, spec: DeployedModelSpec) -> None: ...
+
+    def delete_model(self, name: str) -> None: ...
+
+    def create_endpoint_config(self, spec: EndpointConfigSpec) -> None: ...
+
+    def delete_endpoint_config(self, name: str) -> None: ...
+
+    def create_endpoint(self, name: str, config_name: str, *,
+                        tags: dict[str, str] | None = None) -> None:
+        """Create the endpoint; return after the call (the caller waits for InService)."""
+        ...
+
+    def describe_endpoint(self, name: str) -> EndpointDescription: ...
+
+    def list_endpoints(self) -> list[str]: ...
+
+    def update_endpoint_weights(self, name: str, weights: dict[str, float]) -> None: ...
+
+    def update_endpoint(self, name: str, config_name: str,
+                        strategy: Strategy) -> RolloutReport: ...
+
+    def switch_endpoint_config(self, name: str, config_name: str) -> None: ...
+
+    def delete_endpoint(self, name: str) -> None: ...
+
+    def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str | None,
+                        target_variant: str | None = None,
+                        inference_id: str | None = None) -> InvokeResult: ...
+
+    def cold_starts(self, name: str) -> dict[str, Any]:
+        """Per serverless variant: cold starts so far and the last one's milliseconds (the
+        ``cold-start-stats`` capability)."""
+        ...
+
+    def create_transform_job(self, spec: TransformJobSpec) -> None: ...
+
+    def describe_transform_job(self, name: str) -> TransformJobDescription: ...
+
+    def list_transform_jobs(self) -> list[str]: ...
+
+
+class MonitoringBackend(Protocol):
+    """Monitoring schedules. Runs themselves are computed in front, on both backends."""
+
+    def create_schedule(self, spec: MonitoringScheduleSpec) -> None: ...
+
+    def describe_schedule(self, name: str) -> dict[str, Any]:
+        """Name, monitor type, status (``Scheduled``/``Stopped``), cadence and the backend's
+        own details."""
+        ...
+
+    def list_schedules(self) -> list[str]: ...
+
+    def set_schedule_status(self, name: str, status: str) -> None: ...
+
+    def delete_schedule(self, name: str) -> None: ...
+
+
+class SchedulerStore(Protocol):
+    """What a scheduler that runs monitors in Python keeps (the ``python-scheduler``
+    capability): the schedules it runs with their monitors' definitions, which windows it
+    has claimed, and approval triggers with their events."""
+
+    def schedules(self) -> list[dict[str, Any]]: ...
+
+    def schedule(self, name: str) -> dict[str, Any]: ...
+
+    def claim_due(self, name: str, due: _dt.datetime, next_due: _dt.datetime) -> bool: ...
+
+    def record_run(self, name: str, run_id: str, status: str) -> None: ...
+
+    def create_trigger(self, name: str, definition: dict[str, Any], last_version: int,
+                       created: _dt.datetime) -> None: ...
+
+    def triggers(self) -> list[dict[str, Any]]: ...
+
+    def trigger(self, name: str) -> dict[str, Any]: ...
+
+    def claim_version(self, name: str, previous: int, version: int) -> bool: ...
+
+    def add_event(self, name: str, at: _dt.datetime, version: int, outcome: str,
+                  detail: dict[str, Any]) -> None: ...
+
+    def events(self, name: str) -> list[dict[str, Any]]: ...
+
+    def delete_trigger(self, name: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreReport:
+    """What a store check found (``mlopskit doctor``, the ``store-check`` capability).
+
+    ``integrity``: the database's own complaints; ``settled``: what the describe pass ended
+    (a job or execution whose process had died); ``problems``: invariants still broken after
+    it; ``leftovers``: temporary files of interrupted uploads (invisible to readers, safe to
+    delete once no upload runs). ``ok`` is true when there are neither complaints nor
+    problems.
+    """
+
+    root: str
+    integrity: list[str]
+    settled: list[str]
+    problems: list[str]
+    leftovers: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.integrity and not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "ok": self.ok}
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """The verbs a session hands specs to."""
+    """The verbs a session hands specs to.
+
+    Training and processing verbs sit on the backend itself; the other families are typed
+    attributes: ``objects``, ``registry``, ``serving``, ``pipelines``, ``monitoring`` and
+    ``scheduler``. A family (or part of one) a backend lacks is a :class:`Capability` it does
+    not declare; the public objects check it before any work starts, and the attribute
+    raises :class:`~mlopskit.errors.CapabilityError` if reached anyway.
+    """
 
     name: str
     region: str
@@ -241,6 +396,60 @@ class Backend(Protocol):
     @property
     def registry(self) -> RegistryBackend: ...
 
+    @property
+    def serving(self) -> ServingBackend: ...
+
+    @property
+    def pipelines(self) -> PipelineBackend: ...
+
+    @property
+    def monitoring(self) -> MonitoringBackend: ...
+
+    @property
+    def scheduler(self) -> SchedulerStore: ...
+
     def training_job_exists(self, name: str) -> bool: ...
 
+    def check_store(self) -> StoreReport:
+        """Check the backend's own state store and settle what dead processes left (the
+        ``store-check`` capability: SageMaker keeps its own state)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class PipelineBackend(Protocol):
+    """The pipeline verbs both backends implement (the local engine, SageMaker's API)."""
+
+    def upsert_pipeline(self, name: str, definition: str, *, role_arn: str | None,
+                        description: str | None = None,
+                        tags: dict[str, str] | None = None) -> str: ...
+
+    def describe_pipeline(self, name: str) -> dict[str, Any]: ...
+
+    def check_runnable(self, definition: dict[str, Any]) -> None:
+        """Refuse (``CapabilityError``) a checked definition with a step this backend can
+        never run, before anything of it runs."""
+        ...
+
+    def start_execution(self, name: str, parameters: dict[str, Any], *,
+                        display_name: str | None = None, workers: int | None = None
+                        ) -> str: ...
+
+    def describe_execution(self, arn: str) -> ExecutionRecord: ...
+
+    def execution_definition(self, arn: str) -> str:
+        """The definition JSON the execution runs (DescribePipelineDefinitionForExecution)."""
+        ...
+
+    def list_execution_steps(self, arn: str) -> list[StepRecord]: ...
+
+    def list_executions(self, name: str) -> list[str]: ...
+
+    def list_pipelines(self) -> list[str]: ...
+
+    def stop_execution(self, arn: str) -> None: ...
+
+    def join(self, arn: str, timeout: float | None = None) -> None:
+        """Return when the execution has ended, or after ``timeout`` seconds."""
+        ...

@@ -218,7 +218,7 @@ def run_demo(session: LocalSession, *, out: TextIO | None = None, rows: int = 30
     import mlopskit
     from mlopskit.serving.rollout import Canary, ErrorRateAbove
 
-    if session.backend_name != "local":
+    if not isinstance(session, mlopskit.LocalSession):
         raise CapabilityError("the demo runs on the local backend only (it needs no AWS "
                               "account); drop --backend aws")
     progress = _Progress(out if out is not None else sys.stdout)

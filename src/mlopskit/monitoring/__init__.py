@@ -15,9 +15,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..sagemaker_api.cadence import Cadence
     from .actions import CallFunction, LogViolations, StartPipeline
-    from .cadence import Cadence
+    from .baselines import Baseline, baseline
     from .capture import CapturedPayload, CaptureRecord, captures_to_frame, read_captures
+    from .drift import DriftReport, DriftThresholds, compare
     from .monitor import (
         DataQualityMonitor,
         ModelQualityMonitor,
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
         MonitoringSchedule,
     )
     from .quality import QualityReport, put_ground_truth
+    from .quality_metrics import model_quality_metrics
     from .scheduler import (
         ApprovalTrigger,
         Rollout,
@@ -32,14 +35,6 @@ if TYPE_CHECKING:
         deploy_on_approval,
         run_due,
         run_forever,
-    )
-    from .statistics import (
-        Baseline,
-        DriftReport,
-        DriftThresholds,
-        baseline,
-        compare,
-        model_quality_metrics,
     )
 
 __all__ = [
@@ -73,7 +68,7 @@ __all__ = [
 
 _WHERE = {
     "CallFunction": "actions", "LogViolations": "actions", "StartPipeline": "actions",
-    "Cadence": "cadence",
+    "Cadence": "mlopskit.sagemaker_api.cadence",
     "CaptureRecord": "capture", "CapturedPayload": "capture",
     "captures_to_frame": "capture", "read_captures": "capture",
     "DataQualityMonitor": "monitor", "ModelQualityMonitor": "monitor",
@@ -81,9 +76,9 @@ _WHERE = {
     "QualityReport": "quality", "put_ground_truth": "quality",
     "ApprovalTrigger": "scheduler", "Rollout": "scheduler", "SchedulerPass": "scheduler",
     "deploy_on_approval": "scheduler", "run_due": "scheduler", "run_forever": "scheduler",
-    "Baseline": "statistics", "DriftReport": "statistics", "DriftThresholds": "statistics",
-    "baseline": "statistics", "compare": "statistics",
-    "model_quality_metrics": "statistics",
+    "Baseline": "baselines", "baseline": "baselines",
+    "DriftReport": "drift", "DriftThresholds": "drift", "compare": "drift",
+    "model_quality_metrics": "quality_metrics",
 }
 
 
@@ -91,7 +86,8 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'mlopskit.monitoring' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    target = module if module.startswith("mlopskit.") else f"{__name__}.{module}"
+    value = getattr(importlib.import_module(target), name)
     globals()[name] = value
     return value
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .statistics import DriftReport, FeatureDrift
+    from .drift import DriftReport, FeatureDrift
 
 __all__ = ["bar_chart", "render_report", "report_svg"]
 

@@ -1,9 +1,9 @@
 """Read what an endpoint's data capture recorded, and turn it into a DataFrame.
 
 The files are SageMaker's (``<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``, one
-JSON record a line), whether SageMaker wrote them to S3 or the local backend to its folder
-store, so the same code reads both. Only the hour folders that overlap ``[start, end)`` are
-opened.
+JSON record a line; :mod:`mlopskit.sagemaker_api.capture` holds the format), whether
+SageMaker wrote them to S3 or the local backend to its folder store, so the same code reads
+both. Only the hour folders that overlap ``[start, end)`` are opened.
 
 Example:
     >>> import datetime as dt, json, tempfile, mlopskit
@@ -23,9 +23,7 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import csv
-import dataclasses
 import datetime as _dt
 import io
 import json
@@ -33,7 +31,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from ..serving.capture import parse_inference_time
+from ..sagemaker_api.capture import (
+    HOUR,
+    CapturedPayload,
+    CaptureRecord,
+    capture_file,
+    common_hour_prefix,
+    parse_capture_file,
+)
 from ..session import Session, resolve_session
 
 if TYPE_CHECKING:
@@ -41,64 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CaptureRecord", "CapturedPayload", "captures_to_frame", "read_captures"]
 
-_HOUR = _dt.timedelta(hours=1)
 _JSON_LINES = {"application/jsonlines", "application/x-jsonlines", "application/json-lines",
                "application/jsonl"}
 _SUPPORTED = ("text/csv", "application/json", "application/jsonlines", "application/x-npy")
-
-
-@dataclasses.dataclass(frozen=True)
-class CapturedPayload:
-    """One side of a captured invocation: its content type and body.
-
-    ``data`` is text for bodies captured as CSV or JSON, bytes for base64-captured ones.
-
-    Example:
-        >>> payload = CapturedPayload("text/csv; charset=utf-8", "CSV", "42,51000,18")
-        >>> payload.media_type, payload.text()
-        ('text/csv', '42,51000,18')
-        >>> CapturedPayload("application/json", "BASE64", b'{"predictions": [1]}').text()
-        '{"predictions": [1]}'
-    """
-
-    content_type: str
-    encoding: str
-    data: str | bytes
-
-    @property
-    def media_type(self) -> str:
-        """The content type without parameters, lower case (``text/csv``)."""
-        return self.content_type.split(";", 1)[0].strip().lower()
-
-    def text(self) -> str:
-        """The body as text (UTF-8)."""
-        return self.data if isinstance(self.data, str) else self.data.decode("utf-8")
-
-
-@dataclasses.dataclass(frozen=True)
-class CaptureRecord:
-    """One captured invocation. ``input`` or ``output`` is None when it was not captured.
-
-    :func:`read_captures` returns these; ``inference_time`` is aware (UTC).
-
-    Example:
-        >>> import datetime as dt
-        >>> record = CaptureRecord(
-        ...     "e-1", "order-1017", dt.datetime(2026, 3, 1, 9, 15, tzinfo=dt.timezone.utc),
-        ...     "churn", "AllTraffic", CapturedPayload("text/csv", "CSV", "42,51000"),
-        ...     CapturedPayload("text/csv", "CSV", "1"), uri="s3://bkt/capture/e-1.jsonl")
-        >>> record.inference_id, record.input.text(), record.output.text()
-        ('order-1017', '42,51000', '1')
-    """
-
-    event_id: str
-    inference_id: str | None
-    inference_time: _dt.datetime
-    endpoint: str
-    variant: str
-    input: CapturedPayload | None
-    output: CapturedPayload | None
-    uri: str = dataclasses.field(compare=False, repr=False)
 
 
 def _aware(value: Any, field: str) -> _dt.datetime | None:
@@ -148,22 +98,21 @@ def read_captures(source: str, *, endpoint_name: str | None = None,
         prefix += f"{endpoint_name}/"
         if variant_name is not None:
             prefix += f"{variant_name}/"
-            prefix += _common_hours(start, end)
+            prefix += common_hour_prefix(start, end)
     records: list[CaptureRecord] = []
     objects = resolved.backend.objects
     for uri in objects.list(prefix):
         # .../<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl, wherever the source stops
-        parts = uri.split("/")[3:]
-        hour = _hour_of(parts[-5:-1]) if len(parts) >= 7 else None
-        if hour is None or not parts[-1].endswith(".jsonl"):
+        found = capture_file(uri)
+        if found is None:
             continue  # not a capture file (SageMaker writes nothing else here)
-        endpoint, variant = parts[-7], parts[-6]
+        endpoint, variant, hour = found
         if (variant_name is not None and variant != variant_name) or \
                 (endpoint_name is not None and endpoint != endpoint_name) or \
                 (end is not None and hour >= end) or \
-                (start is not None and hour + _HOUR <= start):
+                (start is not None and hour + HOUR <= start):
             continue
-        for record in _parse_file(uri, objects.get_bytes(uri), endpoint, variant):
+        for record in parse_capture_file(uri, objects.get_bytes(uri), endpoint, variant):
             if (start is None or record.inference_time >= start) and \
                     (end is None or record.inference_time < end):
                 records.append(record)
@@ -195,64 +144,6 @@ def _destination(source: Any, endpoint_name: str | None,
         raise ValidationError(f"endpoint_name: {endpoint_name!r} differs from the endpoint "
                               f"{source!r} given as source", field="endpoint_name")
     return described.data_capture.destination_s3_uri.rstrip("/"), source
-
-
-def _common_hours(start: _dt.datetime | None, end: _dt.datetime | None) -> str:
-    """The ``yyyy/mm/dd/hh/`` folders every hour of ``[start, end)`` shares, as a prefix."""
-    if start is None or end is None:
-        return ""
-    first = start.astimezone(_dt.timezone.utc).strftime("%Y/%m/%d/%H/")
-    last = (end - _dt.timedelta(microseconds=1)).astimezone(_dt.timezone.utc).strftime(
-        "%Y/%m/%d/%H/")
-    shared = ""
-    for a, b in zip(first.split("/"), last.split("/"), strict=True):
-        if a != b or not a:
-            break
-        shared += a + "/"
-    return shared
-
-
-def _hour_of(parts: Sequence[str]) -> _dt.datetime | None:
-    if [len(p) for p in parts] != [4, 2, 2, 2] or not all(p.isdigit() for p in parts):
-        return None
-    try:
-        year, month, day, hour = (int(p) for p in parts)
-        return _dt.datetime(year, month, day, hour, tzinfo=_dt.timezone.utc)
-    except ValueError:
-        return None
-
-
-def _payload(side: Any) -> CapturedPayload | None:
-    if side is None:
-        return None
-    encoding = str(side.get("encoding", "BASE64"))
-    raw = side.get("data", "")
-    data: str | bytes = base64.b64decode(raw) if encoding == "BASE64" else str(raw)
-    return CapturedPayload(str(side.get("observedContentType", "")), encoding, data)
-
-
-def _parse_file(uri: str, content: bytes, endpoint: str, variant: str) -> list[CaptureRecord]:
-    lines = content.split(b"\n")
-    complete = content.endswith(b"\n")
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            data = item["captureData"]
-            metadata = item["eventMetadata"]
-            records.append(CaptureRecord(
-                event_id=str(metadata["eventId"]), inference_id=metadata.get("inferenceId"),
-                inference_time=parse_inference_time(str(metadata["inferenceTime"])),
-                endpoint=endpoint, variant=variant, input=_payload(data.get("endpointInput")),
-                output=_payload(data.get("endpointOutput")), uri=uri))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            if number == len(lines) and not complete:
-                break  # the last line of a file still being appended to
-            raise ValidationError(f"{uri} line {number}: not a data capture record ({exc})",
-                                  field="source") from None
-    return records
 
 
 # -- DataFrames -------------------------------------------------------------------------

@@ -24,14 +24,16 @@ import itertools
 import json
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..backends.base import Capability, SchedulerStore
 from ..errors import CapabilityError, MlopsKitError, ValidationError
+from ..sagemaker_api.cadence import Cadence
 from ..session import Session, resolve_session
+from ..specs._common import NAME_PATTERN, build
+from ..specs.monitoring import MonitoringJobSpec, MonitoringScheduleSpec
 from .actions import Action, action_from_dict, check_actions
-from .cadence import Cadence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +42,7 @@ __all__ = ["DataQualityMonitor", "ModelQualityMonitor", "MonitoringRun", "Monito
 
 logger = logging.getLogger("mlopskit.monitoring")
 
-_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_NAME = NAME_PATTERN
 DEFAULT_REPORTS = "model-monitor/reports"
 
 
@@ -331,41 +333,28 @@ class _Monitor:
         if self.endpoint_name is None and self.capture_uri is None:
             raise ValidationError("source: a scheduled monitor needs an endpoint or a "
                                   "captured-data URI to read", field="source")
-        if self.session.backend_name == "local":
-            definition = self._definition()  # refuses actions that cannot be stored
-            store = _local_store(self.session)
-            now = self.session.clock.now()
-            store.create_schedule(self.name, self.monitor_type, definition, cadence.hours,
-                                  cadence.next_due(now), now)
-        else:
-            if self.on_violation:
-                raise CapabilityError(
-                    "on_violation: SageMaker runs AWS monitoring schedules itself and cannot "
-                    "call back into Python; react to its CloudWatch metrics or EventBridge "
-                    "events, or call monitor.run() from your own scheduler")
-            from ..backends.aws.monitoring import create_schedule
-
-            create_schedule(self.session, self._aws_job_definition(image_uri, instance_type),
-                            self.name, self.monitor_type, cadence)
+        if self.on_violation and \
+                Capability.PYTHON_SCHEDULER not in self.session.backend.capabilities:
+            raise CapabilityError(
+                "on_violation: SageMaker runs AWS monitoring schedules itself and cannot "
+                "call back into Python; react to its CloudWatch metrics or EventBridge "
+                "events, or call monitor.run() from your own scheduler")
+        spec = build(MonitoringScheduleSpec, "", name=self.name, monitor_type=self.monitor_type,
+                     every_hours=cadence.hours,
+                     definition=self._definition(),  # refuses actions that cannot be stored
+                     job=self._job(image_uri, instance_type))
+        self.session.backend.monitoring.create_schedule(spec)
         return MonitoringSchedule(self.name, self.session)
 
-    def _aws_job_definition(self, image_uri: str | None, instance_type: str
-                            ) -> dict[str, Any]:
+    def _job(self, image_uri: str | None, instance_type: str) -> MonitoringJobSpec:
+        """What SageMaker's analyzer would read and write for this monitor."""
         raise NotImplementedError
 
 
-def _local_store(session: Session) -> Any:
-    if session.backend_name != "local":
-        raise CapabilityError("the local scheduler keeps its schedules in the local store; "
-                              "on AWS, SageMaker runs monitoring schedules")
-    from ..backends.local.monitoring import LocalMonitoringStore
-
-    backend: Any = session.backend
-    store = getattr(backend, "_monitoring_store", None)
-    if store is None:
-        store = LocalMonitoringStore(backend.store)
-        backend._monitoring_store = store
-    return store
+def _scheduler(session: Session) -> SchedulerStore:
+    session.require(Capability.PYTHON_SCHEDULER, "the local scheduler (schedules run in "
+                    "Python, approval triggers)")
+    return session.backend.scheduler
 
 
 class MonitoringSchedule:
@@ -392,13 +381,7 @@ class MonitoringSchedule:
 
     def describe(self) -> dict[str, Any]:
         """Name, type, status (``Scheduled``/``Stopped``), cadence, next due time, last run."""
-        if self.session.backend_name == "local":
-            row = dict(_local_store(self.session).schedule(self.name))
-            row.pop("definition")
-            return row
-        from ..backends.aws.monitoring import describe_schedule
-
-        return describe_schedule(self.session, self.name)
+        return self.session.backend.monitoring.describe_schedule(self.name)
 
     @property
     def status(self) -> str:
@@ -406,7 +389,7 @@ class MonitoringSchedule:
 
     def monitor(self) -> _Monitor:
         """The monitor this schedule runs (local schedules only)."""
-        row = _local_store(self.session).schedule(self.name)
+        row = _scheduler(self.session).schedule(self.name)
         cls = _MONITORS[row["monitor_type"]]
         return cls._from_definition(row["definition"], self.session)
 
@@ -420,30 +403,16 @@ class MonitoringSchedule:
         self._set("Scheduled")
 
     def _set(self, status: str) -> None:
-        if self.session.backend_name == "local":
-            _local_store(self.session).set_schedule_status(self.name, status)
-        else:
-            from ..backends.aws.monitoring import set_schedule_status
-
-            set_schedule_status(self.session, self.name, status)
+        self.session.backend.monitoring.set_schedule_status(self.name, status)
 
     def delete(self) -> None:
-        if self.session.backend_name == "local":
-            _local_store(self.session).delete_schedule(self.name)
-        else:
-            from ..backends.aws.monitoring import delete_schedule
-
-            delete_schedule(self.session, self.name)
+        self.session.backend.monitoring.delete_schedule(self.name)
 
     @staticmethod
     def list(session: Session | None = None) -> list[MonitoringSchedule]:
         resolved = resolve_session(session)
-        if resolved.backend_name == "local":
-            return [MonitoringSchedule(row["name"], resolved)
-                    for row in _local_store(resolved).schedules()]
-        from ..backends.aws.monitoring import list_schedules
-
-        return [MonitoringSchedule(name, resolved) for name in list_schedules(resolved)]
+        return [MonitoringSchedule(name, resolved)
+                for name in resolved.backend.monitoring.list_schedules()]
 
     def __repr__(self) -> str:
         return f"MonitoringSchedule({self.name!r})"
@@ -485,7 +454,8 @@ class DataQualityMonitor(_Monitor):
                  schedule: str | None = None, session: Session | None = None) -> None:
         super().__init__(source, name=name, output_uri=output_uri, on_violation=on_violation,
                          session=session)
-        from .statistics import Baseline, DriftThresholds
+        from .baselines import Baseline
+        from .drift import DriftThresholds
 
         if isinstance(baseline, str):
             self.baseline_uri: str | None = baseline.rstrip("/")
@@ -517,7 +487,7 @@ class DataQualityMonitor(_Monitor):
     def _evaluate(self, data: Any, start: _dt.datetime | None, end: _dt.datetime | None
                   ) -> tuple[int, Any, list[dict[str, Any]], list[str], dict[str, float]]:
         from ..errors import NotFoundError
-        from .statistics import compare
+        from .drift import compare
 
         if data is None:
             from .capture import captures_to_frame
@@ -570,20 +540,13 @@ class DataQualityMonitor(_Monitor):
                    on_violation=[action_from_dict(a) for a in definition["on_violation"]],
                    session=session)
 
-    def _aws_job_definition(self, image_uri: str | None, instance_type: str
-                            ) -> dict[str, Any]:
-        from ..backends.aws.monitoring import data_quality_job_definition
-
-        if self.endpoint_name is None:
-            raise ValidationError("source: a SageMaker monitoring schedule reads an endpoint's "
-                                  "captures; pass the Endpoint", field="source")
+    def _job(self, image_uri: str | None, instance_type: str) -> MonitoringJobSpec:
         folder = self._baseline_folder()
-        return data_quality_job_definition(
-            self.session, endpoint_name=self.endpoint_name,
-            statistics_uri=f"{folder}/statistics.json",
-            constraints_uri=f"{folder}/constraints.json",
-            output_uri=f"{self.output_uri}/{self.name}", image_uri=image_uri,
-            instance_type=instance_type)
+        return build(MonitoringJobSpec, "", endpoint_name=self.endpoint_name,
+                     statistics_uri=f"{folder}/statistics.json",
+                     constraints_uri=f"{folder}/constraints.json",
+                     output_uri=f"{self.output_uri}/{self.name}", image_uri=image_uri,
+                     instance_type=instance_type)
 
 
 # -- model quality ----------------------------------------------------------------------
@@ -684,19 +647,12 @@ class ModelQualityMonitor(_Monitor):
                    on_violation=[action_from_dict(a) for a in definition["on_violation"]],
                    session=session)
 
-    def _aws_job_definition(self, image_uri: str | None, instance_type: str
-                            ) -> dict[str, Any]:
-        from ..backends.aws.monitoring import model_quality_job_definition
-
-        if self.endpoint_name is None or self.ground_truth_uri is None:
-            raise ValidationError("source: a SageMaker model quality schedule reads an "
-                                  "endpoint's captures and ground_truth_uri; pass both",
-                                  field="source")
-        return model_quality_job_definition(
-            self.session, endpoint_name=self.endpoint_name,
-            ground_truth_uri=self.ground_truth_uri, problem_type=self.problem_type,
-            output_uri=f"{self.output_uri}/{self.name}", image_uri=image_uri,
-            instance_type=instance_type, probability_threshold=self.probability_threshold)
+    def _job(self, image_uri: str | None, instance_type: str) -> MonitoringJobSpec:
+        return build(MonitoringJobSpec, "", endpoint_name=self.endpoint_name,
+                     ground_truth_uri=self.ground_truth_uri, problem_type=self.problem_type,
+                     output_uri=f"{self.output_uri}/{self.name}", image_uri=image_uri,
+                     instance_type=instance_type,
+                     probability_threshold=self.probability_threshold)
 
 
 _MONITORS: dict[str, type[_Monitor]] = {"DataQuality": DataQualityMonitor,

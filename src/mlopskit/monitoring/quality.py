@@ -6,6 +6,8 @@ Ground truth is written in SageMaker's record format, one JSON line per label, u
     {"groundTruthData": {"data": "1", "encoding": "CSV"},
      "eventMetadata": {"eventId": "<the inference id>"}, "eventVersion": "0"}
 
+(:mod:`mlopskit.sagemaker_api.model_monitor` holds that format and the reports' shapes.)
+
 Example:
     >>> check_quality_thresholds({"accuracy": 0.8}, "BinaryClassification")
     {'accuracy': 0.8}
@@ -23,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, ValidationError
+from ..sagemaker_api import model_monitor as mm
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,12 +113,9 @@ def put_ground_truth(labels: Mapping[str, Any], ground_truth_uri: str, *,
         if isinstance(label, bool) or not isinstance(label, (int, float, str)):
             raise ValidationError(f"labels.{inference_id}: a number or a string, got "
                                   f"{type(label).__name__}", field=f"labels.{inference_id}")
-        lines.append(json.dumps({"groundTruthData": {"data": str(label), "encoding": "CSV"},
-                                 "eventMetadata": {"eventId": inference_id},
-                                 "eventVersion": "0"}))
+        lines.append(mm.ground_truth_line(inference_id, str(label)))
     moment = (at or resolved.clock.now()).astimezone(_dt.timezone.utc)
-    uri = (f"{ground_truth_uri.rstrip('/')}/{moment:%Y/%m/%d/%H}/"
-           f"{moment:%M-%S}-{os.urandom(8).hex()}.jsonl")
+    uri = mm.ground_truth_key(ground_truth_uri, moment, os.urandom(8).hex())
     resolved.backend.objects.put_bytes(("\n".join(lines) + "\n").encode(), uri)
     return uri
 
@@ -137,12 +137,9 @@ def _read_ground_truth(ground_truth_uri: str, session: Session,
         for line in objects.get_bytes(uri).decode().splitlines():
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-                labels[record["eventMetadata"]["eventId"]] = \
-                    str(record["groundTruthData"]["data"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a malformed line is skipped, as SageMaker's merge job does
+            parsed = mm.parse_ground_truth_line(line)
+            if parsed is not None:  # a malformed line is skipped, as SageMaker's merge job does
+                labels[parsed[0]] = parsed[1]
     return labels
 
 
@@ -212,9 +209,9 @@ class QualityReport:
 
         objects = resolve_session(session).backend.objects
         objects.put_bytes(json.dumps(self.sagemaker_metrics, indent=2).encode(),
-                          f"{folder}/statistics.json")
-        objects.put_bytes(json.dumps({"violations": list(self.violations)}, indent=2).encode(),
-                          f"{folder}/constraint_violations.json")
+                          f"{folder}/{mm.STATISTICS_FILE}")
+        objects.put_bytes(json.dumps(mm.violations_document(self.violations),
+                                     indent=2).encode(), f"{folder}/{mm.VIOLATIONS_FILE}")
         objects.put_bytes(self.to_html().encode(), f"{folder}/report.html")
 
     def to_html(self) -> str:
@@ -250,7 +247,7 @@ def evaluate_quality(data: pd.DataFrame, *, problem_type: str,
     import numpy as np
     import pandas as pd
 
-    from .statistics import model_quality_metrics
+    from .quality_metrics import model_quality_metrics
 
     if not isinstance(data, pd.DataFrame) or not {"label", "prediction"} <= set(data.columns):
         raise ValidationError("data: a DataFrame with 'label' and 'prediction' columns",
@@ -283,13 +280,8 @@ def evaluate_quality(data: pd.DataFrame, *, problem_type: str,
     for metric, limit in thresholds.items():
         value = metrics.get(metric, float("nan"))
         if _breaks(metric, value, limit):
-            operator = "LessThanThreshold" if metric in _HIGHER else "GreaterThanThreshold"
-            violations.append({
-                "constraint_check_type": operator, "metric_name": metric,
-                "feature_name": metric,
-                "description": f"Metric {metric} with {value:.6g} was "
-                               f"{'less' if metric in _HIGHER else 'greater'} than the "
-                               f"threshold {limit:g}"})
+            violations.append(mm.model_quality_violation(metric, value, limit,
+                                                         higher_is_better=metric in _HIGHER))
     return QualityReport(problem_type=problem_type, rows=len(data), metrics=metrics,
                          thresholds=dict(thresholds), violations=tuple(violations),
                          sagemaker_metrics=shaped)

@@ -20,21 +20,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import MlopsKitError, ValidationError
+from ..sagemaker_api.cadence import Cadence
 from ..session import Session, resolve_session
-from .cadence import Cadence
-from .monitor import _MONITORS, MonitoringRun, _local_store
+from ..specs._common import NAME_PATTERN
+from .monitor import _MONITORS, MonitoringRun, _scheduler
 
 __all__ = ["ApprovalTrigger", "Rollout", "SchedulerPass", "deploy_on_approval", "run_due",
            "run_forever"]
 
 logger = logging.getLogger("mlopskit.monitoring")
 
-_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_NAME = NAME_PATTERN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +91,7 @@ def run_due(session: Session | None = None) -> SchedulerPass:
         []
     """
     resolved = resolve_session(session)
-    store = _local_store(resolved)
+    store = _scheduler(resolved)
     now = resolved.clock.now()
     runs: list[MonitoringRun] = []
     for row in store.schedules():
@@ -209,14 +209,14 @@ class ApprovalTrigger:
         self.session = resolve_session(session)
 
     def describe(self) -> dict[str, Any]:
-        return dict(_local_store(self.session).trigger(self.name))
+        return dict(_scheduler(self.session).trigger(self.name))
 
     def events(self) -> list[Rollout]:
         return [Rollout(e["trigger"], e["at"], e["version"], e["outcome"], e["detail"])
-                for e in _local_store(self.session).events(self.name)]
+                for e in _scheduler(self.session).events(self.name)]
 
     def delete(self) -> None:
-        _local_store(self.session).delete_trigger(self.name)
+        _scheduler(self.session).delete_trigger(self.name)
 
     def __repr__(self) -> str:
         return f"ApprovalTrigger({self.name!r})"
@@ -265,7 +265,7 @@ def deploy_on_approval(group: Any, endpoint: Any, strategy: Any = None, *,
     if not _NAME.match(trigger_name):
         raise ValidationError(f"name: {trigger_name!r} must be 1-63 letters, digits and "
                               "hyphens", field="name")
-    store = _local_store(resolved)
+    store = _scheduler(resolved)
     found = ModelPackageGroup.get(group_name, session=resolved)  # NotFoundError if absent
     Endpoint(endpoint_name, session=resolved).describe()  # NotFoundError if absent
     latest = found.latest()
@@ -306,4 +306,4 @@ def _check_trigger(session: Session, store: Any, trigger: dict[str, Any]) -> Rol
 
 def list_triggers(session: Session | None = None) -> Sequence[ApprovalTrigger]:
     resolved = resolve_session(session)
-    return [ApprovalTrigger(t["name"], resolved) for t in _local_store(resolved).triggers()]
+    return [ApprovalTrigger(t["name"], resolved) for t in _scheduler(resolved).triggers()]

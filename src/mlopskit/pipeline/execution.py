@@ -5,42 +5,28 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import _display
 from .._display import WaitProgress
+from ..backends.base import Capability
 from ..clock import SystemClock
 from ..errors import JobFailedError, WaitTimeoutError
-from .records import TERMINAL, PipelineBackend
+from ..sagemaker_api.pipeline.records import TERMINAL
 
 if TYPE_CHECKING:
+    from ..backends.base import PipelineBackend
+    from ..sagemaker_api.pipeline.checks import DefinitionInfo
+    from ..sagemaker_api.pipeline.records import ExecutionRecord, StepRecord
     from ..session import Session
-    from .checks import DefinitionInfo
-    from .records import ExecutionRecord, StepRecord
 
 __all__ = ["PipelineExecution", "pipeline_engine"]
 
-_ENGINES: weakref.WeakKeyDictionary[Any, PipelineBackend] = weakref.WeakKeyDictionary()
-
-
 def pipeline_engine(session: Session) -> PipelineBackend:
-    """The pipeline verbs of ``session``'s backend: the local engine, or SageMaker's API
-    (``upsert_pipeline``, ``start_execution``, ``describe_execution``,
+    """The pipeline verbs of ``session``'s backend (``backend.pipelines``): the local engine,
+    or SageMaker's API (``upsert_pipeline``, ``start_execution``, ``describe_execution``,
     ``list_execution_steps``, ``list_executions``, ``stop_execution``, ``join``)."""
-    backend = session.backend
-    engine = _ENGINES.get(backend)
-    if engine is None:
-        if session.backend_name == "local":
-            from ..backends.local.pipelines import LocalPipelines
-
-            engine = LocalPipelines(backend)  # type: ignore[arg-type]
-        else:
-            from ..backends.aws.pipelines import AwsPipelines
-
-            engine = AwsPipelines(backend)  # type: ignore[arg-type]
-        _ENGINES[backend] = engine
-    return engine
+    return session.backend.pipelines
 
 
 class PipelineExecution:
@@ -136,7 +122,9 @@ class PipelineExecution:
         if bar is not None:
             with contextlib.suppress(Exception):
                 self._definition_info(engine)  # the bar's total; no bar total without it
-        local = self.session.backend_name == "local"
+        # A backend that runs executions in this process (locally, threads) is waited on in
+        # real time, ending as soon as the run does.
+        local = Capability.IN_PROCESS_WAIT in self.session.backend.capabilities
         arn = self.arn
 
         class _JoinClock(SystemClock):
@@ -177,7 +165,7 @@ class PipelineExecution:
     def _definition_info(self, engine: PipelineBackend) -> DefinitionInfo:
         """The checked definition the execution runs (read once: it never changes)."""
         if self._info is None:
-            from .checks import check_definition
+            from ..sagemaker_api.pipeline.checks import check_definition
 
             self._info = check_definition(json.loads(engine.execution_definition(self.arn)))
         return self._info

@@ -7,13 +7,13 @@ when the pipeline is upserted or started.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _display
 from ..errors import ValidationError
-from .checks import VERSION, DefinitionInfo, check_definition
+from ..sagemaker_api.pipeline.checks import VERSION, DefinitionInfo, check_definition
+from ..specs._common import PIPELINE_NAME_PATTERN
 from .steps import CompileContext, RawStep, Step
 from .variables import ExecutionVariables, Parameter, parameter_from_definition
 
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Pipeline"]
 
-PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
-LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/mlopskit-local"
+PIPELINE_NAME = PIPELINE_NAME_PATTERN
 
 
 class Pipeline:
@@ -67,7 +66,7 @@ class Pipeline:
         from ..session import resolve_session
 
         session = resolve_session(self.session)
-        role = session.role_arn or (LOCAL_ROLE_ARN if session.backend_name == "local" else None)
+        role = session.execution_role
         if role is None:
             raise ValidationError("role_arn: an AWS pipeline needs the execution role its "
                                   "steps run as; pass role_arn= to AwsSession or upsert()",

@@ -318,7 +318,7 @@ class TrainingStep(_Cacheable):
         return TrainingProperties(self.name)
 
     def arguments(self, context: CompileContext) -> dict[str, Any]:
-        from ..backends.aws.requests import create_training_job_request
+        from ..sagemaker_api.training import create_training_job_request
 
         estimator = self.estimator
         folder, _ = estimator._code_layout()
@@ -330,7 +330,7 @@ class TrainingStep(_Cacheable):
         spec = estimator._spec(base, source, channels, f"s3://{context.bucket}/")
         image = estimator.image_uri
         if image is None:
-            from ..backends.aws.images import image_instance_type, resolve_image_uri
+            from ..sagemaker_api.images import image_instance_type, resolve_image_uri
 
             image = resolve_image_uri(estimator.framework, estimator.framework_version,
                                       context.region,
@@ -430,7 +430,7 @@ class ProcessingStep(_Cacheable):
         return ProcessingProperties(self.name)
 
     def arguments(self, context: CompileContext) -> dict[str, Any]:
-        from ..backends.aws.requests import create_processing_job_request
+        from ..sagemaker_api.processing import create_processing_job_request
         from ..specs._common import with_tokens
 
         code_uri = self.code_uri or context.code_file(self.code_path)  # type: ignore[arg-type]
@@ -445,7 +445,7 @@ class ProcessingStep(_Cacheable):
         spec = self._spec(code_uri, defaults)
         image = self.processor.image_uri
         if image is None:
-            from ..backends.aws.images import image_instance_type, resolve_image_uri
+            from ..sagemaker_api.images import image_instance_type, resolve_image_uri
 
             # Processing runs the framework's training image, as the SDK's processors do.
             image = resolve_image_uri(self.processor.framework,
@@ -474,7 +474,7 @@ def _model_image(model: Model, region: str, *instance_types: Any) -> str:
     if model.image_uri:
         return model.image_uri
     if model.framework:
-        from ..backends.aws.images import image_instance_type, resolve_image_uri
+        from ..sagemaker_api.images import image_instance_type, resolve_image_uri
 
         return resolve_image_uri(model.framework, model.framework_version, region,
                                  image_instance_type(*instance_types), scope="inference")
@@ -538,7 +538,7 @@ class ModelStep(Step):
         return ModelProperties(self.name)
 
     def arguments(self, context: CompileContext) -> dict[str, Any]:
-        from ..backends.aws.serving import create_model_request
+        from ..sagemaker_api.serving import create_model_request
         from ..specs._common import build
         from ..specs.serving import DeployedModelSpec
 
@@ -623,7 +623,7 @@ class RegisterModelStep(Step):
         return RegisterModelProperties(self.name)
 
     def arguments(self, context: CompileContext) -> dict[str, Any]:
-        from ..backends.aws.registry import create_model_package_request
+        from ..sagemaker_api.registry import create_model_package_request
         from ..specs._common import with_tokens
 
         _, source = _model_environment(self.model, context)
@@ -687,7 +687,7 @@ class TransformStep(_Cacheable):
         return TransformProperties(self.name)
 
     def arguments(self, context: CompileContext) -> dict[str, Any]:
-        from ..backends.aws.serving import create_transform_job_request
+        from ..sagemaker_api.transform import create_transform_job_request
 
         default_output = Join(on="/", values=[
             f"s3://{context.bucket}/{context.pipeline_name}",

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from ..errors import ValidationError
+from ..sagemaker_api.pipeline.parameters import allowed_value, check_name, typed_value
 
 __all__ = [
     "ExecutionVariable",
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 Kind = Literal["String", "Integer", "Float", "Boolean"]
-PARAMETER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,256}$")
 PROPERTY_FILE_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,256}$")
 
 
@@ -111,10 +111,6 @@ def _gets(expr: Any) -> list[str]:
     return found
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
-
-
 # -- parameters ---------------------------------------------------------------------------
 
 
@@ -122,27 +118,16 @@ class Parameter(PipelineVariable):
     """A named input of the pipeline, with an optional default, overridable per execution."""
 
     type_name: ClassVar[Kind]
-    python_types: ClassVar[tuple[type, ...]]
 
     def __init__(self, name: str, default_value: Any = None) -> None:
-        if not isinstance(name, str) or not PARAMETER_NAME.match(name):
-            raise ValidationError(f"name: parameter name {name!r} must be 1-256 letters, "
-                                  "digits, '-' or '_'", field="name")
-        self.name = name
+        self.name = check_name(name)
         self.default_value = None if default_value is None else self.check(default_value,
                                                                            "default_value")
         self.kind = self.type_name
 
     def check(self, value: Any, field: str) -> Any:
         """``value`` if it fits this parameter's type; otherwise a ValidationError."""
-        ok = isinstance(value, self.python_types) and not (
-            self.type_name != "Boolean" and isinstance(value, bool))
-        if not ok:
-            raise ValidationError(
-                f"{field}: parameter {self.name!r} is {_article(self.type_name)} "
-                f"{self.type_name}; got "
-                f"{type(value).__name__} {value!r}", field=field)
-        return float(value) if self.type_name == "Float" else value
+        return typed_value(self.type_name, self.name, value, field)
 
     @property
     def expr(self) -> dict[str, str]:
@@ -171,7 +156,6 @@ class ParameterString(Parameter):
     """
 
     type_name = "String"
-    python_types = (str,)
 
     def __init__(self, name: str, default_value: str | None = None,
                  enum_values: Sequence[str] | None = None) -> None:
@@ -179,12 +163,7 @@ class ParameterString(Parameter):
         super().__init__(name, default_value)
 
     def check(self, value: Any, field: str) -> Any:
-        value = super().check(value, field)
-        if self.enum_values is not None and value not in self.enum_values:
-            raise ValidationError(f"{field}: parameter {self.name!r} allows "
-                                  f"{', '.join(map(repr, self.enum_values))}; got {value!r}",
-                                  field=field)
-        return value
+        return allowed_value(self.name, super().check(value, field), self.enum_values, field)
 
     def definition(self) -> dict[str, Any]:
         entry = super().definition()
@@ -208,7 +187,6 @@ class ParameterInteger(Parameter):
     """
 
     type_name = "Integer"
-    python_types = (int,)
 
 
 class ParameterFloat(Parameter):
@@ -221,7 +199,6 @@ class ParameterFloat(Parameter):
     """
 
     type_name = "Float"
-    python_types = (int, float)
 
 
 class ParameterBoolean(Parameter):
@@ -237,7 +214,6 @@ class ParameterBoolean(Parameter):
     """
 
     type_name = "Boolean"
-    python_types = (bool,)
 
 
 PARAMETER_TYPES: dict[str, type[Parameter]] = {
@@ -290,10 +266,6 @@ class ExecutionVariables:
     PIPELINE_ARN = ExecutionVariable("PipelineArn")
     PIPELINE_EXECUTION_ID = ExecutionVariable("PipelineExecutionId")
     PIPELINE_EXECUTION_ARN = ExecutionVariable("PipelineExecutionArn")
-
-
-EXECUTION_VARIABLE_NAMES = frozenset(
-    v.name for v in vars(ExecutionVariables).values() if isinstance(v, ExecutionVariable))
 
 
 # -- functions ----------------------------------------------------------------------------

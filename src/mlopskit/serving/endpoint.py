@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import _display
 from .._display import progress_override
 from .._waiting import poll_until, wait_timeout
-from ..backends.base import Capability
+from ..backends.base import Capability, ServingBackend
 from ..errors import (
-    CapabilityError,
     ConflictError,
     DeploymentFailedError,
     IntegrityError,
@@ -151,12 +150,9 @@ def _variant_capacity(config: Any) -> dict[str, Any]:
                           f"{type(config).__name__}", field="config")
 
 
-def _serving(session: Session) -> Any:
+def _serving(session: Session) -> ServingBackend:
     session.require(Capability.REALTIME_ENDPOINTS, "deploying an endpoint")
-    serving = getattr(session.backend, "serving", None)
-    if serving is None:  # pragma: no cover - guarded by the capability above
-        raise CapabilityError(f"the {session.backend_name} backend cannot serve endpoints")
-    return serving
+    return session.backend.serving
 
 
 def _stamp(session: Session) -> str:
@@ -554,11 +550,11 @@ class Endpoint:
         return report
 
     @property
-    def _serving(self) -> Any:
+    def _serving(self) -> ServingBackend:
         return _serving(self.session)
 
     def describe(self) -> EndpointDescription:
-        return self._serving.describe_endpoint(self.name)  # type: ignore[no-any-return]
+        return self._serving.describe_endpoint(self.name)
 
     @property
     def status(self) -> str:
@@ -640,7 +636,7 @@ class Endpoint:
         """
         if inference_id is not None:
             check_inference_id(inference_id)
-        return self._serving.invoke_endpoint(  # type: ignore[no-any-return]
+        return self._serving.invoke_endpoint(
             self.name, body, content_type, accept, target_variant, inference_id=inference_id)
 
     def update_data_capture(self, config: DataCaptureConfig | None) -> EndpointDescription:
@@ -686,11 +682,9 @@ class Endpoint:
 
     def cold_starts(self) -> dict[str, Any]:
         """Serverless variants' cold starts so far and the last one's time (local backend)."""
-        serving = self._serving
-        if not hasattr(serving, "cold_starts"):
-            raise CapabilityError(f"the {self.session.backend_name} backend reports cold "
-                                  "starts in CloudWatch (ModelSetupTime), not here")
-        return serving.cold_starts(self.name)  # type: ignore[no-any-return]
+        self.session.require(Capability.COLD_START_STATS, "counting serverless cold starts "
+                             "(SageMaker reports them in CloudWatch as ModelSetupTime)")
+        return self._serving.cold_starts(self.name)
 
     def delete(self) -> None:
         """Stop the endpoint and remove it, its config and its models."""

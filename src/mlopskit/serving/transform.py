@@ -218,7 +218,7 @@ class TransformJob:
         self.session = resolve_session(session)
 
     def describe(self) -> TransformJobDescription:
-        return _serving(self.session).describe_transform_job(  # type: ignore[no-any-return]
+        return _serving(self.session).describe_transform_job(
             self.name)
 
     @property

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 __all__ = [
+    "PIPELINE_NAME_PATTERN",
     "NAME_PATTERN",
     "Spec",
     "build",
@@ -34,7 +35,10 @@ __all__ = [
     "s3_uri_problem",
 ]
 
+# SageMaker's resource names (jobs, models, endpoints, groups, schedules...); pipelines and
+# their executions may be longer. The one definition: everything else imports these.
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+PIPELINE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # \Z, not $: "$" also matches before a trailing newline, which would slip into the key.
 S3_URI_PATTERN = re.compile(rf"^s3://({_BUCKET})(/.*)?\Z", re.DOTALL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,33 @@ _FAKE_CREDENTIALS = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_DEFAULT_REGION": TEST_REGION,
 }
+
+
+@functools.cache
+def _botocore_loader() -> Any:
+    """One botocore data loader for the whole test process.
+
+    A new ``boto3.Session`` gets a loader of its own, which parses botocore's service models
+    again (SageMaker's is megabytes of JSON): some 0.3 s for every test that makes one. The
+    loader only reads the files botocore ships and keeps what it parsed, so sharing it
+    changes no request, no validation and no response.
+    """
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
+
+
+def _boto3_session(region: str) -> Any:
+    """A new ``boto3.Session`` (its own credentials, clients and event handlers) that reuses
+    the service models this process has already parsed; a plain one if ``AWS_DATA_PATH``
+    names model folders of its own."""
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    if core.get_config_variable("data_path") is None:
+        core.register_component("data_loader", _botocore_loader())
+    return boto3.Session(region_name=region, botocore_session=core)
 
 
 @pytest.fixture
@@ -122,9 +150,7 @@ def aws_session(moto_aws: Any, fake_clock: FakeClock) -> Iterator[AwsSession]:
             mlopskit.ModelPackageGroup("churn", session=aws_session).create()
             assert mlopskit.ModelPackageGroup.get("churn", session=aws_session).name == "churn"
     """
-    import boto3
-
-    boto = boto3.Session(region_name=TEST_REGION)
+    boto = _boto3_session(TEST_REGION)
     boto.client("s3").create_bucket(Bucket=TEST_BUCKET)
     session = AwsSession(
         region=TEST_REGION, role_arn=TEST_ROLE_ARN, bucket=TEST_BUCKET,

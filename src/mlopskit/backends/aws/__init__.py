@@ -1,7 +1,7 @@
 """The AWS backend: SageMaker, S3 and CloudWatch Logs through boto3.
 
-``AwsBackend`` loads on first access, so the pure request builders in
-:mod:`mlopskit.backends.aws.requests` can be used without importing boto3.
+``AwsBackend`` loads on first access, so importing this package loads no boto3. The pure
+request builders it sends live in :mod:`mlopskit.sagemaker_api` (one module per API family).
 """
 
 from __future__ import annotations

@@ -6,21 +6,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ConflictError, NotFoundError, ValidationError
+from ...errors import CapabilityError, ConflictError, NotFoundError, ValidationError
+from ...sagemaker_api.images import resolve_image_uri
+from ...sagemaker_api.processing import create_processing_job_request
+from ...sagemaker_api.training import create_training_job_request
 from ...specs.processing import ProcessingJobSpec
 from ...specs.training import TrainingJobSpec
-from ..base import Capability, LogSink, ProcessingJobDescription, TrainingJobDescription
-from .clients import Clients
-from .images import resolve_image_uri
-from .logs import PROCESSING_LOG_GROUP, TrainingLogReader
-from .objects import S3ObjectStore
-from .registry import AwsRegistry
-from .requests import (
-    create_processing_job_request,
-    create_training_job_request,
-    description_from_response,
-    processing_description_from_response,
+from ..base import (
+    Capability,
+    LogSink,
+    ProcessingJobDescription,
+    SchedulerStore,
+    StoreReport,
+    TrainingJobDescription,
 )
+from .clients import Clients
+from .descriptions import description_from_response, processing_description_from_response
+from .logs import PROCESSING_LOG_GROUP, TrainingLogReader
+from .monitoring import AwsMonitoring
+from .objects import S3ObjectStore
+from .pipelines import AwsPipelines
+from .registry import AwsRegistry
 from .retry import Caller
 from .serving import AwsServing
 
@@ -56,10 +62,30 @@ class AwsBackend:
         self._images: dict[tuple[str | None, str | None, str], str] = {}
         self._registry = AwsRegistry(self)
         self._serving = AwsServing(self)
+        self._pipelines = AwsPipelines(self)
+        self._monitoring = AwsMonitoring(self)
 
     @property
     def serving(self) -> AwsServing:
         return self._serving
+
+    def check_store(self) -> StoreReport:
+        raise CapabilityError("the aws backend keeps no state of its own to check: "
+                              "SageMaker and S3 keep it")
+
+    @property
+    def pipelines(self) -> AwsPipelines:
+        return self._pipelines
+
+    @property
+    def monitoring(self) -> AwsMonitoring:
+        return self._monitoring
+
+    @property
+    def scheduler(self) -> SchedulerStore:
+        raise CapabilityError("the aws backend has no Python scheduler: SageMaker runs "
+                              "monitoring schedules itself (on_violation actions and approval "
+                              "triggers are the local backend's; use EventBridge on AWS)")
 
     @property
     def registry(self) -> AwsRegistry:

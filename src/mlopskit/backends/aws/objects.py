@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..local.objectstore import split_s3_uri
+from ...sagemaker_api.s3 import split_s3_uri
 from .clients import Clients
 from .retry import Caller
 

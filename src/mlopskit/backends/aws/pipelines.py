@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..._waiting import poll_until
 from ...errors import NotFoundError
-from ...pipeline.records import TERMINAL, ExecutionRecord, StepRecord
-from .requests import aware_time
+from ...sagemaker_api.pipeline.records import TERMINAL, ExecutionRecord, StepRecord
+from ...sagemaker_api.responses import aware_time
 
 if TYPE_CHECKING:
     from .backend import AwsBackend

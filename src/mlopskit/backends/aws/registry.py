@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConflictError, NotFoundError, ValidationError
+from ...sagemaker_api.images import image_instance_type, resolve_image_uri
 from ...sagemaker_api.model_metrics import metrics_report, read_metrics
+from ...sagemaker_api.registry import create_model_package_request
 from ...specs.registry import (
     ApprovalStatus,
     GroupRecord,
@@ -26,84 +28,11 @@ from ...specs.registry import (
     ModelSpec,
     PackageRecord,
 )
-from .images import image_instance_type, resolve_image_uri
 
 if TYPE_CHECKING:
     from .backend import AwsBackend
 
-__all__ = ["AwsRegistry", "create_model_package_request", "package_image",
-           "serving_environment"]
-
-
-def create_model_package_request(spec: ModelPackageSpec, *, image_uri: str, metrics_uri: str,
-                                 region: str, record_uri: str | None = None
-                                 ) -> dict[str, Any]:
-    """The ``CreateModelPackage`` request for ``spec`` (pure; validated by botocore in tests).
-
-    The container is the one SageMaker's SDK registers for a framework model: the serving
-    variables (``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``, ``SAGEMAKER_REGION``,
-    ``SAGEMAKER_CONTAINER_LOG_LEVEL``) when there is an inference script, and ``Framework``
-    (upper-cased, as the SDK sends it) and ``FrameworkVersion``. ``ModelMetrics`` points to
-    ``metrics_uri``; ``record_uri`` (mlopskit's lineage and history file) goes in
-    ``MetadataProperties.GeneratedBy``.
-    """
-    model = spec.model
-    container: dict[str, Any] = {"Image": image_uri, "ModelDataUrl": model.model_data}
-    container["Environment"] = serving_environment(model, region)
-    if not container["Environment"]:
-        del container["Environment"]
-    if model.framework:
-        container["Framework"] = model.framework.upper()
-    if model.framework_version:
-        container["FrameworkVersion"] = model.framework_version
-    inference: dict[str, Any] = {
-        "Containers": [container],
-        "SupportedContentTypes": list(spec.content_types),
-        "SupportedResponseMIMETypes": list(spec.response_types),
-    }
-    if spec.inference_instance_types:
-        inference["SupportedRealtimeInferenceInstanceTypes"] = list(
-            spec.inference_instance_types)
-    if spec.transform_instance_types:
-        inference["SupportedTransformInstanceTypes"] = list(spec.transform_instance_types)
-    request: dict[str, Any] = {
-        "ModelPackageGroupName": spec.group,
-        "InferenceSpecification": inference,
-        "ModelApprovalStatus": spec.approval_status.value,
-        "ModelMetrics": {"ModelQuality": {"Statistics": {
-            "ContentType": "application/json", "S3Uri": metrics_uri}}},
-    }
-    if spec.description:
-        request["ModelPackageDescription"] = spec.description
-    if spec.metadata:
-        request["CustomerMetadataProperties"] = dict(spec.metadata)
-    if record_uri is not None:
-        request["MetadataProperties"] = {"GeneratedBy": record_uri}
-    if spec.tags:
-        request["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
-    return request
-
-
-def serving_environment(model: ModelSpec, region: str) -> dict[str, str]:
-    """A model container's environment as the SDK's framework models set it: the user's,
-    plus the four serving variables when there is an inference script.
-
-    Example:
-        >>> spec = ModelSpec(model_data="s3://bkt/model.tar.gz", entry_point="inference.py",
-        ...                  source_uri="s3://bkt/code/sourcedir.tar.gz")
-        >>> sorted(serving_environment(spec, "eu-west-1").items())  # doctest: +NORMALIZE_WHITESPACE
-        [('SAGEMAKER_CONTAINER_LOG_LEVEL', '20'), ('SAGEMAKER_PROGRAM', 'inference.py'),
-         ('SAGEMAKER_REGION', 'eu-west-1'),
-         ('SAGEMAKER_SUBMIT_DIRECTORY', 's3://bkt/code/sourcedir.tar.gz')]
-    """
-    environment = dict(model.environment)
-    if model.entry_point:
-        environment.setdefault("SAGEMAKER_PROGRAM", model.entry_point)
-        if model.source_uri:
-            environment.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", model.source_uri)
-        environment.setdefault("SAGEMAKER_CONTAINER_LOG_LEVEL", "20")
-        environment.setdefault("SAGEMAKER_REGION", region)
-    return environment
+__all__ = ["AwsRegistry", "package_image"]
 
 
 def package_image(spec: ModelPackageSpec, region: str) -> str:

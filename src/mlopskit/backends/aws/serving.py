@@ -18,11 +18,19 @@ from ...errors import (
     NotFoundError,
     ValidationError,
 )
-from ...serving.rollout import Canary, Linear, RolloutReport, Strategy
+from ...sagemaker_api.images import image_instance_type, resolve_image_uri
+from ...sagemaker_api.responses import aware_time
+from ...sagemaker_api.rollout import RolloutReport, Strategy
+from ...sagemaker_api.serving import (
+    create_endpoint_config_request,
+    create_model_request,
+    data_capture_description,
+    deployment_config,
+    tag_list,
+)
+from ...sagemaker_api.transform import create_transform_job_request
 from ...specs.serving import (
     DEFAULT_INVOCATION_TIMEOUT,
-    DataCaptureDescription,
-    DataCaptureSpec,
     DeployedModelSpec,
     EndpointConfigSpec,
     EndpointDescription,
@@ -32,159 +40,11 @@ from ...specs.serving import (
     TransformJobSpec,
     VariantDescription,
 )
-from .images import image_instance_type, resolve_image_uri
-from .requests import aware_time
 
 if TYPE_CHECKING:
     from .backend import AwsBackend
 
-__all__ = ["AwsServing", "create_endpoint_config_request", "create_model_request",
-           "create_transform_job_request", "data_capture_config", "deployment_config"]
-
-
-def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
-
-
-def create_model_request(spec: DeployedModelSpec, *, role_arn: str,
-                         image_uri: str | None = None) -> dict[str, Any]:
-    """``CreateModel`` for ``spec`` (pure; tests check it with botocore's validator).
-
-    ``image_uri`` is the image to use when the spec names none (the backend resolves the
-    framework's inference image).
-    """
-    image = spec.image_uri or image_uri
-    if not image:
-        raise ValidationError("image_uri: a SageMaker model needs an image; give the Model "
-                              "image_uri= (or framework= with the mlopskit[sagemaker] extra)",
-                              field="image_uri")
-    container: dict[str, Any] = {"Image": image, "ModelDataUrl": spec.model_data}
-    if spec.environment:
-        container["Environment"] = dict(spec.environment)
-    request: dict[str, Any] = {"ModelName": spec.name, "PrimaryContainer": container,
-                               "ExecutionRoleArn": role_arn}
-    if spec.tags:
-        request["Tags"] = _tag_list(spec.tags)
-    return request
-
-
-def create_endpoint_config_request(spec: EndpointConfigSpec) -> dict[str, Any]:
-    """``CreateEndpointConfig`` for ``spec``."""
-    variants = []
-    for v in spec.variants:
-        variant: dict[str, Any] = {"VariantName": v.name, "ModelName": v.model_name,
-                                   "InitialVariantWeight": v.initial_weight}
-        if v.serverless is not None:
-            serverless: dict[str, Any] = {"MemorySizeInMB": v.serverless.memory_size_mb,
-                                          "MaxConcurrency": v.serverless.max_concurrency}
-            if v.serverless.provisioned_concurrency:
-                serverless["ProvisionedConcurrency"] = v.serverless.provisioned_concurrency
-            variant["ServerlessConfig"] = serverless
-        else:
-            variant.update(InstanceType=v.instance_type,
-                           InitialInstanceCount=v.initial_instance_count)
-        variants.append(variant)
-    request: dict[str, Any] = {"EndpointConfigName": spec.name, "ProductionVariants": variants}
-    if spec.data_capture is not None:
-        request["DataCaptureConfig"] = data_capture_config(spec.data_capture)
-    if spec.tags:
-        request["Tags"] = _tag_list(spec.tags)
-    return request
-
-
-def data_capture_config(spec: DataCaptureSpec) -> dict[str, Any]:
-    """CreateEndpointConfig's ``DataCaptureConfig`` for ``spec``."""
-    config: dict[str, Any] = {
-        "EnableCapture": spec.enabled, "InitialSamplingPercentage": spec.sampling_percent,
-        "DestinationS3Uri": spec.destination_s3_uri,
-        "CaptureOptions": [{"CaptureMode": mode} for mode in spec.capture]}
-    if spec.kms_key_id:
-        config["KmsKeyId"] = spec.kms_key_id
-    header = {key: list(types) for key, types in (("CsvContentTypes", spec.csv_content_types),
-                                                  ("JsonContentTypes", spec.json_content_types))
-              if types}
-    if header:
-        config["CaptureContentTypeHeader"] = header
-    return config
-
-
-def _data_capture_description(config: dict[str, Any] | None,
-                              summary: dict[str, Any] | None) -> DataCaptureDescription | None:
-    """The endpoint config's DataCaptureConfig, with DescribeEndpoint's live status."""
-    if not config or "DestinationS3Uri" not in config:
-        return None
-    summary = summary or {}
-    enabled = bool(config.get("EnableCapture", True))
-    header = config.get("CaptureContentTypeHeader") or {}
-    modes: list[str] = []
-    for option in config.get("CaptureOptions", []):
-        mode = option.get("CaptureMode")
-        # InputAndOutput is in the API's enum; it means both.
-        for one in (("Input", "Output") if mode == "InputAndOutput" else (mode,)):
-            if one not in modes:
-                modes.append(one)
-    return DataCaptureDescription(
-        enabled=bool(summary.get("EnableCapture", enabled)),
-        sampling_percent=int(summary.get("CurrentSamplingPercentage",
-                                         config.get("InitialSamplingPercentage", 0))),
-        destination_s3_uri=str(summary.get("DestinationS3Uri") or config["DestinationS3Uri"]),
-        status=str(summary.get("CaptureStatus") or ("Started" if enabled else "Stopped")),
-        capture=tuple(modes), csv_content_types=tuple(header.get("CsvContentTypes", ())),
-        json_content_types=tuple(header.get("JsonContentTypes", ())),
-        kms_key_id=config.get("KmsKeyId"))
-
-
-def deployment_config(strategy: Strategy) -> dict[str, Any]:
-    """The ``DeploymentConfig`` of UpdateEndpoint for a rollout strategy."""
-    alarms = list(strategy.rollback_on)
-    if any(not isinstance(a, str) for a in alarms):
-        raise CapabilityError("rollback_on: on AWS, alarms are CloudWatch alarm names; a "
-                              "callable only works on the local backend")
-    routing: dict[str, Any]
-    if isinstance(strategy, Canary):
-        routing = {"Type": "CANARY", "WaitIntervalInSeconds": int(strategy.wait),
-                   "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": int(strategy.percent)}}
-    elif isinstance(strategy, Linear):
-        routing = {"Type": "LINEAR", "WaitIntervalInSeconds": int(strategy.interval),
-                   "LinearStepSize": {"Type": "CAPACITY_PERCENT",
-                                      "Value": int(strategy.step_percent)}}
-    else:
-        routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": int(strategy.wait)}
-    config: dict[str, Any] = {"BlueGreenUpdatePolicy": {
-        "TrafficRoutingConfiguration": routing, "TerminationWaitInSeconds": 0}}
-    if alarms:
-        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": str(a)}
-                                                          for a in alarms]}
-    return config
-
-
-def create_transform_job_request(spec: TransformJobSpec) -> dict[str, Any]:
-    """``CreateTransformJob`` for ``spec``."""
-    request: dict[str, Any] = {
-        "TransformJobName": spec.name, "ModelName": spec.model_name,
-        "BatchStrategy": spec.strategy, "MaxPayloadInMB": spec.max_payload_mb,
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                           "S3Uri": spec.input_uri}},
-                           "ContentType": spec.content_type, "SplitType": spec.split_type},
-        "TransformOutput": {"S3OutputPath": spec.output_path,
-                            "AssembleWith": spec.assemble_with},
-        "TransformResources": {"InstanceType": spec.instance_type,
-                               "InstanceCount": spec.instance_count},
-    }
-    if spec.accept:
-        request["TransformOutput"]["Accept"] = spec.accept
-    if spec.max_concurrent_transforms:
-        request["MaxConcurrentTransforms"] = spec.max_concurrent_transforms
-    processing = {key: value for key, value in (("InputFilter", spec.input_filter),
-                                                 ("OutputFilter", spec.output_filter))
-                  if value}
-    if spec.join_source != "None":
-        processing["JoinSource"] = spec.join_source
-    if processing:
-        request["DataProcessing"] = processing
-    if spec.tags:
-        request["Tags"] = _tag_list(spec.tags)
-    return request
+__all__ = ["AwsServing"]
 
 
 class AwsServing:
@@ -240,7 +100,7 @@ class AwsServing:
         """CreateEndpoint; returns at once (the endpoint is Creating: the caller waits)."""
         request: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
         if tags:
-            request["Tags"] = _tag_list(tags)
+            request["Tags"] = tag_list(tags)
         self._call(self._sm.create_endpoint, "CreateEndpoint", name, **request)
 
     def update_endpoint(self, name: str, config_name: str, strategy: Strategy) -> RolloutReport:
@@ -280,6 +140,10 @@ class AwsServing:
                 f"endpoint {name!r} did not move to config {config_name!r}: it is "
                 f"{described.status} on {described.config_name!r} "
                 f"({described.failure_reason or 'no reason given'})")
+
+    def cold_starts(self, name: str) -> dict[str, Any]:
+        raise CapabilityError("the aws backend reports serverless cold starts in CloudWatch "
+                              "(ModelSetupTime), not here")
 
     def create_transform_job(self, spec: TransformJobSpec) -> None:
         self._call(self._sm.create_transform_job, "CreateTransformJob", spec.name,
@@ -338,7 +202,7 @@ class AwsServing:
             failure_reason=found.get("FailureReason"),
             creation_time=created if isinstance(created, _dt.datetime)
             else _dt.datetime.now(_dt.timezone.utc),
-            data_capture=_data_capture_description(config.get("DataCaptureConfig"),
+            data_capture=data_capture_description(config.get("DataCaptureConfig"),
                                                    found.get("DataCaptureConfig")))
 
     def invocation_url(self, name: str) -> str:

@@ -9,47 +9,22 @@ and every model package group's versions run 1..N with no gap.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..base import StoreReport
 from ._processes import parse_recorded, running, runs_with
 
 if TYPE_CHECKING:
     from .backend import LocalBackend
 
-__all__ = ["StoreReport", "check_store"]
+__all__ = ["check_store"]
 
 _JOB_TABLES = (("training", "training_jobs", "supervisor"),
                ("processing", "processing_jobs", "supervisor"))
-
-
-@dataclasses.dataclass(frozen=True)
-class StoreReport:
-    """What :func:`check_store` found.
-
-    ``integrity``: SQLite's complaints; ``settled``: what the describe pass ended (a job or
-    execution whose process had died); ``problems``: invariants still broken after it;
-    ``leftovers``: temporary files of interrupted uploads (invisible to readers, safe to
-    delete once no upload runs). ``ok`` is true when there are neither complaints nor
-    problems.
-    """
-
-    root: str
-    integrity: list[str]
-    settled: list[str]
-    problems: list[str]
-    leftovers: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.integrity and not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "ok": self.ok}
 
 
 def _has_table(backend: LocalBackend, name: str) -> bool:

@@ -28,11 +28,13 @@ from ..base import (
 from ._processes import identity, parse_recorded, running, stop_group
 from .objectstore import LocalObjectStore
 from .registry import LocalRegistry
+from .store import Store, dumps
 
 if TYPE_CHECKING:
-    from ._doctor import StoreReport
+    from ..base import StoreReport
     from .endpoints import LocalEndpoints
-from .store import Store, dumps
+    from .monitoring import LocalMonitoringStore
+    from .pipelines import LocalPipelines
 
 __all__ = ["LOCAL_ACCOUNT", "LocalBackend"]
 
@@ -70,9 +72,34 @@ class LocalBackend:
         self._registry = LocalRegistry(self.store, region=region, account=LOCAL_ACCOUNT,
                                        clock=clock)
         self._serving: LocalEndpoints | None = None
+        self._pipelines: LocalPipelines | None = None
+        self._monitoring: LocalMonitoringStore | None = None
         self.serverless_idle_seconds = serverless_idle_seconds
         self.seed = seed  # of the random draws: variant routing, data capture sampling
         self._closers: list[Callable[[], None]] = []
+
+    @property
+    def pipelines(self) -> LocalPipelines:
+        """The local pipeline engine (made on first use: it creates its tables)."""
+        if self._pipelines is None:
+            from .pipelines import LocalPipelines
+
+            self._pipelines = LocalPipelines(self)
+        return self._pipelines
+
+    @property
+    def monitoring(self) -> LocalMonitoringStore:
+        """Monitoring schedules, kept for the local scheduler (tables made on first use)."""
+        if self._monitoring is None:
+            from .monitoring import LocalMonitoringStore
+
+            self._monitoring = LocalMonitoringStore(self.store, self.clock)
+        return self._monitoring
+
+    @property
+    def scheduler(self) -> LocalMonitoringStore:
+        """The local scheduler's store: the same tables as :attr:`monitoring`."""
+        return self.monitoring
 
     @property
     def registry(self) -> LocalRegistry:
@@ -303,7 +330,7 @@ class LocalBackend:
 
     def check_processing_job(self, spec: ProcessingJobSpec) -> None:
         """The script runs with this machine's Python: the command must be a python one."""
-        from .processing import python_options
+        from ...sagemaker_api.processing import python_options
 
         python_options(spec.command)
 

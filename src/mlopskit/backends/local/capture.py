@@ -1,4 +1,5 @@
-"""The local backend's data capture writer: SageMaker's JSON lines files in the object store.
+"""The local backend's data capture writer: SageMaker's JSON lines files in the object store
+(the format: :mod:`mlopskit.sagemaker_api.capture`).
 
 Capture happens in the caller, beside the routing, so every record carries the session
 clock's time (a ``FakeClock`` in tests) and the servers stay unaware of it.
@@ -8,7 +9,7 @@ name ends in a fresh UUID, as SageMaker's do), opened with ``O_APPEND``. Each re
 one complete line written by one ``write`` call under a per-process lock, so threads never
 interleave and processes never share a file: no line is torn or lost. A file is visible
 (and readable) from its first record on; a reader that meets a last line still being
-written skips it (see :func:`mlopskit.monitoring.capture.read_captures`).
+written skips it (see :func:`mlopskit.sagemaker_api.capture.parse_capture_file`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from ...serving.capture import capture_key, capture_line, event_id
+from ...sagemaker_api.capture import capture_key, capture_line, event_id
 
 if TYPE_CHECKING:
     from ...specs.serving import DataCaptureSpec

@@ -46,8 +46,8 @@ from ...errors import (
     NotFoundError,
     ThrottledError,
 )
-from ...serving.frameworks import serving_framework
-from ...serving.rollout import FleetStats, RolloutReport, Strategy
+from ...sagemaker_api.inference.frameworks import serving_framework
+from ...sagemaker_api.rollout import FleetStats, RolloutReport, Strategy
 from ...specs.serving import (
     DataCaptureDescription,
     DataCaptureSpec,

@@ -52,8 +52,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ...serving.frameworks import serving_framework
-from ...serving.handlers import HandlerError, InferenceHandler, Reply, load_handler
+from ...sagemaker_api.inference.frameworks import serving_framework
+from ...sagemaker_api.inference.handlers import (
+    HandlerError,
+    InferenceHandler,
+    Reply,
+    load_handler,
+)
 
 __all__ = ["DEFAULT_INVOCATION_TIMEOUT", "DEFAULT_READ_TIMEOUT", "LINGER_SECONDS",
            "MAX_CONNECTIONS", "main", "make_server"]

@@ -10,7 +10,10 @@ import datetime as _dt
 import json
 from typing import Any
 
+from ...clock import Clock
 from ...errors import ConflictError, NotFoundError
+from ...sagemaker_api.cadence import Cadence
+from ...specs.monitoring import MonitoringScheduleSpec
 from .store import Store, dumps
 
 __all__ = ["LocalMonitoringStore"]
@@ -34,10 +37,13 @@ def _iso(moment: _dt.datetime) -> str:
 
 
 class LocalMonitoringStore:
-    """Rows for schedules (``mlopskit monitor run`` reads them) and approval triggers."""
+    """Rows for schedules (``mlopskit monitor run`` reads them) and approval triggers: the
+    local backend's ``monitoring`` (schedule verbs) and ``scheduler`` (what the Python
+    scheduler reads and claims)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
+        self.clock = clock
         with store.transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -45,9 +51,13 @@ class LocalMonitoringStore:
 
     # -- schedules ----------------------------------------------------------------------
 
-    def create_schedule(self, name: str, monitor_type: str, definition: dict[str, Any],
-                        every_hours: int, next_due: _dt.datetime,
-                        created: _dt.datetime) -> None:
+    def create_schedule(self, spec: MonitoringScheduleSpec) -> None:
+        """A schedule the local scheduler runs, first due at the next period boundary on the
+        backend's clock (``spec.job`` is SageMaker's part: not used here)."""
+        now = self.clock.now()
+        name, monitor_type, definition = spec.name, spec.monitor_type, spec.definition
+        every_hours = spec.every_hours
+        next_due, created = Cadence(hours=every_hours).next_due(now), now
         with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM monitoring_schedules WHERE name = ?",
                           (name,)).fetchone():
@@ -57,6 +67,15 @@ class LocalMonitoringStore:
                        "every_hours, status, next_due, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (name, monitor_type, dumps(definition), every_hours, "Scheduled",
                         _iso(next_due), _iso(created)))
+
+    def describe_schedule(self, name: str) -> dict[str, Any]:
+        row = self.schedule(name)
+        row.pop("definition")
+        return row
+
+    def list_schedules(self) -> list[str]:
+        return [r["name"] for r in self.store.query_all(
+            "SELECT name FROM monitoring_schedules ORDER BY name")]
 
     def schedules(self) -> list[dict[str, Any]]:
         return [self._schedule(row) for row in self.store.query_all(

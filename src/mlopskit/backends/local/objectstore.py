@@ -4,11 +4,12 @@ Writes are atomic (temporary file + rename), so a reader never sees half an obje
 
 A key is a file path here, so keys that S3 would take but that would name another file
 (``a//b``, ``./a``, ``a/..``), hold control characters or escape the bucket's folder are
-refused by :func:`split_s3_uri` with a :class:`~mlopskit.errors.ValidationError` naming
-``uri``, before anything is touched; the AWS store uses the same function, so both refuse
-the same keys. What a folder cannot hold that S3 can (an object ``a`` beside objects under
-``a/``) is a :class:`~mlopskit.errors.ConflictError`. Temporary files live in
-``<root>/.partial/``, which no bucket can be named, so no key is reserved.
+refused by :func:`~mlopskit.sagemaker_api.s3.split_s3_uri` with a
+:class:`~mlopskit.errors.ValidationError` naming ``uri``, before anything is touched; the AWS
+store uses the same function, so both refuse the same keys. What a folder cannot hold that
+S3 can (an object ``a`` beside objects under ``a/``) is a
+:class:`~mlopskit.errors.ConflictError`. Temporary files live in ``<root>/.partial/``, which
+no bucket can be named, so no key is reserved.
 """
 
 from __future__ import annotations
@@ -21,32 +22,11 @@ from typing import Any
 
 from ..._data import sha256_file
 from ...errors import ConflictError, NotFoundError, ValidationError
-from ...specs._common import S3_URI_PATTERN, check_s3_uri
+from ...sagemaker_api.s3 import split_s3_uri
 
-__all__ = ["LocalObjectStore", "objects_under", "split_s3_uri"]
+__all__ = ["LocalObjectStore", "objects_under"]
 
 _PARTIAL = ".partial"  # not a bucket name: those start with a lowercase letter or digit
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``; a URI mlopskit refuses (see
-    :func:`mlopskit.specs._common.check_s3_uri`) is a ValidationError naming ``uri``.
-
-    Example:
-        >>> split_s3_uri("s3://bucket/a/b")
-        ('bucket', 'a/b')
-        >>> split_s3_uri("s3://bucket/a//b")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        mlopskit.errors.ValidationError: uri: 's3://bucket/a//b': empty segment in the key ...
-    """
-    try:
-        check_s3_uri(uri)
-    except ValueError as exc:
-        raise ValidationError(f"uri: {exc}", field="uri") from None
-    match = S3_URI_PATTERN.match(uri)
-    assert match is not None  # check_s3_uri matched it
-    return match.group(1), (match.group(2) or "").removeprefix("/")
 
 
 def objects_under(objects: Any, prefix: str) -> list[tuple[str, str]]:

@@ -41,13 +41,13 @@ from ...errors import (
     NotFoundError,
     ThrottledError,
 )
-from ...pipeline.checks import DefinitionInfo, check_definition
-from ...pipeline.records import TERMINAL, ExecutionRecord, StepRecord
-from ...pipeline.resolve import Scope, evaluate, resolve
+from ...sagemaker_api.pipeline.checks import DefinitionInfo, check_definition
+from ...sagemaker_api.pipeline.records import TERMINAL, ExecutionRecord, StepRecord
+from ...sagemaker_api.pipeline.resolve import Scope, evaluate, resolve
+from ...sagemaker_api.pipeline.runnable import check_runnable as check_step_runnable
 from ._hosts import STOP_GRACE_SECONDS
 from ._processes import identity
 from ._processes import running as owner_running
-from .from_requests import check_runnable as check_step_runnable
 from .store import dumps
 
 if TYPE_CHECKING:
@@ -263,11 +263,7 @@ class LocalPipelines:
                 self._stop_job(step.type, step.job)
 
     def _stop_job(self, kind: str, job: str) -> None:
-        backend: Any = self.backend
-        stop: Callable[[str], None] | None = {
-            "Training": getattr(backend, "stop_training_job", None),
-            "Processing": getattr(backend, "stop_processing_job", None),
-        }.get(kind)
+        stop = _job_stopper(self.backend, kind)
         if stop is not None:
             with contextlib.suppress(MlopsKitError):  # it may have ended meanwhile
                 stop(job)
@@ -594,9 +590,7 @@ class _Run:
         while not finished.is_set():
             if self.stop.wait(0.1):
                 break
-        stop: Any = {"Training": getattr(self.engine.backend, "stop_training_job", None),
-                     "Processing": getattr(self.engine.backend, "stop_processing_job",
-                                           None)}.get(kind)
+        stop = _job_stopper(self.engine.backend, kind)
         while stop is not None and not finished.is_set():
             try:
                 stop(job)
@@ -605,6 +599,13 @@ class _Run:
                 finished.wait(0.05)
             except MlopsKitError:
                 return  # it ended meanwhile
+
+
+def _job_stopper(backend: LocalBackend, kind: str) -> Callable[[str], None] | None:
+    """How to stop the job a step of ``kind`` runs (only training and processing steps
+    run jobs that can be stopped)."""
+    return {"Training": backend.stop_training_job,
+            "Processing": backend.stop_processing_job}.get(kind)
 
 
 def _job_name(execution_id: str, step: str, attempt: int) -> str:
@@ -651,7 +652,7 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
     """Run one job step's resolved request on the local backend; its describe-shaped
     properties. A job that fails raises ``_StepFailed`` (``SageMaker.JOB_INTERNAL_ERROR``)."""
     if kind == "Training":
-        from .from_requests import training_spec_from_request
+        from ...sagemaker_api.training import training_spec_from_request
 
         spec = training_spec_from_request(arguments, name=job)
         backend.check_training_job(spec)
@@ -668,7 +669,7 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
                                          "Timestamp": m.timestamp.isoformat()}
                                         for m in found.metrics]}
     if kind == "Processing":
-        from .from_requests import processing_spec_from_request
+        from ...sagemaker_api.processing import processing_spec_from_request
 
         processing = processing_spec_from_request(arguments, name=job)
         backend.check_processing_job(processing)
@@ -681,14 +682,14 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
         return {**arguments, "ProcessingJobName": job, "ProcessingJobArn": ran.arn,
                 "ProcessingJobStatus": ran.status}
     if kind == "Model":
-        from .from_requests import model_spec_from_request
+        from ...sagemaker_api.serving import model_spec_from_request
 
         model = model_spec_from_request(arguments, name=job)
         backend.serving.create_model(model)
         return {**arguments, "ModelName": job,
                 "ModelArn": backend.serving._arn("model", job)}
     if kind == "Transform":
-        from .from_requests import transform_spec_from_request
+        from ...sagemaker_api.transform import transform_spec_from_request
 
         transform = transform_spec_from_request(arguments, name=job)
         backend.serving.create_transform_job(transform)
@@ -711,8 +712,8 @@ LOCAL_STEP_TYPES = ("Training", "Processing", "Model", "RegisterModel", "Transfo
 def _register(backend: Any, arguments: dict[str, Any], job: str) -> dict[str, Any]:
     """RegisterModel: the version's metrics come from its ModelQuality statistics report."""
     from ...sagemaker_api.model_metrics import read_metrics
+    from ...sagemaker_api.registry import model_package_spec_from_request
     from ...specs.registry import HistoryEntry
-    from .from_requests import model_package_spec_from_request
 
     registration = model_package_spec_from_request(arguments)
     metrics: dict[str, float] = {}

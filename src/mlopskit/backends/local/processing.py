@@ -13,17 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ...errors import CapabilityError, MlopsKitError
+from ...errors import MlopsKitError
+from ...sagemaker_api.processing import create_processing_job_request, python_options
 from ...specs.processing import CODE_DIR, ProcessingJobSpec
 from ._hosts import HostProcesses, host_share, resource_config
 from ._processes import identity
@@ -34,57 +34,14 @@ from .store import dumps
 if TYPE_CHECKING:
     from .backend import LocalBackend
 
-__all__ = ["ROOT_VARIABLE", "ProcessingRunner", "container_path", "python_options"]
+__all__ = ["ROOT_VARIABLE", "ProcessingRunner", "container_path"]
 
 ROOT_VARIABLE = "MLOPSKIT_OPT_ML_ROOT"
 LIMIT = 1024  # FailureReason and ExitMessage: the first 1 KB
-_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
-# Interpreter options that take the next item as their value.
-_OPTIONS_WITH_VALUE = frozenset({"-W", "-X", "--check-hash-based-pycs"})
 _BOOTSTRAP = "mlopskit.backends.local._pathmap"
 # The folder holding the mlopskit package, so a job's interpreter finds the bootstrap even
 # when it is not the one mlopskit is installed in (LocalSession(python=...)).
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])
-
-
-def python_options(command: Sequence[str]) -> list[str]:
-    """The interpreter options of a ``python`` command (what follows the program).
-
-    The local backend runs processing scripts with its own Python interpreter, so the
-    command must be ``python``, ``python3`` or ``python3.X`` (a path to one is fine),
-    optionally followed by interpreter options such as ``-u`` or ``-W ignore``. Anything
-    else raises :class:`~mlopskit.errors.CapabilityError`.
-
-    Example:
-        >>> python_options(["/usr/bin/python3", "-u", "-W", "ignore"])
-        ['-u', '-W', 'ignore']
-        >>> python_options(["bash"])
-        Traceback (most recent call last):
-        ...
-        mlopskit.errors.CapabilityError: command ['bash']: ...
-    """
-    items = list(command)
-    if not items or not _PYTHON.match(os.path.basename(items[0])):
-        raise CapabilityError(
-            f"command {items!r}: the local backend runs processing scripts with Python only "
-            "(command python, python3 or python3.X, optionally with interpreter options); "
-            "run other commands on the aws backend, in their container")
-    options = items[1:]
-    index = 0
-    while index < len(options):
-        item = options[index]
-        takes_value = item in _OPTIONS_WITH_VALUE
-        runs_other = item in {"-m", "-c", "-", "--"} or (
-            item.startswith("-") and not item.startswith("--") and item[1:2] in {"m", "c"})
-        if not item.startswith("-") or runs_other:
-            raise CapabilityError(
-                f"command {items!r}: after the interpreter the local backend accepts only "
-                f"interpreter options (such as -u, -B, -W ignore), not {item!r}: the script "
-                "itself is what runs")
-        index += 2 if takes_value else 1
-    if len(options) and options[-1] in _OPTIONS_WITH_VALUE:
-        raise CapabilityError(f"command {items!r}: option {options[-1]!r} needs a value")
-    return options
 
 
 def container_path(base: Path, path: str) -> Path:
@@ -240,8 +197,6 @@ class ProcessingRunner:
     def _job_config(self) -> dict[str, Any]:
         """``processingjobconfig.json``: the CreateProcessingJob request as the container
         sees it (every optional part present), plus the job's ARN."""
-        from ..aws.requests import create_processing_job_request
-
         request = create_processing_job_request(
             self.spec, role_arn="", image_uri=self.spec.image_uri or "mlopskit-local")
         request.pop("Tags", None)

@@ -5,7 +5,8 @@ The framework containers share one handler contract (``model_fn``, then ``transf
 script leaves out. Two flavours are emulated in full:
 
 - ``sklearn``: CSV, JSON and NPY bodies decode to numpy arrays, ``model.predict(data)``
-  predicts, and the prediction is encoded as JSON, CSV or NPY (:mod:`~mlopskit.serving.codecs`).
+  predicts, and the prediction is encoded as JSON, CSV or NPY
+  (:mod:`~mlopskit.sagemaker_api.inference.codecs`).
 - ``xgboost``: CSV, LibSVM and RecordIO-protobuf bodies decode to an ``xgboost.DMatrix``
   (JSON is no input type there), ``model.predict(dmatrix, validate_features=False)``
   predicts, and the prediction is encoded as JSON, CSV or NPY.
@@ -34,7 +35,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..errors import ValidationError
+from ...errors import ValidationError
 from . import codecs
 
 __all__ = [

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ValidationError
-from .variables import EXECUTION_VARIABLE_NAMES, PARAMETER_TYPES
+from ...errors import ValidationError
+from .parameters import EXECUTION_VARIABLE_NAMES, PARAMETER_TYPES, check_parameter
 
 __all__ = ["DefinitionInfo", "check_definition", "property_path", "step_dependencies"]
 
@@ -285,9 +285,7 @@ def check_definition(definition: Any) -> DefinitionInfo:
             raise _fail(f"{label}.Type: {kind!r}; allowed: {', '.join(PARAMETER_TYPES)}",
                         f"{label}.Type")
         if "DefaultValue" in parameter:
-            from .variables import parameter_from_definition
-
-            parameter_from_definition(parameter)  # the default must fit the type
+            check_parameter(parameter)  # the default must fit the type
         info.parameters[name] = parameter
     steps = definition.get("Steps")
     if not steps:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ValidationError
+from ...errors import ValidationError
 from .checks import property_path
 
 __all__ = ["ResolutionError", "Scope", "evaluate", "render", "resolve", "walk"]

@@ -4,11 +4,12 @@ A user module is *imported* (its ``__main__`` block does not run) and its handle
 ``model_fn(model_dir)`` is required; then either ``transform_fn(model, body, content_type,
 accept)`` or any of ``input_fn(body, content_type)``, ``predict_fn(data, model)`` and
 ``output_fn(prediction, accept)``, with the serving container's defaults for the missing ones
-(:mod:`~mlopskit.serving.frameworks` holds them, per framework: scikit-learn by default).
-Bodies of ``text/csv`` and ``application/json`` reach the handlers as ``str``, others as
-``bytes``. A handler's answer may be bytes or str, a ``(body, content_type)`` pair, a dict
-(sent as JSON), or a Response-like object such as the ``worker.Response`` of
-sagemaker_containers scripts (its body, status and content type are sent).
+(:mod:`~mlopskit.sagemaker_api.inference.frameworks` holds them, per framework:
+scikit-learn by default). Bodies of ``text/csv`` and ``application/json`` reach the handlers
+as ``str``, others as ``bytes``. A handler's answer may be bytes or str, a ``(body,
+content_type)`` pair, a dict (sent as JSON), or a Response-like object such as the
+``worker.Response`` of sagemaker_containers scripts (its body, status and content type are
+sent).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError
+from ...errors import ValidationError
 from . import frameworks
 from .frameworks import TEXT_TYPES
 
@@ -153,8 +154,8 @@ def load_handler(code_dir: Path | None, program: str | None, model_dir: Path,
     """Import ``program`` from ``code_dir`` (on ``sys.path``) and build the handler.
 
     ``framework`` picks the container whose defaults fill in (see
-    :func:`~mlopskit.serving.frameworks.serving_framework`; None is scikit-learn);
-    ``default_accept`` None is that container's default Accept.
+    :func:`~mlopskit.sagemaker_api.inference.frameworks.serving_framework`; None is
+    scikit-learn); ``default_accept`` None is that container's default Accept.
     """
     framework = _framework(framework)  # before the import: a bad name fails fast
     module = None

@@ -6,7 +6,7 @@ import importlib
 import os
 from typing import Any, Literal
 
-from ...errors import MissingDependencyError, ValidationError
+from ..errors import MissingDependencyError, ValidationError
 
 __all__ = ["DEFAULT_INSTANCE_TYPE", "ImageScope", "image_instance_type", "resolve_image_uri"]
 

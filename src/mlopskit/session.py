@@ -35,6 +35,7 @@ __all__ = [
     "set_default_session",
 ]
 
+# The built-in backends; plug-ins add more (mlopskit.plugins.available_backends()).
 BACKEND_NAMES = ("local", "aws")
 DEFAULT_LOCAL_BUCKET = "mlopskit-local"
 DEFAULT_REGION = "us-east-1"
@@ -331,6 +332,19 @@ class LocalSession(Session):
         backend.objects.make_bucket(self.default_bucket)
         return backend
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LocalSession:
+        """The ``local`` backend's session factory (the ``mlopskit.backends`` entry point
+        ``local``): ``MLOPSKIT_ROOT`` and ``MLOPSKIT_BUCKET`` from ``environ``.
+
+        Example:
+            >>> import tempfile
+            >>> LocalSession.from_env({"MLOPSKIT_ROOT": tempfile.mkdtemp()}).default_bucket
+            'mlopskit-local'
+        """
+        return cls(root=environ.get("MLOPSKIT_ROOT") or None,
+                   bucket=environ.get("MLOPSKIT_BUCKET") or DEFAULT_LOCAL_BUCKET)
+
     def __repr__(self) -> str:
         return f"LocalSession(root={str(self.root)!r})"
 
@@ -402,41 +416,53 @@ class AwsSession(Session):
             ) from exc
         return AwsBackend(self)
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> AwsSession:
+        """The ``aws`` backend's session factory (the ``mlopskit.backends`` entry point
+        ``aws``): ``MLOPSKIT_REGION`` (else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``),
+        ``MLOPSKIT_ROLE_ARN`` and ``MLOPSKIT_BUCKET`` from ``environ``.
+
+        Example:
+            >>> AwsSession.from_env({"MLOPSKIT_REGION": "eu-west-1"}).region
+            'eu-west-1'
+        """
+        return cls(
+            region=environ.get("MLOPSKIT_REGION") or environ.get("AWS_REGION")
+            or environ.get("AWS_DEFAULT_REGION"),
+            role_arn=environ.get("MLOPSKIT_ROLE_ARN") or None,
+            bucket=environ.get("MLOPSKIT_BUCKET") or None,
+        )
+
     def __repr__(self) -> str:
         # role and bucket are not secrets, but credentials in boto3_session are: never shown.
         return f"AwsSession(region={self.region!r}, bucket={self._bucket!r})"
 
 
-def session_from_env(environ: dict[str, str] | None = None) -> Session:
-    """Build a session from ``MLOPSKIT_*`` variables.
+def session_from_env(environ: Mapping[str, str] | None = None) -> Session:
+    """Build a session from ``MLOPSKIT_*`` variables (``os.environ`` by default).
 
-    ``MLOPSKIT_BACKEND`` is ``local`` (default) or ``aws``. Local reads ``MLOPSKIT_ROOT``
-    and ``MLOPSKIT_BUCKET``; aws reads ``MLOPSKIT_REGION`` (else ``AWS_REGION`` /
-    ``AWS_DEFAULT_REGION``), ``MLOPSKIT_ROLE_ARN`` and ``MLOPSKIT_BUCKET``.
+    ``MLOPSKIT_BACKEND`` names the backend: ``local`` (default), ``aws``, or a plug-in
+    (:func:`mlopskit.plugins.available_backends` lists them), in any case. The backend's
+    factory reads the rest: local reads ``MLOPSKIT_ROOT`` and ``MLOPSKIT_BUCKET``; aws reads
+    ``MLOPSKIT_REGION`` (else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``),
+    ``MLOPSKIT_ROLE_ARN`` and ``MLOPSKIT_BUCKET``. An unknown name is a
+    :class:`~mlopskit.errors.ValidationError` naming ``MLOPSKIT_BACKEND`` and the allowed
+    values.
 
     Example:
         >>> import tempfile
         >>> session_from_env({"MLOPSKIT_BACKEND": "local", "MLOPSKIT_ROOT": tempfile.mkdtemp()})
         LocalSession(root=...)
+        >>> session_from_env({"MLOPSKIT_BACKEND": "gcp"})
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: MLOPSKIT_BACKEND: 'gcp' is not a backend; allowed: ...
     """
+    from .plugins import build_session
+
     env = os.environ if environ is None else environ
-    backend = env.get("MLOPSKIT_BACKEND", "local").strip().lower() or "local"
-    if backend == "local":
-        return LocalSession(
-            root=env.get("MLOPSKIT_ROOT") or None,
-            bucket=env.get("MLOPSKIT_BUCKET") or DEFAULT_LOCAL_BUCKET,
-        )
-    if backend == "aws":
-        return AwsSession(
-            region=env.get("MLOPSKIT_REGION") or env.get("AWS_REGION")
-            or env.get("AWS_DEFAULT_REGION"),
-            role_arn=env.get("MLOPSKIT_ROLE_ARN") or None,
-            bucket=env.get("MLOPSKIT_BUCKET") or None,
-        )
-    raise ValidationError(
-        f"MLOPSKIT_BACKEND: {backend!r} is not a backend; allowed: {', '.join(BACKEND_NAMES)}",
-        field="MLOPSKIT_BACKEND",
-    )
+    name = env.get("MLOPSKIT_BACKEND", "local").strip().lower() or "local"
+    return build_session(name, env)
 
 
 _default: Session | None = None

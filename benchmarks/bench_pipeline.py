@@ -86,7 +86,7 @@ def _job_seconds(session: Any, execution: Any) -> float:
     total = 0.0
     for step in execution.steps():
         if step.job and not step.cache_hit:
-            found = session.backend.describe_training_job(step.job)
+            found = session.backend.training.describe(step.job)
             if found.start_time and found.end_time:
                 total += (found.end_time - found.start_time).total_seconds()
     return total

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .backends.base import ObjectStore
 
 __all__ = [
+    "check_source",
     "checked_uri",
     "download_plan",
     "local_path",
@@ -81,6 +82,16 @@ def checked_uri(value: Any, field: str) -> str:
         return check_s3_uri(value)
     except ValueError as exc:
         raise ValidationError(f"{field}: {exc}", field=field) from None
+
+
+def check_source(value: str, field: str) -> None:
+    """Refuse a data source that is neither a valid ``s3://`` URI nor an existing local
+    file or folder (a ValidationError naming ``field``)."""
+    if value.startswith("s3://"):
+        checked_uri(value, field)
+    elif not local_path(value).exists():
+        raise ValidationError(f"{field}: {value!r} is neither an s3:// URI nor an existing "
+                              "local file or folder", field=field)
 
 
 def split_uri(uri: str) -> tuple[str, str]:

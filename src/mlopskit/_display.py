@@ -7,9 +7,10 @@ Two halves, both standard-library only at import time:
   DAG as inline SVG with a layered layout (no JavaScript, no network). ``safe_html`` turns
   any failure while rendering into a short note: a repr never raises.
 - Progress: :func:`progress_enabled` decides whether a wait shows a bar (argument, then
-  :func:`progress_override`, then ``MLOPSKIT_PROGRESS``, then: off under pytest and CI, on
-  in a Jupyter kernel or when stderr is a terminal). :class:`WaitProgress` draws it with
-  tqdm, imported on first use only, and is silent when tqdm is not installed.
+  ``MLOPSKIT_PROGRESS``, then: off under pytest and CI, on in a Jupyter kernel or when
+  stderr is a terminal). :class:`WaitProgress` draws it with tqdm, imported on first use
+  only, and is silent when tqdm is not installed; :func:`progress_sink` feeds one from a
+  backend's ``on_progress`` callback.
 
 Example:
     >>> esc("<script>alert(1)</script>")
@@ -21,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import datetime as _dt
 import functools
 import html
@@ -45,7 +45,7 @@ __all__ = [
     "kv_table",
     "note",
     "progress_enabled",
-    "progress_override",
+    "progress_sink",
     "safe_html",
     "table",
     "time_text",
@@ -390,22 +390,20 @@ def dag_svg(nodes: Sequence[str], parents: Mapping[str, Iterable[str]], *,
 
 # -- progress -------------------------------------------------------------------------------
 
-_OVERRIDE: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
-    "mlopskit_progress", default=None)
-
-
 @contextlib.contextmanager
-def progress_override(progress: bool | None) -> Iterator[None]:
-    """Within the block, waits that cannot take a ``progress`` argument (inside backends)
-    follow ``progress``; None leaves the decision to :func:`progress_enabled`."""
-    if progress is None:
-        yield
+def progress_sink(label: str, *, unit: str, progress: bool | None
+                  ) -> Iterator[Callable[[str, int | None, int | None], None] | None]:
+    """A ``(status, done, total)`` callback for work a backend does in this process (a
+    bar of ``unit`` when :func:`progress_enabled` says so), or None; the bar is closed
+    when the block ends."""
+    bar = WaitProgress[State].create(label, lambda state: state, unit=unit, progress=progress)
+    if bar is None:
+        yield None
         return
-    token = _OVERRIDE.set(progress)
     try:
-        yield
+        yield lambda status, done, total: bar.update((status, done, total))
     finally:
-        _OVERRIDE.reset(token)
+        bar.close()
 
 
 def _in_jupyter() -> bool:
@@ -422,9 +420,9 @@ def _in_jupyter() -> bool:
 def progress_enabled(progress: bool | None = None, stream: IO[str] | None = None) -> bool:
     """Whether a wait shows a progress bar.
 
-    In order: ``progress`` when given; a :func:`progress_override` block; the
-    ``MLOPSKIT_PROGRESS`` variable (``1``/``0``); off under pytest and on CI (``CI`` set);
-    on in a Jupyter kernel; else on when ``stream`` (stderr) is a terminal.
+    In order: ``progress`` when given; the ``MLOPSKIT_PROGRESS`` variable (``1``/``0``);
+    off under pytest and on CI (``CI`` set); on in a Jupyter kernel; else on when
+    ``stream`` (stderr) is a terminal.
 
     Example:
         >>> progress_enabled(False), progress_enabled(True)
@@ -432,9 +430,6 @@ def progress_enabled(progress: bool | None = None, stream: IO[str] | None = None
     """
     if progress is not None:
         return bool(progress)
-    forced = _OVERRIDE.get()
-    if forced is not None:
-        return forced
     setting = os.environ.get(PROGRESS_ENV)
     if setting is not None:
         value = setting.strip().lower()

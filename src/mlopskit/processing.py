@@ -25,9 +25,7 @@ Example:
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,23 +33,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from . import _display
+from ._data import check_source
 from ._data import local_path as _local_path
-from ._data import upload_path as _upload_path
-from ._display import WaitProgress
-from ._waiting import JOB_WAIT_MARGIN, job_wait_timeout, poll_until, wait_timeout
-from .backends.base import Capability, ProcessingJobDescription
-from .clock import SystemClock
-from .errors import ConflictError, JobFailedError, ValidationError
+from ._jobs import Job, check_spec, checked_job_name, described, free_name, submit, upload_local
+from ._waiting import job_wait_timeout
+from .backends.base import Backend, Capability, JobVerbs, ProcessingJobDescription
+from .errors import ValidationError
 from .session import Session, resolve_session
 from .specs._common import (
     S3Uri,
     Spec,
     build,
+    check_items,
     check_name,
     check_s3_uri,
     is_variable,
-    refuse_variables,
-    with_tokens,
 )
 from .specs.processing import (
     CODE_INPUT_NAME,
@@ -60,7 +56,6 @@ from .specs.processing import (
     ProcessingJobSpec,
     ProcessingPath,
 )
-from .training import _print_line
 
 if TYPE_CHECKING:
     from .pipeline.variables import PipelineVariable
@@ -92,41 +87,21 @@ class ProcessingInput:
     def __init__(self, source: str | os.PathLike[str] | PipelineVariable, destination: str,
                  input_name: str | None = None,
                  s3_data_distribution_type: str = "FullyReplicated") -> None:
-        self._model = build(
+        checked = build(
             _InputModel, "",
             source=os.fspath(source) if isinstance(source, os.PathLike) else source,
             destination=destination, input_name=input_name,
             s3_data_distribution_type=s3_data_distribution_type)
-        if self._model.source.startswith("s3://"):
-            try:
-                check_s3_uri(self._model.source)
-            except ValueError as exc:
-                raise ValidationError(f"source: {exc}", field="source") from None
-        elif not _local_path(self._model.source).exists():
-            raise ValidationError(
-                f"source: {self._model.source!r} is neither an s3:// URI nor an existing "
-                "local file or folder", field="source")
-
-    @property
-    def source(self) -> str:
-        return self._model.source
-
-    @property
-    def destination(self) -> str:
-        return self._model.destination
-
-    @property
-    def input_name(self) -> str | None:
-        return self._model.input_name
-
-    @property
-    def s3_data_distribution_type(self) -> str:
-        return self._model.s3_data_distribution_type
+        check_source(checked.source, "source")
+        self.source: str = checked.source
+        self.destination: str = checked.destination
+        self.input_name: str | None = checked.input_name
+        self.s3_data_distribution_type: str = checked.s3_data_distribution_type
 
     @property
     def is_local(self) -> bool:
         """True when the source is a local path that ``run`` uploads first."""
-        return not self._model.source.startswith("s3://")
+        return not self.source.startswith("s3://")
 
     def __repr__(self) -> str:
         return (f"ProcessingInput({self.source!r}, {self.destination!r}, "
@@ -152,20 +127,11 @@ class ProcessingOutput:
 
     def __init__(self, source: str, destination: str | PipelineVariable | None = None,
                  output_name: str | None = None) -> None:
-        self._model = build(_OutputModel, "", source=source, destination=destination,
-                            output_name=output_name)
-
-    @property
-    def source(self) -> str:
-        return self._model.source
-
-    @property
-    def destination(self) -> str | None:
-        return self._model.destination
-
-    @property
-    def output_name(self) -> str | None:
-        return self._model.output_name
+        checked = build(_OutputModel, "", source=source, destination=destination,
+                        output_name=output_name)
+        self.source: str = checked.source
+        self.destination: str | None = checked.destination
+        self.output_name: str | None = checked.output_name
 
     def __repr__(self) -> str:
         return (f"ProcessingOutput({self.source!r}, destination={self.destination!r}, "
@@ -230,10 +196,7 @@ class Processor:
         if isinstance(command, (str, bytes)) or not isinstance(command, Sequence):
             raise ValidationError(f"command: expected a list such as ['python3'], got "
                                   f"{command!r}", field="command")
-        for index, item in enumerate(command):
-            if not isinstance(item, str):
-                raise ValidationError(f"command[{index}]: must be a string, got "
-                                      f"{type(item).__name__}", field="command")
+        check_items(command, str, "command", "must be a string")
         if base_job_name is not None:
             try:
                 check_name(base_job_name, kind="base_job_name")
@@ -260,6 +223,9 @@ class Processor:
         # Run the full spec checks now, with stand-in values, so mistakes surface here.
         self._spec("validation-probe", "s3://probe-bucket/p/probe.py", "probe.py", [], [], [])
 
+    def _started(self, job: ProcessingJob) -> None:
+        self.latest_job = job
+
     def _spec(self, name: str, code_uri: str, script: str, inputs: list[dict[str, Any]],
               outputs: list[dict[str, Any]], arguments: list[str]) -> ProcessingJobSpec:
         return build(
@@ -270,20 +236,6 @@ class Processor:
             instance_count=self.instance_count, environment=self.environment,
             inputs=tuple(inputs), outputs=tuple(outputs), max_runtime=self.max_runtime,
             tags=self.tags)
-
-    def _job_name(self, session: Session, script: str) -> str:
-        """``<base>-YYYY-MM-DD-HH-MM-SS-mmm`` on the session clock, unique on the backend."""
-        base = self.base_job_name or re.sub(r"[^a-zA-Z0-9-]+", "-",
-                                            Path(script).stem).strip("-") or "processing"
-        moment = session.clock.now()
-        name = base
-        for _ in range(1000):
-            stamp = moment.strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
-            name = f"{base[: 63 - len(stamp) - 1].rstrip('-')}-{stamp}"
-            if not session.backend.processing_job_exists(name):
-                return name
-            moment += _dt.timedelta(milliseconds=1)
-        return name  # the create call will report the conflict
 
     @staticmethod
     def _code(code: Any) -> tuple[str | None, Path | None, str]:
@@ -343,13 +295,9 @@ class Processor:
         input_entries: list[ProcessingInput] = _entries("inputs", inputs, ProcessingInput)
         output_entries: list[ProcessingOutput] = _entries("outputs", outputs, ProcessingOutput)
         argument_list = self._arguments(arguments)
-        if job_name is not None:
-            try:
-                check_name(job_name, kind="job_name")
-            except ValueError as exc:
-                raise ValidationError(f"job_name: {exc}", field="job_name") from None
         bucket = session.default_bucket
-        name = job_name if job_name is not None else self._job_name(session, script)
+        name = checked_job_name(job_name) or free_name(
+            session, backend.processing, self.base_job_name or Path(script).stem or "processing")
         prefix = f"s3://{bucket}/{name}"
         input_specs = []
         for index, entry in enumerate(input_entries):
@@ -366,207 +314,66 @@ class Processor:
                 "s3_uri": out.destination or f"{prefix}/output/{output_name}"})
         spec = self._spec(name, code_uri or f"{prefix}/input/{CODE_INPUT_NAME}/{script}",
                           script, input_specs, output_specs, argument_list)
-        if self.instance_count_variable is not None:
-            refuse_variables({"instance_count": with_tokens(self.instance_count_variable)},
-                             "processor")
-        refuse_variables(spec, "processor")
-        if spec.instance_count > 1:
-            session.require(Capability.MULTI_HOST, "instance_count > 1")
-        backend.check_processing_job(spec)
-        # A generated name was checked free already; a given one is checked here, before
-        # any upload could overwrite the existing job's inputs.
-        if job_name is not None and backend.processing_job_exists(name):
-            raise ConflictError(f"processing job {name!r} already exists; job names are "
-                                "unique")
-        uploaded: list[str] = []
-        in_process = wait and Capability.IN_PROCESS_WAIT in backend.capabilities
-        try:
+        check_spec(session, spec, owner="processor",
+                   instance_count_variable=self.instance_count_variable)
+        objects = backend.objects
+
+        def upload(uploaded: list[str]) -> None:
             if code_path is not None:
-                backend.objects.put_file(code_path, spec.code_uri)
+                objects.put_file(code_path, spec.code_uri)
                 uploaded.append(spec.code_uri)
-            for entry, input_spec in zip(input_entries, spec.inputs, strict=True):
-                if entry.is_local:
-                    uploaded.extend(_upload_path(backend.objects, _local_path(entry.source),
-                                                 input_spec.s3_uri))
-            backend.create_processing_job(spec, wait=in_process,
-                                          on_log=_print_line if logs else None)
-        except BaseException:
-            if not backend.processing_job_exists(name):
-                for uri in uploaded:
-                    backend.objects.delete(uri)
-            raise
-        job = ProcessingJob(name, session=session)
-        self.latest_job = job
-        if wait:
-            job.wait(logs=logs and not in_process)
-        return job
+            upload_local(objects, [(entry.source, input_spec.s3_uri) for entry, input_spec
+                                   in zip(input_entries, spec.inputs, strict=True)
+                                   if entry.is_local], uploaded)
+
+        return submit(ProcessingJob, session, spec, name, name_given=job_name is not None,
+                      upload=upload, wait=wait, logs=logs, started=self._started)
 
 
-class ProcessingJob:
-    """A handle on one processing job; state is read from the backend on demand.
+class ProcessingJob(Job[ProcessingJobDescription]):
+    """``Processor.run`` returns one of these handles, and ``attach`` finds a job by name:
+    the job's state, outputs and exit message, read from the backend when asked.
+
+    ``wait(timeout=None)`` waits for the job's ``max_runtime`` (24 hours when it has none)
+    plus :data:`~mlopskit._waiting.JOB_WAIT_MARGIN` (one hour, for instances starting and
+    outputs uploading).
 
     Example:
         >>> import tempfile, mlopskit
-        >>> s = mlopskit.LocalSession(root=tempfile.mkdtemp())
-        >>> ProcessingJob.attach("no-such-job", session=s)
+        >>> job = ProcessingJob("x", session=mlopskit.LocalSession(root=tempfile.mkdtemp()))
+        >>> job.wait(timeout=-1)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        mlopskit.errors.NotFoundError: processing job 'no-such-job' does not exist ...
+        mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got -1
     """
 
-    def __init__(self, name: str, session: Session | None = None) -> None:
-        self.name = name
-        self.session = resolve_session(session)
-        self._description: ProcessingJobDescription | None = None
+    _title = "Processing job"
 
     @classmethod
-    def attach(cls, name: str, session: Session | None = None) -> ProcessingJob:
-        """Find an existing job by name (it may have been started by another process)."""
-        job = cls(name, session=session)
-        job.describe()
-        return job
+    def _verbs(cls, backend: Backend) -> JobVerbs[Any, ProcessingJobDescription]:
+        return backend.processing
 
-    def describe(self) -> ProcessingJobDescription:
-        """Fresh state from the backend."""
-        self._description = self.session.backend.describe_processing_job(self.name)
-        return self._description
+    def _limit(self, first: ProcessingJobDescription) -> float:
+        return job_wait_timeout(first.max_runtime, DEFAULT_MAX_RUNTIME)
 
-    def _current(self) -> ProcessingJobDescription:
-        if self._description is None or not self._description.is_terminal:
-            return self.describe()
-        return self._description
+    exit_message = described[str | None](
+        lambda d: d.exit_message, "What the script wrote to ``/opt/ml/output/message`` "
+        "(first 1 KB).")
+    outputs = described[dict[str, str]](
+        lambda d: dict(d.outputs),
+        "Output name -> S3 URI it is uploaded to (only a Completed job uploads).")
+    inputs = described[dict[str, str]](
+        lambda d: dict(d.inputs),
+        "Input name -> S3 URI it was downloaded from (``code`` is the script).")
+    arguments = described[list[str]](lambda d: list(d.arguments),
+                                       "The arguments the script got, verbatim.")
 
-    @property
-    def arn(self) -> str:
-        return self._current().arn
-
-    @property
-    def status(self) -> str:
-        """``InProgress``, ``Completed``, ``Failed``, ``Stopping`` or ``Stopped``."""
-        return self._current().status
-
-    @property
-    def failure_reason(self) -> str | None:
-        return self._current().failure_reason
-
-    @property
-    def exit_message(self) -> str | None:
-        """What the script wrote to ``/opt/ml/output/message`` (first 1 KB)."""
-        return self._current().exit_message
-
-    @property
-    def outputs(self) -> dict[str, str]:
-        """Output name -> S3 URI it is uploaded to (only a Completed job uploads)."""
-        return dict(self._current().outputs)
-
-    @property
-    def inputs(self) -> dict[str, str]:
-        """Input name -> S3 URI it was downloaded from (``code`` is the script)."""
-        return dict(self._current().inputs)
-
-    @property
-    def arguments(self) -> list[str]:
-        """The arguments the script got, verbatim."""
-        return list(self._current().arguments)
-
-    def wait(self, timeout: float | None = None, *, logs: bool = False,
-             raise_on_failure: bool = True, progress: bool | None = None) -> ProcessingJob:
-        """Block until the job ends; stream its log when ``logs``.
-
-        Raises :class:`~mlopskit.errors.WaitTimeoutError` after ``timeout`` seconds and
-        :class:`~mlopskit.errors.JobFailedError` when the job ends ``Failed`` or
-        ``Stopped`` (unless ``raise_on_failure=False``). ``progress`` shows a status bar
-        while waiting (default: in notebooks and terminals, see docs/notebooks.md).
-
-        ``timeout=None`` (the default) is the job's ``max_runtime`` (24 hours when it has
-        none) plus :data:`~mlopskit._waiting.JOB_WAIT_MARGIN` (one hour, for instances
-        starting and outputs uploading). ``math.inf`` waits without limit.
-
-        Example:
-            >>> import mlopskit, tempfile
-            >>> s = mlopskit.LocalSession(root=tempfile.mkdtemp())
-            >>> ProcessingJob("no-such-job", session=s).wait(timeout=-1)  # doctest: +ELLIPSIS
-            Traceback (most recent call last):
-            ...
-            mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got -1
-        """
-        if timeout is not None:
-            wait_timeout(timeout, JOB_WAIT_MARGIN)  # a bad timeout is refused before any call
-        backend = self.session.backend
-        cursor: list[Any] = [None]
-        # The first describe gives the job's max_runtime, which sets the default timeout;
-        # it is also the first poll.
-        first = [self.describe()]
-        limit = wait_timeout(timeout, job_wait_timeout(first[0].max_runtime,
-                                                       DEFAULT_MAX_RUNTIME))
-
-        def fetch() -> ProcessingJobDescription:
-            return first.pop() if first else self.describe()
-
-        def stream(_: ProcessingJobDescription) -> None:
-            if logs:
-                lines, cursor[0] = backend.read_processing_logs(self.name, cursor[0])
-                for line in lines:
-                    _print_line(line)
-
-        # Local jobs are real processes running in real time; remote ones are polled on the
-        # session clock (a FakeClock in tests).
-        fast = Capability.IN_PROCESS_WAIT in backend.capabilities
-        clock = SystemClock() if fast else self.session.clock
-        description = poll_until(
-            fetch, lambda d: d.is_terminal, clock=clock, timeout=limit,
-            initial=0.05 if fast else 2.0, maximum=1.0 if fast else 30.0,
-            describe=lambda d: f"processing job {self.name!r} is still {d.status}",
-            on_poll=stream,
-            progress=None if logs and not progress else WaitProgress.create(
-                f"processing {self.name}", lambda d: (d.status, None, None),
-                progress=progress))
-        if raise_on_failure and description.status != "Completed":
-            reason = description.failure_reason or description.status
-            raise JobFailedError(f"processing job {self.name!r} ended {description.status}: "
-                                 f"{reason}", job=self, status=description.status)
-        return self
-
-    def logs(self) -> str:
-        """The whole log so far, as one string."""
-        lines, _ = self.session.backend.read_processing_logs(self.name, None)
-        return "\n".join(lines)
-
-    def stop(self) -> None:
-        """Ask the backend to stop the job (SIGTERM, then SIGKILL after a grace period)."""
-        self.session.backend.stop_processing_job(self.name)
-        self._description = None
-
-    @classmethod
-    def list(cls, session: Session | None = None, *, name_contains: str | None = None
-             ) -> list[ProcessingJob]:
-        """Every processing job on the session's backend, newest first."""
-        resolved = resolve_session(session)
-        names = resolved.backend.list_processing_jobs(name_contains=name_contains)
-        return [cls(name, session=resolved) for name in names]
-
-    def __repr__(self) -> str:
-        status = self._description.status if self._description else "?"
-        return f"ProcessingJob(name={self.name!r}, status={status!r})"
-
-    @_display.safe_html("Processing job", lambda self: self.name)
-    def _repr_html_(self) -> str:
-        """Status, timings, inputs, outputs and arguments (one describe at most; the job's
-        environment values are never shown)."""
-        try:
-            d = self._current()
-        except Exception as exc:
-            return _display.card("Processing job", self.name, None,
-                                 parts=[_display.unavailable("state", exc)])
-        end = d.end_time or (None if d.start_time is None
-                             else _dt.datetime.now(d.start_time.tzinfo))
+    def _card(self, d: ProcessingJobDescription
+              ) -> tuple[list[tuple[str, object]], list[str]]:
         rows: list[tuple[str, object]] = [
             ("failure reason", d.failure_reason),
             ("exit message", d.exit_message),
-            ("created", _display.time_text(d.creation_time)),
-            ("started", _display.time_text(d.start_time)),
-            ("ended", _display.time_text(d.end_time)),
-            ("duration", _display.duration_text(d.start_time, end)),
+            ("timings", None),
             ("instances", f"{d.instance_count} x {d.instance_type}"),
             ("image", d.image_uri),
             ("command", " ".join(d.entrypoint)),
@@ -579,4 +386,4 @@ class ProcessingJob:
         if d.outputs:
             parts.append(_display.table(("output", "destination"), sorted(d.outputs.items()),
                                         caption="Outputs", limit=20))
-        return _display.card("Processing job", d.name, d.status, rows=rows, parts=parts)
+        return rows, parts

@@ -6,26 +6,7 @@ Example:
     b'1.5,2.0'
 """
 
-from .serving.codecs import (
-    BytesDeserializer,
-    CSVDeserializer,
-    CSVSerializer,
-    IdentitySerializer,
-    JSONDeserializer,
-    JSONSerializer,
-    NumpyDeserializer,
-    NumpySerializer,
-    PandasDeserializer,
-)
+from .serving import codecs as _codecs
+from .serving.codecs import *  # noqa: F403  (this module is their public home)
 
-__all__ = [
-    "BytesDeserializer",
-    "CSVDeserializer",
-    "CSVSerializer",
-    "IdentitySerializer",
-    "JSONDeserializer",
-    "JSONSerializer",
-    "NumpyDeserializer",
-    "NumpySerializer",
-    "PandasDeserializer",
-]
+__all__ = _codecs.__all__

@@ -13,12 +13,9 @@ Example:
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import re
-import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,23 +23,18 @@ from pydantic import Field
 
 from . import _display
 from ._archive import make_tar_gz
-from ._data import local_path as _local_path
-from ._data import upload_path as _upload_path
-from ._display import WaitProgress
-from ._waiting import JOB_WAIT_MARGIN, job_wait_timeout, poll_until, wait_timeout
-from .backends.base import Capability, TrainingJobDescription
-from .clock import SystemClock
-from .errors import ConflictError, JobFailedError, ValidationError
+from ._data import check_source
+from ._jobs import Job, check_spec, checked_job_name, described, free_name, submit, upload_local
+from ._waiting import job_wait_timeout
+from .backends.base import Backend, Capability, JobVerbs, TrainingJobDescription
+from .errors import ConflictError, ValidationError
 from .session import Session, resolve_session
 from .specs._common import (
     S3Uri,
     Spec,
     build,
     check_name,
-    check_s3_uri,
     is_variable,
-    refuse_variables,
-    with_tokens,
 )
 from .specs.training import DEFAULT_MAX_RUN, MetricDefinition, TrainingJobSpec
 
@@ -80,15 +72,7 @@ class TrainingInput:
                             s3_data=s3_data if is_variable(s3_data) else str(s3_data),
                             content_type=content_type, distribution=distribution,
                             input_mode=input_mode, s3_data_type=s3_data_type)
-        if self._model.s3_data.startswith("s3://"):
-            try:
-                check_s3_uri(self._model.s3_data)
-            except ValueError as exc:
-                raise ValidationError(f"s3_data: {exc}", field="s3_data") from None
-        elif not _local_path(self._model.s3_data).exists():
-            raise ValidationError(
-                f"s3_data: {self._model.s3_data!r} is neither an s3:// URI nor an existing "
-                "local file or folder", field="s3_data")
+        check_source(self._model.s3_data, "s3_data")
 
     @property
     def s3_data(self) -> str:
@@ -232,6 +216,9 @@ class Estimator:
                                   field="entry_point")
         return folder, relative
 
+    def _started(self, job: TrainingJob) -> None:
+        self.latest_job = job
+
     def _spec(self, name: str, source_uri: str, channels: Sequence[dict[str, Any]],
               default_output: str) -> TrainingJobSpec:
         checked = self._checked
@@ -250,23 +237,6 @@ class Estimator:
         if checked.max_run is not None:
             values["max_run"] = checked.max_run
         return build(TrainingJobSpec, "", **values)
-
-    def _job_name(self, session: Session) -> str:
-        """``<base>-YYYY-MM-DD-HH-MM-SS-mmm`` as the SageMaker SDK names jobs, unique here.
-
-        A clock that has not moved (a FakeClock, or two fits in one millisecond) would repeat
-        a name, so the stamp steps forward a millisecond until the name is free.
-        """
-        base = self.base_job_name or re.sub(r"[^a-zA-Z0-9-]+", "-",
-                                            Path(self.entry_point).stem).strip("-") or "job"
-        moment = session.clock.now()
-        for _ in range(1000):
-            stamp = moment.strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
-            name = f"{base[: 63 - len(stamp) - 1].rstrip('-')}-{stamp}"
-            if not session.backend.training_job_exists(name):
-                return name
-            moment += _dt.timedelta(milliseconds=1)
-        return name  # the create call will report the conflict
 
     def _channels(self, inputs: Any) -> list[tuple[str, TrainingInput]]:
         if inputs is None:
@@ -311,16 +281,11 @@ class Estimator:
         raises :class:`~mlopskit.errors.ValidationError` and creates nothing.
         """
         session = resolve_session(self.session)
-        backend = session.backend
         folder, _ = self._code_layout()
         channels = self._channels(inputs)
         bucket = session.default_bucket
-        if job_name is not None:
-            try:
-                check_name(job_name, kind="job_name")
-            except ValueError as exc:
-                raise ValidationError(f"job_name: {exc}", field="job_name") from None
-        name = job_name if job_name is not None else self._job_name(session)
+        name = checked_job_name(job_name) or free_name(
+            session, session.backend.training, self.base_job_name or Path(self.entry_point).stem)
         prefix = f"s3://{bucket}/{name}"
         channel_specs = [
             ti.channel(ch, f"{prefix}/input/{ch}/" if ti.is_local else ti.s3_data)
@@ -328,179 +293,70 @@ class Estimator:
         ]
         spec = self._spec(name, f"{prefix}/source/sourcedir.tar.gz", channel_specs,
                           f"s3://{bucket}/")
-        if self.instance_count_variable is not None:
-            refuse_variables({"instance_count": with_tokens(self.instance_count_variable)},
-                             "estimator")
-        refuse_variables(spec, "estimator")
-        if spec.instance_count > 1:
-            session.require(Capability.MULTI_HOST, "instance_count > 1")
-        backend.check_training_job(spec)
-        # A generated name was checked free already; a given one is checked here, before
-        # any upload could overwrite the existing job's source.
-        if job_name is not None and backend.training_job_exists(name):
-            raise ConflictError(f"training job {name!r} already exists; job names are unique")
-        uploaded: list[str] = []
-        try:
+        check_spec(session, spec, owner="estimator",
+                   instance_count_variable=self.instance_count_variable)
+        objects = session.backend.objects
+
+        def upload(uploaded: list[str]) -> None:
             with tempfile.TemporaryDirectory(prefix="mlopskit-src-") as tmp:
                 archive = Path(tmp) / "sourcedir.tar.gz"
                 make_tar_gz(folder if self.source_dir is not None else Path(self.entry_point),
                             archive)
-                backend.objects.put_file(archive, spec.source_uri)
+                objects.put_file(archive, spec.source_uri)
                 uploaded.append(spec.source_uri)
-            for (_, data), channel_spec in zip(channels, channel_specs, strict=True):
-                if data.is_local:
-                    uploaded.extend(_upload_path(backend.objects, _local_path(data.s3_data),
-                                                 channel_spec["s3_uri"]))
-            in_process = wait and Capability.IN_PROCESS_WAIT in backend.capabilities
-            backend.create_training_job(spec, wait=in_process,
-                                        on_log=_print_line if logs else None)
-        except BaseException:
-            if not backend.training_job_exists(name):
-                for uri in uploaded:
-                    backend.objects.delete(uri)
-            raise
-        job = TrainingJob(name, session=session)
-        self.latest_job = job
-        if wait:
-            job.wait(logs=logs and not in_process)
-        return job
+            upload_local(objects, [(data.s3_data, channel["s3_uri"]) for (_, data), channel
+                                   in zip(channels, channel_specs, strict=True)
+                                   if data.is_local], uploaded)
+
+        return submit(TrainingJob, session, spec, name, name_given=job_name is not None,
+                      upload=upload, wait=wait, logs=logs, started=self._started)
 
 
-def _print_line(line: str) -> None:
-    # The user asked for logs (logs=True): writing them to stdout is the point.
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+class TrainingJob(Job[TrainingJobDescription]):
+    """A handle on one training job (``Estimator.fit`` returns one; ``attach`` finds one by
+    name); what it reports is read from the backend on demand.
 
-
-class TrainingJob:
-    """A handle on one training job; state is read from the backend on demand.
+    ``wait(timeout=None)`` waits for the job's ``max_run`` plus
+    :data:`~mlopskit._waiting.JOB_WAIT_MARGIN` (one hour, for instances starting and
+    outputs uploading): 25 hours for a job with the default ``max_run`` of 24 hours.
 
     Example:
         >>> import tempfile, mlopskit
         >>> s = mlopskit.LocalSession(root=tempfile.mkdtemp())
-        >>> TrainingJob.attach("no-such-job", session=s)
+        >>> TrainingJob("no-such-job", session=s).wait(timeout=-5)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        mlopskit.errors.NotFoundError: training job 'no-such-job' does not exist ...
+        mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got -5
     """
 
-    def __init__(self, name: str, session: Session | None = None) -> None:
-        self.name = name
-        self.session = resolve_session(session)
-        self._description: TrainingJobDescription | None = None
+    _title = "Training job"
+    _stop_capability = Capability.TRAINING_STOP
 
     @classmethod
-    def attach(cls, name: str, session: Session | None = None) -> TrainingJob:
-        """Find an existing job by name (it may have been started by another process)."""
-        job = cls(name, session=session)
-        job.describe()
-        return job
+    def _verbs(cls, backend: Backend) -> JobVerbs[Any, TrainingJobDescription]:
+        return backend.training
 
-    def describe(self) -> TrainingJobDescription:
-        """Fresh state from the backend."""
-        self._description = self.session.backend.describe_training_job(self.name)
-        return self._description
+    def _limit(self, first: TrainingJobDescription) -> float:
+        return job_wait_timeout(first.max_run, DEFAULT_MAX_RUN)
 
-    def _current(self) -> TrainingJobDescription:
-        if self._description is None or not self._description.is_terminal:
-            return self.describe()
-        return self._description
+    def _state(self, described: TrainingJobDescription) -> str:
+        if described.secondary_status:
+            return f"{described.status} ({described.secondary_status})"
+        return described.status
 
-    @property
-    def arn(self) -> str:
-        return self._current().arn
-
-    @property
-    def status(self) -> str:
-        """``InProgress``, ``Completed``, ``Failed``, ``Stopping`` or ``Stopped``."""
-        return self._current().status
-
-    @property
-    def secondary_status(self) -> str:
-        return self._current().secondary_status
-
-    @property
-    def model_data(self) -> str | None:
-        """S3 URI of ``model.tar.gz`` (None until the job has uploaded it)."""
-        return self._current().model_data
-
-    @property
-    def output_data(self) -> str | None:
-        return self._current().output_data
-
-    @property
-    def failure_reason(self) -> str | None:
-        return self._current().failure_reason
-
-    @property
-    def hyperparameters(self) -> dict[str, Any]:
-        """The user's hyperparameters, decoded (no ``sagemaker_*`` keys)."""
-        return dict(self._current().hyperparameters)
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        """Final value of each metric definition that matched the log."""
-        return {m.name: m.value for m in self._current().metrics}
-
-    def wait(self, timeout: float | None = None, *, logs: bool = False,
-             raise_on_failure: bool = True, progress: bool | None = None) -> TrainingJob:
-        """Block until the job ends; stream its log when ``logs``.
-
-        Raises :class:`~mlopskit.errors.WaitTimeoutError` after ``timeout`` seconds (on the
-        session clock) and :class:`~mlopskit.errors.JobFailedError` when the job ends
-        ``Failed`` or ``Stopped`` (unless ``raise_on_failure=False``). ``progress`` shows a
-        status bar while waiting (default: in notebooks and terminals, see docs/notebooks.md).
-
-        ``timeout=None`` (the default) is the job's ``max_run`` plus
-        :data:`~mlopskit._waiting.JOB_WAIT_MARGIN` (one hour, for instances starting and
-        outputs uploading): 25 hours for a job with the default ``max_run`` of 24 hours.
-        ``math.inf`` waits without limit.
-
-        Example:
-            >>> import mlopskit, tempfile
-            >>> s = mlopskit.LocalSession(root=tempfile.mkdtemp())
-            >>> TrainingJob("no-such-job", session=s).wait(timeout=-5)  # doctest: +ELLIPSIS
-            Traceback (most recent call last):
-            ...
-            mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got -5
-        """
-        if timeout is not None:
-            wait_timeout(timeout, JOB_WAIT_MARGIN)  # a bad timeout is refused before any call
-        backend = self.session.backend
-        cursor: list[Any] = [None]
-        # The first describe gives the job's max_run, which sets the default timeout; it
-        # is also the first poll.
-        first = [self.describe()]
-        limit = wait_timeout(timeout, job_wait_timeout(first[0].max_run, DEFAULT_MAX_RUN))
-
-        def fetch() -> TrainingJobDescription:
-            return first.pop() if first else self.describe()
-
-        def stream(_: TrainingJobDescription) -> None:
-            if logs:
-                lines, cursor[0] = backend.read_training_logs(self.name, cursor[0])
-                for line in lines:
-                    _print_line(line)
-
-        # Local jobs are real processes running in real time, so their waits use the real
-        # clock; remote jobs are polled on the session clock (a FakeClock in tests).
-        fast = Capability.IN_PROCESS_WAIT in backend.capabilities
-        clock = SystemClock() if fast else self.session.clock
-        description = poll_until(
-            fetch, lambda d: d.is_terminal, clock=clock, timeout=limit,
-            initial=0.05 if fast else 2.0, maximum=1.0 if fast else 30.0,
-            describe=lambda d: f"training job {self.name!r} is still {d.status} "
-                               f"({d.secondary_status})",
-            on_poll=stream,
-            progress=None if logs and not progress else WaitProgress.create(
-                f"training {self.name}", lambda d: (
-                    f"{d.status} ({d.secondary_status})" if d.secondary_status else d.status,
-                    None, None), progress=progress))
-        if raise_on_failure and description.status != "Completed":
-            reason = description.failure_reason or description.secondary_status
-            raise JobFailedError(f"training job {self.name!r} ended {description.status}: "
-                                 f"{reason}", job=self, status=description.status)
-        return self
+    secondary_status = described[str](lambda d: d.secondary_status,
+                                      "SageMaker's finer status (Starting, Training, ...).")
+    model_data = described[str | None](
+        lambda d: d.model_data, "S3 URI of ``model.tar.gz`` (None until the job has "
+        "uploaded it).")
+    output_data = described[str | None](lambda d: d.output_data,
+                                          "S3 URI of ``output.tar.gz`` once it Completed.")
+    hyperparameters = described[dict[str, Any]](
+        lambda d: dict(d.hyperparameters),
+        "The user's hyperparameters, decoded (no ``sagemaker_*`` keys).")
+    metrics = described[dict[str, float]](
+        lambda d: {m.name: m.value for m in d.metrics},
+        "Final value of each metric definition that matched the log.")
 
     def create_model(self, image_uri: str | None = None, entry_point: str | None = None,
                      source_dir: str | Path | None = None,
@@ -530,46 +386,12 @@ class TrainingJob:
                      entry_point=entry_point, source_dir=source_dir, environment=environment,
                      session=self.session)
 
-    def logs(self) -> str:
-        """The whole log so far, as one string."""
-        lines, _ = self.session.backend.read_training_logs(self.name, None)
-        return "\n".join(lines)
-
-    def stop(self) -> None:
-        """Ask the backend to stop the job (SIGTERM, then SIGKILL after a grace period)."""
-        self.session.backend.stop_training_job(self.name)
-        self._description = None
-
-    @classmethod
-    def list(cls, session: Session | None = None, *, name_contains: str | None = None
-             ) -> list[TrainingJob]:
-        """Every training job on the session's backend, newest first."""
-        resolved = resolve_session(session)
-        names: Iterable[str] = resolved.backend.list_training_jobs(name_contains=name_contains)
-        return [cls(name, session=resolved) for name in names]
-
-    def __repr__(self) -> str:
-        status = self._description.status if self._description else "?"
-        return f"TrainingJob(name={self.name!r}, status={status!r})"
-
-    @_display.safe_html("Training job", lambda self: self.name)
-    def _repr_html_(self) -> str:
-        """Status, timings, metrics, hyperparameters and artifacts (one describe at most;
-        nothing from the job's environment is shown)."""
-        try:
-            d = self._current()
-        except Exception as exc:
-            return _display.card("Training job", self.name, None,
-                                 parts=[_display.unavailable("state", exc)])
-        end = d.end_time or (None if d.start_time is None
-                             else _dt.datetime.now(d.start_time.tzinfo))
+    def _card(self, d: TrainingJobDescription
+              ) -> tuple[list[tuple[str, object]], list[str]]:
         rows: list[tuple[str, object]] = [
             ("secondary status", d.secondary_status),
             ("failure reason", d.failure_reason),
-            ("created", _display.time_text(d.creation_time)),
-            ("started", _display.time_text(d.start_time)),
-            ("ended", _display.time_text(d.end_time)),
-            ("duration", _display.duration_text(d.start_time, end)),
+            ("timings", None),
             ("instances", f"{d.instance_count} x {d.instance_type}"),
             ("image", d.image_uri),
             ("framework", " ".join(filter(None, (d.framework, d.framework_version)))),
@@ -590,4 +412,4 @@ class TrainingJob:
         if d.inputs:
             parts.append(_display.table(("channel", "source"), sorted(d.inputs.items()),
                                         caption="Inputs", limit=20))
-        return _display.card("Training job", d.name, d.status, rows=rows, parts=parts)
+        return rows, parts

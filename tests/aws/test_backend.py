@@ -131,7 +131,7 @@ def test_throttling_past_the_budget_is_a_clear_error_and_leaves_nothing(aws_sess
     backoff = fake_clock.sleeps[-7:]
     assert all(0 < s <= aws_session.max_backoff + 0.5 for s in backoff)
     assert backoff[3] > backoff[0]  # exponential growth before the cap
-    assert aws_session.backend.list_training_jobs() == []
+    assert aws_session.backend.training.names(None) == []
     assert aws_session.backend.objects.list(f"s3://{aws_session.default_bucket}/") == []
 
 
@@ -232,12 +232,12 @@ def test_cloudwatch_logs_are_read_per_host(aws_session, code, capsys):
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
             {"timestamp": now_ms + i, "message": f"{host} line {i}"} for i in range(3)])
-    lines, cursor = aws_session.backend.read_training_logs(job.name)
+    lines, cursor = aws_session.backend.training.read_logs(job.name)
     assert lines == [f"[{h}] {h} line {i}" for h in ("algo-1", "algo-2") for i in range(3)]
     stream = f"{job.name}/algo-1-1700000000"
     logs.put_log_events(logGroupName=group, logStreamName=stream,
                         logEvents=[{"timestamp": now_ms + 1000, "message": "later"}])
-    more, _ = aws_session.backend.read_training_logs(job.name, cursor)
+    more, _ = aws_session.backend.training.read_logs(job.name, cursor)
     assert more == ["[algo-1] later"]
     assert "later" in job.logs()
     job.wait(logs=True)

@@ -69,7 +69,7 @@ def test_every_log_stream_is_read_past_the_first_page(aws_session):
         logs.put_log_events(logGroupName=group, logStreamName=stream,
                             logEvents=[{"timestamp": now_ms, "message": f"hello from {host}"}])
     seen = _record(logs)
-    lines, cursor = backend.read_training_logs("many-hosts")
+    lines, cursor = backend.training.read_logs("many-hosts")
     assert sorted(lines) == sorted(f"[{h}] hello from {h}" for h in hosts)
     assert len(cursor) == 60
     assert seen.count("DescribeLogStreams") == 2
@@ -83,7 +83,7 @@ def test_a_throttled_page_of_log_streams_is_retried(aws_session, fake_clock):
     for n in range(1, 56):
         logs.create_log_stream(logGroupName=group, logStreamName=f"busy/algo-{n}-1")
     calls = _throttle_once(logs, "DescribeLogStreams", after=2)  # the second page
-    backend.read_training_logs("busy")
+    backend.training.read_logs("busy")
     assert calls() == 4  # two pages, then both again after the throttled one
     assert len(fake_clock.sleeps) == 1
 
@@ -93,7 +93,7 @@ def _training_job(aws_session: Any, name: str) -> str:
                  source_uri=f"s3://{aws_session.default_bucket}/{name}/sourcedir.tar.gz",
                  instance_type="ml.m5.large", output_path=f"s3://{aws_session.default_bucket}/",
                  tags={"team": "fraud"})
-    aws_session.backend.create_training_job(spec)
+    aws_session.backend.training.create(spec, False, None, None)
     arn = aws_session.backend.clients.sagemaker.describe_training_job(
         TrainingJobName=name)["TrainingJobArn"]
     return str(arn)
@@ -108,7 +108,7 @@ def test_every_tag_of_a_training_job_is_listed(aws_session):
     arn = _training_job(aws_session, "tagged-job")
     sagemaker.add_tags(ResourceArn=arn, Tags=_many_tags(70))  # moto pages ListTags by 50
     seen = _record(sagemaker)
-    tags = aws_session.backend.describe_training_job("tagged-job").tags
+    tags = aws_session.backend.training.describe("tagged-job").tags
     assert tags == {"team": "fraud", **{f"k{n:03d}": f"v{n}" for n in range(70)}}
     assert seen.count("ListTags") == 2
 
@@ -124,7 +124,7 @@ def test_every_tag_of_a_processing_job_is_listed(aws_session):
     )["ProcessingJobArn"]
     sagemaker.add_tags(ResourceArn=arn, Tags=_many_tags(120))
     seen = _record(sagemaker)
-    tags = aws_session.backend.describe_processing_job("tagged-processing").tags
+    tags = aws_session.backend.processing.describe("tagged-processing").tags
     assert tags == {f"k{n:03d}": f"v{n}" for n in range(120)}
     assert seen.count("ListTags") == 3
 
@@ -134,7 +134,7 @@ def test_throttled_tags_are_retried_to_the_full_list(aws_session, fake_clock):
     arn = _training_job(aws_session, "throttled-tags")
     sagemaker.add_tags(ResourceArn=arn, Tags=_many_tags(60))
     calls = _throttle_once(sagemaker, "ListTags", after=2)
-    assert len(aws_session.backend.describe_training_job("throttled-tags").tags) == 61
+    assert len(aws_session.backend.training.describe("throttled-tags").tags) == 61
     assert calls() == 4
     assert len(fake_clock.sleeps) == 1
 
@@ -153,7 +153,7 @@ def test_tags_throttled_past_the_budget_are_a_clear_error(aws_session, fake_cloc
 
     _on_call(sagemaker, throttle)
     with pytest.raises(ThrottledError, match="ListTags always-throttled: still throttled"):
-        aws_session.backend.describe_training_job("always-throttled")
+        aws_session.backend.training.describe("always-throttled")
 
 
 @pytest.fixture

@@ -107,14 +107,14 @@ def test_logs_come_from_the_processing_log_group(aws_session, script, lifecycle,
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
             {"timestamp": now_ms + i, "message": line} for i, line in enumerate(lines)])
-    lines, cursor = aws_session.backend.read_processing_logs(job.name)
+    lines, cursor = aws_session.backend.processing.read_logs(job.name)
     assert lines == ["[algo-1] one", "[algo-1] two", "[algo-2] three"]
     logs.put_log_events(logGroupName=group, logStreamName=f"{job.name}/algo-2-1700000000",
                         logEvents=[{"timestamp": now_ms + 100, "message": "later"}])
-    assert aws_session.backend.read_processing_logs(job.name, cursor)[0] == ["[algo-2] later"]
+    assert aws_session.backend.processing.read_logs(job.name, cursor)[0] == ["[algo-2] later"]
     job.wait(logs=True)
     assert "[algo-1] two" in capsys.readouterr().out
-    assert aws_session.backend.read_training_logs(job.name)[0] == []  # another log group
+    assert aws_session.backend.training.read_logs(job.name)[0] == []  # another log group
 
 
 def test_checks_fail_before_anything_is_uploaded(moto_aws, fake_clock, script):
@@ -133,6 +133,6 @@ def test_checks_fail_before_anything_is_uploaded(moto_aws, fake_clock, script):
             mlopskit.Processor(instance_type="ml.m5.large", session=session).run(
                 script, logs=False)
         assert session.backend.objects.list("s3://no-role-bucket/") == []
-        assert list(session.backend.list_processing_jobs()) == []
+        assert list(session.backend.processing.names(None)) == []
     finally:
         session.close()

@@ -138,7 +138,7 @@ def test_a_step_that_can_never_run_locally_is_refused_before_any_step_runs(
     with pytest.raises(CapabilityError, match=message):
         pipeline.validate()
     assert pipeline.executions() == []
-    assert local_session.backend.list_processing_jobs() == []
+    assert local_session.backend.processing.names(None) == []
 
 
 def test_a_processing_entry_point_made_of_expressions_is_checked_when_it_runs(local_session):

@@ -380,7 +380,7 @@ def test_a_command_the_local_backend_cannot_run_creates_nothing(local_session, t
             _processor(local_session, command=command).run(
                 script, logs=False, inputs=[
                     mlopskit.ProcessingInput(data, "/opt/ml/processing/input")])
-    assert list(local_session.backend.list_processing_jobs()) == []
+    assert list(local_session.backend.processing.names(None)) == []
     assert local_session.backend.objects.list(f"s3://{local_session.default_bucket}/") == []
     assert not (local_session.root / "jobs" / "processing").exists()
 
@@ -467,7 +467,7 @@ def test_a_request_from_a_sagemaker_sdk_pipeline_runs_locally(local_session, tmp
         b"    part.to_csv(f'/opt/ml/processing/{name}/{name}.csv', index=False)\n",
         f"s3://{bucket}/code/preprocess.py")
     spec = processing_spec_from_request(request, name="preprocess-exec-1")
-    local_session.backend.create_processing_job(spec, wait=True)
+    local_session.backend.processing.create(spec, True, None, None)
     job = mlopskit.ProcessingJob.attach("preprocess-exec-1", session=local_session)
     assert job.status == "Completed", job.failure_reason
     assert job.outputs["test"] == f"s3://{bucket}/preprocess/exec-1/test"

@@ -17,7 +17,7 @@ import pytest
 
 import mlopskit
 from mlopskit import _display
-from mlopskit._display import WaitProgress, progress_enabled, progress_override
+from mlopskit._display import WaitProgress, progress_enabled, progress_sink
 from mlopskit._waiting import poll_until
 from mlopskit.clock import FakeClock
 from mlopskit.errors import JobFailedError
@@ -300,9 +300,21 @@ def test_progress_is_off_under_pytest_by_default(monkeypatch):
 def test_the_environment_variable_forces_progress(monkeypatch, value, expected):
     monkeypatch.setenv("MLOPSKIT_PROGRESS", value)
     assert progress_enabled() is expected
-    with progress_override(not expected):
-        assert progress_enabled() is (not expected)
+    assert progress_enabled(progress=not expected) is (not expected)
     assert progress_enabled(progress=False) is False
+
+
+def test_a_progress_sink_is_none_when_off_and_draws_a_counted_bar_when_on(monkeypatch):
+    with progress_sink("transform t", unit="file", progress=False) as sink:
+        assert sink is None
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)  # where a bar without a file draws
+    with progress_sink("transform t", unit="file", progress=True) as sink:
+        assert sink is not None
+        sink("0 records", 0, 3)
+        sink("40 records", 2, 3)
+    shown = stream.getvalue()
+    assert "transform t" in shown and "2/3" in shown and "40 records" in shown
 
 
 def test_a_forced_bar_writes_status_changes_to_its_stream():

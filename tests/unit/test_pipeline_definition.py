@@ -165,7 +165,7 @@ def test_an_estimator_holding_variables_cannot_fit_outside_a_pipeline(local_sess
                            session=local_session)
     with pytest.raises(ValidationError, match="instance_type: is a pipeline variable"):
         estimator.fit(wait=False)
-    assert local_session.backend.list_training_jobs() == []
+    assert local_session.backend.training.names(None) == []
 
 
 def test_a_processor_holding_variables_runs_only_in_a_pipeline(local_session):
@@ -181,7 +181,7 @@ def test_a_processor_holding_variables_runs_only_in_a_pipeline(local_session):
         mlopskit.Processor(image_uri=IMAGE, instance_type="ml.m5.large",
                            environment={"MODE": mode},
                            session=local_session).run(str(script), wait=False)
-    assert local_session.backend.list_processing_jobs() == []
+    assert local_session.backend.processing.names(None) == []
     step = ProcessingStep("Prep", processor, str(script))
     pipeline = Pipeline("variable-processor", parameters=[count, mode], steps=[step],
                         session=local_session)

@@ -161,7 +161,7 @@ def test_a_transform_job_that_never_ends_times_out_after_a_day(aws_session, monk
         f"s3://{aws_session.default_bucket}/batch/", wait=False)
     waited, message = _timed_out(fake_clock, job.wait)
     assert DEFAULT_TRANSFORM_TIMEOUT <= waited <= DEFAULT_TRANSFORM_TIMEOUT + 2 * STEP
-    assert "is InProgress" in message
+    assert "is still InProgress" in message
 
 
 def test_a_pipeline_execution_that_never_ends_times_out_after_three_days(

@@ -12,7 +12,7 @@ import datetime as _dt
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from ..specs.monitoring import MonitoringScheduleSpec
 from ..specs.processing import ProcessingJobSpec
@@ -41,7 +41,10 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Backend",
     "Capability",
+    "JobDescription",
+    "JobVerbs",
     "LogSink",
+    "ProgressSink",
     "MetricValue",
     "MonitoringBackend",
     "ObjectStore",
@@ -55,6 +58,9 @@ __all__ = [
 ]
 
 LogSink = Callable[[str], None]
+# Work a backend does in the caller's process reports ``(status, done, total)`` through
+# this; the public object decides whether and how to show it (a bar, nothing).
+ProgressSink = Callable[[str, "int | None", "int | None"], None]
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 
 
@@ -78,6 +84,12 @@ class Capability(str, enum.Enum):
     PYTHON_SCHEDULER = "python-scheduler"
     # A state store of mlopskit's own to check and repair (mlopskit doctor).
     STORE_CHECK = "store-check"
+    # Stopping a batch transform job (a local one runs in the caller until it ends).
+    TRANSFORM_STOP = "transform-stop"
+    # Each endpoint variant served at an address of its own that answers plain HTTP
+    # (/ping, /invocations) without request signing; without it Endpoint.url() is the
+    # service's one address for the whole endpoint (SageMaker routes variants by header).
+    VARIANT_URLS = "variant-urls"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,24 +102,36 @@ class MetricValue:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingJobDescription:
-    """What a backend reports about a training job, in the same shape on every backend."""
+class JobDescription:
+    """What every backend reports about any job, in the same shape everywhere; the kinds
+    below add their own fields (``raw`` keeps what a backend has beyond them)."""
 
     name: str
     arn: str
     status: str
-    secondary_status: str
     failure_reason: str | None
-    model_data: str | None
-    output_data: str | None
-    hyperparameters: dict[str, Any]
-    metrics: tuple[MetricValue, ...]
     instance_type: str
     instance_count: int
     creation_time: _dt.datetime
     start_time: _dt.datetime | None
     end_time: _dt.datetime | None
     tags: dict[str, str]
+
+    @property
+    def is_terminal(self) -> bool:
+        """Completed, Failed or Stopped: nothing more will change."""
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingJobDescription(JobDescription):
+    """A training job: its secondary status, artifacts, hyperparameters and metrics."""
+
+    secondary_status: str
+    model_data: str | None
+    output_data: str | None
+    hyperparameters: dict[str, Any]
+    metrics: tuple[MetricValue, ...]
     inputs: dict[str, str] = dataclasses.field(default_factory=dict)
     image_uri: str | None = None
     framework: str | None = None
@@ -115,44 +139,58 @@ class TrainingJobDescription:
     max_run: int | None = None  # StoppingCondition.MaxRuntimeInSeconds
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
 
 @dataclasses.dataclass(frozen=True)
-class ProcessingJobDescription:
-    """What a backend reports about a processing job, in the same shape on every backend.
+class ProcessingJobDescription(JobDescription):
+    """A processing job.
 
     ``outputs`` maps each output name to its S3 destination (whether or not anything was
     uploaded there); ``inputs`` maps each input name, ``code`` included, to its S3 source.
     ``exit_message`` is what the script left in ``/opt/ml/output/message`` (first 1 KB).
     """
 
-    name: str
-    arn: str
-    status: str
-    failure_reason: str | None
     exit_message: str | None
     outputs: dict[str, str]
     inputs: dict[str, str]
     entrypoint: tuple[str, ...]
     arguments: tuple[str, ...]
-    instance_type: str
-    instance_count: int
-    creation_time: _dt.datetime
-    start_time: _dt.datetime | None
-    end_time: _dt.datetime | None
-    tags: dict[str, str]
     # repr=False: values may be secrets (the CLI and the HTML card show only the names)
     environment: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
     image_uri: str | None = None
     max_runtime: int | None = None
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+
+SpecT = TypeVar("SpecT")
+DescriptionT = TypeVar("DescriptionT")
+
+
+def _no_logs(name: str, cursor: Any) -> tuple[list[str], Any]:
+    return [], cursor
+
+
+@dataclasses.dataclass(frozen=True)
+class JobVerbs(Generic[SpecT, DescriptionT]):
+    """The verbs of one kind of job on one backend: ``backend.training``,
+    ``backend.processing`` and ``backend.transforms`` are each one of these.
+
+    Every verb returns after its call; waiting, timeouts, progress and log printing are the
+    public job handle's (``mlopskit._jobs``). ``create(spec, attached, on_log,
+    on_progress)`` with ``attached`` (only asked of a backend with
+    :attr:`Capability.IN_PROCESS_WAIT`) runs the job in the calling process and returns
+    when it has ended, handing each log line to ``on_log`` and ``(status, done, total)`` to
+    ``on_progress``: that is how a local job reports its progress to the front. ``stop`` is
+    ``None`` where the backend cannot stop this kind of job.
+    """
+
+    kind: str  # "training", "processing", "transform": used in messages
+    check: Callable[[SpecT], None]  # refuse a spec before anything is uploaded
+    create: Callable[[SpecT, bool, LogSink | None, ProgressSink | None], None]
+    describe: Callable[[str], DescriptionT]  # NotFoundError when there is no such job
+    exists: Callable[[str], bool]
+    names: Callable[[str | None], Sequence[str]]  # newest first; only those containing it
+    read_logs: Callable[[str, Any], tuple[list[str], Any]] = _no_logs
+    stop: Callable[[str], None] | None = None
 
 
 @runtime_checkable
@@ -227,8 +265,10 @@ class ServingBackend(Protocol):
     def delete_endpoint_config(self, name: str) -> None: ...
 
     def create_endpoint(self, name: str, config_name: str, *,
-                        tags: dict[str, str] | None = None) -> None:
-        """Create the endpoint; return after the call (the caller waits for InService)."""
+                        tags: dict[str, str] | None = None,
+                        on_progress: ProgressSink | None = None) -> None:
+        """Create the endpoint; return after the call (the caller waits for InService). A
+        backend that starts the servers itself reports each through ``on_progress``."""
         ...
 
     def describe_endpoint(self, name: str) -> EndpointDescription: ...
@@ -238,9 +278,16 @@ class ServingBackend(Protocol):
     def update_endpoint_weights(self, name: str, weights: dict[str, float]) -> None: ...
 
     def update_endpoint(self, name: str, config_name: str,
-                        strategy: Strategy) -> RolloutReport: ...
+                        strategy: Strategy) -> RolloutReport | None:
+        """Shift the endpoint onto ``config_name`` by ``strategy``. A backend that runs the
+        rollout itself returns its report; one whose service runs it (SageMaker) returns
+        None after the call, and the caller waits for the endpoint to settle."""
+        ...
 
-    def switch_endpoint_config(self, name: str, config_name: str) -> None: ...
+    def switch_endpoint_config(self, name: str, config_name: str) -> None:
+        """Move onto a config with the same variants; return after the call (the caller
+        waits for InService on it)."""
+        ...
 
     def delete_endpoint(self, name: str) -> None: ...
 
@@ -253,11 +300,6 @@ class ServingBackend(Protocol):
         ``cold-start-stats`` capability)."""
         ...
 
-    def create_transform_job(self, spec: TransformJobSpec) -> None: ...
-
-    def describe_transform_job(self, name: str) -> TransformJobDescription: ...
-
-    def list_transform_jobs(self) -> list[str]: ...
 
 
 class MonitoringBackend(Protocol):
@@ -336,11 +378,12 @@ class StoreReport:
 class Backend(Protocol):
     """The verbs a session hands specs to.
 
-    Training and processing verbs sit on the backend itself; the other families are typed
-    attributes: ``objects``, ``registry``, ``serving``, ``pipelines``, ``monitoring`` and
-    ``scheduler``. A family (or part of one) a backend lacks is a :class:`Capability` it does
-    not declare; the public objects check it before any work starts, and the attribute
-    raises :class:`~mlopskit.errors.CapabilityError` if reached anyway.
+    Every family is a typed attribute: ``training``, ``processing`` and ``transforms`` (one
+    :class:`JobVerbs` each), ``objects``, ``registry``, ``serving``, ``pipelines``,
+    ``monitoring`` and ``scheduler``. A family (or part of one) a backend lacks is a
+    :class:`Capability` it does not declare; the public objects check it before any work
+    starts, and the attribute raises :class:`~mlopskit.errors.CapabilityError` if reached
+    anyway.
     """
 
     name: str
@@ -350,48 +393,14 @@ class Backend(Protocol):
     @property
     def objects(self) -> ObjectStore: ...
 
-    def check_training_job(self, spec: TrainingJobSpec) -> None:
-        """Raise ValidationError if this backend cannot take ``spec``; runs before uploads."""
-        ...
+    @property
+    def training(self) -> JobVerbs[TrainingJobSpec, TrainingJobDescription]: ...
 
-    def create_training_job(
-        self, spec: TrainingJobSpec, *, wait: bool = False, on_log: LogSink | None = None
-    ) -> None:
-        """Start the job. A backend with IN_PROCESS_WAIT may run it to the end when ``wait``."""
-        ...
+    @property
+    def processing(self) -> JobVerbs[ProcessingJobSpec, ProcessingJobDescription]: ...
 
-    def describe_training_job(self, name: str) -> TrainingJobDescription: ...
-
-    def stop_training_job(self, name: str) -> None: ...
-
-    def read_training_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
-        """Log lines after ``cursor``; returns them and the cursor to pass next time."""
-        ...
-
-    def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]: ...
-
-    def check_processing_job(self, spec: ProcessingJobSpec) -> None:
-        """Raise ValidationError or CapabilityError if this backend cannot take ``spec``;
-        runs before anything is uploaded."""
-        ...
-
-    def create_processing_job(
-        self, spec: ProcessingJobSpec, *, wait: bool = False, on_log: LogSink | None = None
-    ) -> None:
-        """Start the job. A backend with IN_PROCESS_WAIT may run it to the end when ``wait``."""
-        ...
-
-    def describe_processing_job(self, name: str) -> ProcessingJobDescription: ...
-
-    def stop_processing_job(self, name: str) -> None: ...
-
-    def read_processing_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
-        """Log lines after ``cursor``; returns them and the cursor to pass next time."""
-        ...
-
-    def list_processing_jobs(self, *, name_contains: str | None = None) -> Sequence[str]: ...
-
-    def processing_job_exists(self, name: str) -> bool: ...
+    @property
+    def transforms(self) -> JobVerbs[TransformJobSpec, TransformJobDescription]: ...
 
     @property
     def registry(self) -> RegistryBackend: ...
@@ -407,8 +416,6 @@ class Backend(Protocol):
 
     @property
     def scheduler(self) -> SchedulerStore: ...
-
-    def training_job_exists(self, name: str) -> bool: ...
 
     def check_store(self) -> StoreReport:
         """Check the backend's own state store and settle what dead processes left (the
@@ -451,5 +458,7 @@ class PipelineBackend(Protocol):
     def stop_execution(self, arn: str) -> None: ...
 
     def join(self, arn: str, timeout: float | None = None) -> None:
-        """Return when the execution has ended, or after ``timeout`` seconds."""
+        """Return when this process's run of ``arn`` has ended, or after ``timeout``
+        seconds; at once when no part of it runs in this process. Waiting policy is the
+        caller's (``PipelineExecution.wait`` polls ``describe_execution``)."""
         ...

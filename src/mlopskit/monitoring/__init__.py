@@ -11,8 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ..sagemaker_api.cadence import Cadence
@@ -66,30 +67,20 @@ __all__ = [
     "run_forever",
 ]
 
-_WHERE = {
-    "CallFunction": "actions", "LogViolations": "actions", "StartPipeline": "actions",
+__getattr__ = lazy_exports(__name__, {
+    "CallFunction": ".actions", "LogViolations": ".actions", "StartPipeline": ".actions",
     "Cadence": "mlopskit.sagemaker_api.cadence",
-    "CaptureRecord": "capture", "CapturedPayload": "capture",
-    "captures_to_frame": "capture", "read_captures": "capture",
-    "DataQualityMonitor": "monitor", "ModelQualityMonitor": "monitor",
-    "MonitoringRun": "monitor", "MonitoringSchedule": "monitor",
-    "QualityReport": "quality", "put_ground_truth": "quality",
-    "ApprovalTrigger": "scheduler", "Rollout": "scheduler", "SchedulerPass": "scheduler",
-    "deploy_on_approval": "scheduler", "run_due": "scheduler", "run_forever": "scheduler",
-    "Baseline": "baselines", "baseline": "baselines",
-    "DriftReport": "drift", "DriftThresholds": "drift", "compare": "drift",
-    "model_quality_metrics": "quality_metrics",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlopskit.monitoring' has no attribute {name!r}")
-    target = module if module.startswith("mlopskit.") else f"{__name__}.{module}"
-    value = getattr(importlib.import_module(target), name)
-    globals()[name] = value
-    return value
+    "CaptureRecord": ".capture", "CapturedPayload": ".capture",
+    "captures_to_frame": ".capture", "read_captures": ".capture",
+    "DataQualityMonitor": ".monitor", "ModelQualityMonitor": ".monitor",
+    "MonitoringRun": ".monitor", "MonitoringSchedule": ".monitor",
+    "QualityReport": ".quality", "put_ground_truth": ".quality",
+    "ApprovalTrigger": ".scheduler", "Rollout": ".scheduler", "SchedulerPass": ".scheduler",
+    "deploy_on_approval": ".scheduler", "run_due": ".scheduler", "run_forever": ".scheduler",
+    "Baseline": ".baselines", "baseline": ".baselines",
+    "DriftReport": ".drift", "DriftThresholds": ".drift", "compare": ".drift",
+    "model_quality_metrics": ".quality_metrics",
+})
 
 
 def __dir__() -> list[str]:

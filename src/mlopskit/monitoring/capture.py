@@ -30,6 +30,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._data import checked_uri
 from ..errors import ValidationError
 from ..sagemaker_api.capture import (
     HOUR,
@@ -127,13 +128,7 @@ def _destination(source: Any, endpoint_name: str | None,
         raise ValidationError(f"source: expected an s3:// capture destination or an endpoint "
                               f"name, got {source!r}", field="source")
     if source.startswith("s3://"):
-        from ..specs._common import check_s3_uri
-
-        try:
-            check_s3_uri(source)
-        except ValueError as exc:
-            raise ValidationError(f"source: {exc}", field="source") from None
-        return source.rstrip("/"), endpoint_name
+        return checked_uri(source, "source").rstrip("/"), endpoint_name
     from ..serving.endpoint import Endpoint
 
     described = Endpoint(source, session=session).describe()

@@ -23,7 +23,7 @@ import datetime as _dt
 import json
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -209,6 +209,37 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+class _Test(NamedTuple):
+    """A feature's distribution test: a distance and a p-value, each with its threshold
+    (``None`` turns the test off)."""
+
+    distance_note: str  # after the distance in the violation: " (Jensen-Shannon)", or ""
+    distance: float
+    max_distance: float | None
+    name: str
+    p_value: float
+    max_p_value: float | None
+
+    def fails(self) -> bool:
+        return (self.max_distance is not None and self.max_p_value is not None
+                and self.distance > self.max_distance and self.p_value < self.max_p_value)
+
+
+def _verdict(name: str, result: dict[str, Any], violations: list[dict[str, Any]],
+             index: float, max_psi: float | None, test: _Test) -> FeatureDrift:
+    """``result`` with its PSI and verdict: drifted when PSI is over ``max_psi`` or the
+    ``test`` fails, which adds a ``baseline_drift_check`` violation."""
+    drifted = (max_psi is not None and index > max_psi) or test.fails()
+    result.update(psi=index, drifted=drifted)
+    if drifted:
+        violations.append(mm.violation(
+            name, mm.BASELINE_DRIFT_CHECK,
+            f"Baseline drift distance: {test.distance:.6g}{test.distance_note} exceeds "
+            f"threshold: {test.max_distance}; PSI {index:.6g} (threshold {max_psi}), "
+            f"{test.name} p-value {test.p_value:.3g} (threshold {test.max_p_value})"))
+    return FeatureDrift(**result)
+
+
 def _numeric_drift(name: str, feature: Mapping[str, Any], constraint: Mapping[str, Any],
                    column: pd.Series, limits: DriftThresholds,
                    violations: list[dict[str, Any]]) -> FeatureDrift:
@@ -249,27 +280,19 @@ def _numeric_drift(name: str, feature: Mapping[str, Any], constraint: Mapping[st
         [[0], np.searchsorted(finite, edges, side="left"), [finite.size]]))
     expected = base_bins / base_bins.sum()
     actual = current_bins / current_bins.sum()
-    index = psi(expected, actual)
-    drifted = ((limits.psi is not None and index > limits.psi)
-               or (limits.ks_statistic is not None and limits.ks_p_value is not None
-                   and distance > limits.ks_statistic and p_value < limits.ks_p_value))
     low, high = float(min(base_values[0], finite[0])), float(max(base_values[-1],
                                                                  finite[-1]))
     plot_edges = np.linspace(low, high, 21) if high > low else np.array([low, low + 1])
-    result.update(psi=index, ks_statistic=distance, ks_p_value=p_value, drifted=drifted,
+    result.update(ks_statistic=distance, ks_p_value=p_value,
                   histogram={"edges": plot_edges.tolist(),
                              "baseline": (np.histogram(base_values, plot_edges,
                                                        weights=base_weights)[0]
                                           / base_weights.sum()).tolist(),
                              "current": (sorted_counts(finite, plot_edges)
                                          / finite.size).tolist()})
-    if drifted:
-        violations.append(mm.violation(
-            name, mm.BASELINE_DRIFT_CHECK,
-            f"Baseline drift distance: {distance:.6g} exceeds threshold: "
-            f"{limits.ks_statistic}; PSI {index:.6g} (threshold {limits.psi}), KS p-value "
-            f"{p_value:.3g} (threshold {limits.ks_p_value})"))
-    return FeatureDrift(**result)
+    ks = _Test(distance_note="", distance=distance, max_distance=limits.ks_statistic,
+               name="KS", p_value=p_value, max_p_value=limits.ks_p_value)
+    return _verdict(name, result, violations, psi(expected, actual), limits.psi, ks)
 
 
 def _categorical_drift(name: str, feature: Mapping[str, Any], constraint: Mapping[str, Any],
@@ -302,7 +325,6 @@ def _categorical_drift(name: str, feature: Mapping[str, Any], constraint: Mappin
     base = np.array([base_counts.get(c, 0.0) for c in categories])
     cur = np.array([float(current.get(c, 0)) for c in categories])
     expected, actual = base / base.sum(), cur / cur.sum()
-    index = psi(expected, actual)
     middle = (expected + actual) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         left = np.where(expected > 0, expected * np.log2(expected / middle), 0.0)
@@ -313,22 +335,15 @@ def _categorical_drift(name: str, feature: Mapping[str, Any], constraint: Mappin
     statistic = float(((table - totals) ** 2 / totals).sum())
     dof = len(categories) - 1
     p_value = chi2_sf(statistic, dof) if dof > 0 else 1.0
-    drifted = ((limits.psi is not None and index > limits.psi)
-               or (limits.js_distance is not None and limits.chi2_p_value is not None
-                   and js > limits.js_distance and p_value < limits.chi2_p_value))
     shown = categories[:30]
-    result.update(psi=index, chi2_statistic=statistic, chi2_p_value=p_value, js_distance=js,
-                  new_categories=tuple(new), drifted=drifted,
+    result.update(chi2_statistic=statistic, chi2_p_value=p_value, js_distance=js,
+                  new_categories=tuple(new),
                   histogram={"categories": shown,
                              "baseline": [float(x) for x in expected[:30]],
                              "current": [float(x) for x in actual[:30]]})
-    if drifted:
-        violations.append(mm.violation(
-            name, mm.BASELINE_DRIFT_CHECK,
-            f"Baseline drift distance: {js:.6g} (Jensen-Shannon) exceeds threshold: "
-            f"{limits.js_distance}; PSI {index:.6g} (threshold {limits.psi}), chi-squared "
-            f"p-value {p_value:.3g} (threshold {limits.chi2_p_value})"))
-    return FeatureDrift(**result)
+    chi2 = _Test(distance_note=" (Jensen-Shannon)", distance=js, max_distance=limits.js_distance,
+                 name="chi-squared", p_value=p_value, max_p_value=limits.chi2_p_value)
+    return _verdict(name, result, violations, psi(expected, actual), limits.psi, chi2)
 
 
 def compare(base: Baseline, current: Any, *, thresholds: DriftThresholds | None = None,

@@ -27,6 +27,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._data import checked_uri
 from ..backends.base import Capability, SchedulerStore
 from ..errors import CapabilityError, MlopsKitError, ValidationError
 from ..sagemaker_api.cadence import Cadence
@@ -196,13 +197,7 @@ class _Monitor:
         if isinstance(source, Endpoint):
             self.endpoint_name = source.name
         elif isinstance(source, str) and source.startswith("s3://"):
-            from ..specs._common import check_s3_uri
-
-            try:
-                check_s3_uri(source)
-            except ValueError as exc:
-                raise ValidationError(f"source: {exc}", field="source") from None
-            self.capture_uri = source.rstrip("/")
+            self.capture_uri = checked_uri(source, "source").rstrip("/")
         elif isinstance(source, str):
             self.endpoint_name = source
         elif source is not None:
@@ -216,13 +211,7 @@ class _Monitor:
         self.name = _check_monitor_name(name if name is not None else str(default_name))
         if output_uri is None:
             output_uri = f"s3://{self.session.default_bucket}/{DEFAULT_REPORTS}"
-        from ..specs._common import check_s3_uri
-
-        try:
-            check_s3_uri(output_uri)
-        except ValueError as exc:
-            raise ValidationError(f"output_uri: {exc}", field="output_uri") from None
-        self.output_uri = output_uri.rstrip("/")
+        self.output_uri = checked_uri(output_uri, "output_uri").rstrip("/")
         self.on_violation: tuple[Action, ...] = check_actions(on_violation)
 
     # -- reading traffic ----------------------------------------------------------------
@@ -588,15 +577,8 @@ class ModelQualityMonitor(_Monitor):
 
         self.problem_type = check_problem_type(problem_type)
         self.thresholds = check_quality_thresholds(thresholds or {}, self.problem_type)
-        if ground_truth_uri is not None:
-            from ..specs._common import check_s3_uri
-
-            try:
-                check_s3_uri(ground_truth_uri)
-            except ValueError as exc:
-                raise ValidationError(f"ground_truth_uri: {exc}",
-                                      field="ground_truth_uri") from None
-        self.ground_truth_uri = ground_truth_uri.rstrip("/") if ground_truth_uri else None
+        self.ground_truth_uri = (None if ground_truth_uri is None else
+                                 checked_uri(ground_truth_uri, "ground_truth_uri").rstrip("/"))
         if probability_threshold is not None and (
                 not isinstance(probability_threshold, (int, float))
                 or not 0 < probability_threshold < 1):

@@ -94,14 +94,11 @@ def put_ground_truth(labels: Mapping[str, Any], ground_truth_uri: str, *,
         ...  for line in session.backend.objects.get_bytes(uri).splitlines()]
         ['order-1017', 'order-1018']
     """
+    from .._data import checked_uri
     from ..session import resolve_session
-    from ..specs._common import check_s3_uri
 
     resolved = resolve_session(session)
-    try:
-        check_s3_uri(ground_truth_uri)
-    except ValueError as exc:
-        raise ValidationError(f"ground_truth_uri: {exc}", field="ground_truth_uri") from None
+    checked_uri(ground_truth_uri, "ground_truth_uri")
     if not isinstance(labels, Mapping) or not labels:
         raise ValidationError("labels: a non-empty mapping of inference id to label",
                               field="labels")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _display
 from ..errors import ValidationError
 from ..sagemaker_api.pipeline.checks import VERSION, DefinitionInfo, check_definition
-from ..specs._common import PIPELINE_NAME_PATTERN
+from ..specs._common import PIPELINE_NAME_PATTERN, check_items
 from .steps import CompileContext, RawStep, Step
 from .variables import ExecutionVariables, Parameter, parameter_from_definition
 
@@ -45,14 +45,8 @@ class Pipeline:
             raise ValidationError(f"name: pipeline name {name!r} must be 1-256 letters, digits "
                                   "and hyphens, starting and ending with a letter or digit",
                                   field="name")
-        for index, parameter in enumerate(parameters):
-            if not isinstance(parameter, Parameter):
-                raise ValidationError(f"parameters[{index}]: expected a Parameter* object, got "
-                                      f"{type(parameter).__name__}", field="parameters")
-        for index, step in enumerate(steps):
-            if not isinstance(step, Step):
-                raise ValidationError(f"steps[{index}]: expected a step, got "
-                                      f"{type(step).__name__}", field="steps")
+        check_items(parameters, Parameter, "parameters", "expected a Parameter* object")
+        check_items(steps, Step, "steps", "expected a step")
         self.name = name
         self.parameters = list(parameters)
         self.steps = list(steps)

@@ -15,22 +15,8 @@ from typing import Any
 
 from ..errors import CapabilityError, ValidationError
 from ..specs.processing import CODE_DIR, CODE_INPUT_NAME, ProcessingJobSpec
-from ._reading import (
-    S3_PREFIX_ONLY,
-    Locator,
-    request_choice,
-    request_compact,
-    request_list,
-    request_locator,
-    request_object,
-    request_path,
-    request_shown,
-    request_strings,
-    request_tags,
-    request_text,
-    request_validate,
-    request_whole,
-)
+from . import _reading as _r
+from ._reading import S3_PREFIX_ONLY, Locator
 
 __all__ = ["create_processing_job_request", "processing_spec_from_request", "python_options"]
 
@@ -172,43 +158,43 @@ _PROCESSING_PIPE = "Pipe mode streams through a FIFO the local backend does not 
 
 def _processing_input(value: Any, path: str) -> tuple[str, dict[str, Any]]:
     """(input name, the ``ProcessingInputSpec`` fields) of one ``ProcessingInputs`` entry."""
-    entry = request_object(value, path, read=("InputName", "S3Input"),
+    entry = _r.request_object(value, path, read=("InputName", "S3Input"),
                             refused=_PROCESSING_INPUT_REFUSED)
-    name = request_text(entry, "InputName", path, required=True)
+    name = _r.request_text(entry, "InputName", path, required=True)
     assert name is not None
     s3_path = f"{path}.S3Input"
-    s3 = request_object(
+    s3 = _r.request_object(
         entry.get("S3Input"), s3_path, required=True,
         read=("S3Uri", "LocalPath", "S3DataType", "S3InputMode", "S3DataDistributionType",
               "S3CompressionType"))
-    request_choice(s3, "S3DataType", s3_path, ("ManifestFile", "S3Prefix"), default=None,
+    _r.request_choice(s3, "S3DataType", s3_path, ("ManifestFile", "S3Prefix"), default=None,
                     local=("S3Prefix",), why=S3_PREFIX_ONLY)
-    request_choice(s3, "S3InputMode", s3_path, ("Pipe", "File"), default="File",
+    _r.request_choice(s3, "S3InputMode", s3_path, ("Pipe", "File"), default="File",
                     local=("File",), why=_PROCESSING_PIPE)
-    request_choice(s3, "S3CompressionType", s3_path, ("None", "Gzip"), default="None",
+    _r.request_choice(s3, "S3CompressionType", s3_path, ("None", "Gzip"), default="None",
                     local=("None",), why="objects are copied as they are, not decompressed")
-    distribution = request_choice(s3, "S3DataDistributionType", s3_path,
+    distribution = _r.request_choice(s3, "S3DataDistributionType", s3_path,
                                    ("FullyReplicated", "ShardedByS3Key"),
                                    default="FullyReplicated")
-    return name, request_compact({
+    return name, _r.request_compact({
         "name": name, "distribution": distribution,
-        "s3_uri": request_text(s3, "S3Uri", s3_path, required=True),
-        "local_path": request_text(s3, "LocalPath", s3_path, required=True)})
+        "s3_uri": _r.request_text(s3, "S3Uri", s3_path, required=True),
+        "local_path": _r.request_text(s3, "LocalPath", s3_path, required=True)})
 
 
 def _processing_output(value: Any, path: str) -> dict[str, Any]:
-    entry = request_object(value, path, read=("OutputName", "S3Output"),
+    entry = _r.request_object(value, path, read=("OutputName", "S3Output"),
                             refused=_PROCESSING_OUTPUT_REFUSED)
     s3_path = f"{path}.S3Output"
-    s3 = request_object(entry.get("S3Output"), s3_path, required=True,
+    s3 = _r.request_object(entry.get("S3Output"), s3_path, required=True,
                          read=("S3Uri", "LocalPath", "S3UploadMode"))
-    request_choice(s3, "S3UploadMode", s3_path, ("Continuous", "EndOfJob"), default=None,
+    _r.request_choice(s3, "S3UploadMode", s3_path, ("Continuous", "EndOfJob"), default=None,
                     local=("EndOfJob",),
                     why="the local backend uploads outputs once, when the job completes")
-    return request_compact({
-        "name": request_text(entry, "OutputName", path, required=True),
-        "s3_uri": request_text(s3, "S3Uri", s3_path, required=True),
-        "local_path": request_text(s3, "LocalPath", s3_path, required=True)})
+    return _r.request_compact({
+        "name": _r.request_text(entry, "OutputName", path, required=True),
+        "s3_uri": _r.request_text(s3, "S3Uri", s3_path, required=True),
+        "local_path": _r.request_text(s3, "LocalPath", s3_path, required=True)})
 
 
 def processing_entrypoint(app: Mapping[str, Any]) -> tuple[list[str], str]:
@@ -219,11 +205,11 @@ def processing_entrypoint(app: Mapping[str, Any]) -> tuple[list[str], str]:
             f"{where}: missing, so the image's own entry point would run, and the local "
             "backend runs no images; it runs [python3, /opt/ml/processing/input/code/<script>]"
             " as the SDK's ScriptProcessor writes it")
-    entrypoint = request_list(app.get("ContainerEntrypoint"), where)
+    entrypoint = _r.request_list(app.get("ContainerEntrypoint"), where)
     for index, item in enumerate(entrypoint):
         if not isinstance(item, str):
             raise ValidationError(f"{where}[{index}]: expected a string, got "
-                                  f"{request_shown(item)}", field=f"{where}[{index}]")
+                                  f"{_r.request_shown(item)}", field=f"{where}[{index}]")
     script_path = entrypoint[-1] if entrypoint else ""
     if len(entrypoint) < 2 or not script_path.startswith(CODE_DIR + "/"):
         raise CapabilityError(
@@ -241,7 +227,7 @@ def processing_entrypoint(app: Mapping[str, Any]) -> tuple[list[str], str]:
 def _processing_locator(positions: list[int]) -> Locator:
     """Where a spec error is in the request; ``positions[i]`` is the request index of the
     spec's input ``i`` (the code input is not among the spec's inputs)."""
-    locate = request_locator(
+    locate = _r.request_locator(
         fields={"name": "ProcessingJobName", "script": "AppSpecification.ContainerEntrypoint",
                 "command": "AppSpecification.ContainerEntrypoint",
                 "arguments": "AppSpecification.ContainerArguments",
@@ -305,31 +291,31 @@ def processing_spec_from_request(request: Mapping[str, Any], *,
         >>> spec.script, spec.command, spec.code_uri
         ('prep.py', ('python3',), 's3://bkt/code/prep.py')
     """
-    top = request_object(request, "", read=_PROCESSING_READ, ignored=_PROCESSING_IGNORED)
-    resources = request_object(top.get("ProcessingResources"), "ProcessingResources",
+    top = _r.request_object(request, "", read=_PROCESSING_READ, ignored=_PROCESSING_IGNORED)
+    resources = _r.request_object(top.get("ProcessingResources"), "ProcessingResources",
                                 read=("ClusterConfig",), required=True)
     cluster_path = "ProcessingResources.ClusterConfig"
-    cluster = request_object(
+    cluster = _r.request_object(
         resources.get("ClusterConfig"), cluster_path, required=True,
         read=("InstanceType", "InstanceCount", "VolumeSizeInGB"),
         ignored=("VolumeKmsKeyId", "SelectedInstanceType", "SelectedInstanceCount"),
         refused=_PROCESSING_CLUSTER_REFUSED)
-    app = request_object(top.get("AppSpecification"), "AppSpecification", required=True,
+    app = _r.request_object(top.get("AppSpecification"), "AppSpecification", required=True,
                           read=("ImageUri", "ContainerEntrypoint", "ContainerArguments"))
     command, script = processing_entrypoint(app)
-    arguments = request_list(app.get("ContainerArguments"),
+    arguments = _r.request_list(app.get("ContainerArguments"),
                               "AppSpecification.ContainerArguments")
     for index, item in enumerate(arguments):
         if not isinstance(item, str):
             where = f"AppSpecification.ContainerArguments[{index}]"
-            raise ValidationError(f"{where}: expected a string, got {request_shown(item)}",
+            raise ValidationError(f"{where}: expected a string, got {_r.request_shown(item)}",
                                   field=where)
     code: dict[str, Any] | None = None
     inputs: list[dict[str, Any]] = []
     positions: list[int] = []
-    for index, item in enumerate(request_list(top.get("ProcessingInputs"),
+    for index, item in enumerate(_r.request_list(top.get("ProcessingInputs"),
                                                "ProcessingInputs")):
-        path = request_path("ProcessingInputs", index)
+        path = _r.request_path("ProcessingInputs", index)
         input_name, fields = _processing_input(item, path)
         if input_name != CODE_INPUT_NAME:
             inputs.append(fields)
@@ -343,24 +329,24 @@ def processing_spec_from_request(request: Mapping[str, Any], *,
     if code is None:
         raise CapabilityError(f"ProcessingInputs: no input named {CODE_INPUT_NAME!r}; the "
                               f"local backend runs the script that input puts in {CODE_DIR}")
-    config = request_object(top.get("ProcessingOutputConfig"), "ProcessingOutputConfig",
+    config = _r.request_object(top.get("ProcessingOutputConfig"), "ProcessingOutputConfig",
                              read=("Outputs",), ignored=("KmsKeyId",))
-    outputs = [_processing_output(item, request_path("ProcessingOutputConfig.Outputs", index))
-               for index, item in enumerate(request_list(
+    outputs = [_processing_output(item, _r.request_path("ProcessingOutputConfig.Outputs", index))
+               for index, item in enumerate(_r.request_list(
                    config.get("Outputs"), "ProcessingOutputConfig.Outputs"))]
-    stopping = request_object(top.get("StoppingCondition"), "StoppingCondition",
+    stopping = _r.request_object(top.get("StoppingCondition"), "StoppingCondition",
                                read=("MaxRuntimeInSeconds",))
-    data = request_compact({
+    data = _r.request_compact({
         "name": name, "code_uri": code.get("s3_uri"), "script": script,
         "command": tuple(command), "arguments": tuple(arguments),
-        "image_uri": request_text(app, "ImageUri", "AppSpecification"),
+        "image_uri": _r.request_text(app, "ImageUri", "AppSpecification"),
         "instance_type": cluster.get("InstanceType"),
-        "instance_count": request_whole(cluster, "InstanceCount", cluster_path),
-        "volume_size_gb": request_whole(cluster, "VolumeSizeInGB", cluster_path),
-        "environment": request_strings(top.get("Environment"), "Environment"),
+        "instance_count": _r.request_whole(cluster, "InstanceCount", cluster_path),
+        "volume_size_gb": _r.request_whole(cluster, "VolumeSizeInGB", cluster_path),
+        "environment": _r.request_strings(top.get("Environment"), "Environment"),
         "inputs": tuple(inputs), "outputs": tuple(outputs),
-        "max_runtime": request_whole(stopping, "MaxRuntimeInSeconds", "StoppingCondition"),
-        "tags": request_tags(top.get("Tags"), "Tags"),
+        "max_runtime": _r.request_whole(stopping, "MaxRuntimeInSeconds", "StoppingCondition"),
+        "tags": _r.request_tags(top.get("Tags"), "Tags"),
     })
-    return request_validate(ProcessingJobSpec, data, _processing_locator(positions))
+    return _r.request_validate(ProcessingJobSpec, data, _processing_locator(positions))
 

@@ -33,20 +33,8 @@ from typing import Any
 from ..errors import CapabilityError, ValidationError
 from ..specs._common import build, check_s3_uri
 from ..specs.registry import ApprovalStatus, ModelPackageSpec, ModelSpec
-from ._reading import (
-    MODEL_ARTIFACT,
-    request_choice,
-    request_code_uri,
-    request_compact,
-    request_list,
-    request_locator,
-    request_object,
-    request_path,
-    request_strings,
-    request_tags,
-    request_text,
-    request_validate,
-)
+from . import _reading as _r
+from ._reading import MODEL_ARTIFACT
 
 __all__ = [
     "PackageRegistration",
@@ -168,7 +156,7 @@ _PACKAGE_REPORTS = {
 _PACKAGE_METRICS_REPORT = "ModelQuality.Statistics"
 _PACKAGE_CONTAINER = "InferenceSpecification.Containers[0]"
 
-_package_locate = request_locator(
+_package_locate = _r.request_locator(
     fields={"group": "ModelPackageGroupName", "approval_status": "ModelApprovalStatus",
             "description": "ModelPackageDescription", "metadata": "CustomerMetadataProperties",
             "tags": "Tags",
@@ -194,9 +182,9 @@ def _package_model_locate(loc: tuple[Any, ...], message: str) -> tuple[str, str]
                  "entry_point": "Environment.SAGEMAKER_PROGRAM",
                  "source_uri": "Environment.SAGEMAKER_SUBMIT_DIRECTORY",
                  "environment": "Environment"}
-        path = request_path(_PACKAGE_CONTAINER, inner.get(str(loc[1]), str(loc[1])))
+        path = _r.request_path(_PACKAGE_CONTAINER, inner.get(str(loc[1]), str(loc[1])))
         for part in loc[2:]:
-            path = request_path(path, part)
+            path = _r.request_path(path, part)
         return path, message
     return _package_locate(loc, message)
 
@@ -227,19 +215,19 @@ class PackageRegistration:
 
 
 def _package_reports(value: Any) -> dict[str, str]:
-    metrics = request_object(value, "ModelMetrics", read=tuple(_PACKAGE_REPORTS))
+    metrics = _r.request_object(value, "ModelMetrics", read=tuple(_PACKAGE_REPORTS))
     reports: dict[str, str] = {}
     for section, names in _PACKAGE_REPORTS.items():
         section_path = f"ModelMetrics.{section}"
-        part = request_object(metrics.get(section), section_path, read=names)
+        part = _r.request_object(metrics.get(section), section_path, read=names)
         for report in names:
             where = f"{section_path}.{report}"
-            source = request_object(part.get(report), where, read=("ContentType", "S3Uri"),
+            source = _r.request_object(part.get(report), where, read=("ContentType", "S3Uri"),
                                      ignored=("ContentDigest",))
             if not source:
                 continue
-            uri = request_text(source, "S3Uri", where, required=True)
-            content_type = request_text(source, "ContentType", where, required=True)
+            uri = _r.request_text(source, "S3Uri", where, required=True)
+            content_type = _r.request_text(source, "ContentType", where, required=True)
             assert uri is not None
             try:
                 check_s3_uri(uri)
@@ -254,7 +242,7 @@ def _package_reports(value: Any) -> dict[str, str]:
 
 
 def _package_model(inference: Mapping[str, Any]) -> dict[str, Any]:
-    containers = request_list(inference.get("Containers"), "InferenceSpecification.Containers")
+    containers = _r.request_list(inference.get("Containers"), "InferenceSpecification.Containers")
     if not containers:
         raise ValidationError("InferenceSpecification.Containers: at least one container is "
                               "needed", field="InferenceSpecification.Containers")
@@ -262,16 +250,16 @@ def _package_model(inference: Mapping[str, Any]) -> dict[str, Any]:
         raise CapabilityError(f"InferenceSpecification.Containers: {len(containers)} "
                               "containers make an inference pipeline, which cannot run "
                               "locally; the local registry keeps one container per package")
-    container = request_object(containers[0], _PACKAGE_CONTAINER, read=_PACKAGE_CONTAINER_READ,
+    container = _r.request_object(containers[0], _PACKAGE_CONTAINER, read=_PACKAGE_CONTAINER_READ,
                                 ignored=_PACKAGE_CONTAINER_IGNORED,
                                 refused=_PACKAGE_CONTAINER_REFUSED)
     if container.get("ModelDataUrl") is None:
         raise CapabilityError(f"{_PACKAGE_CONTAINER}.ModelDataUrl: missing; {MODEL_ARTIFACT}")
     environment_path = f"{_PACKAGE_CONTAINER}.Environment"
-    environment = request_strings(container.get("Environment"), environment_path)
-    request_code_uri(environment, environment_path)
-    framework = request_text(container, "Framework", _PACKAGE_CONTAINER)
-    return request_compact({
+    environment = _r.request_strings(container.get("Environment"), environment_path)
+    _r.request_code_uri(environment, environment_path)
+    framework = _r.request_text(container, "Framework", _PACKAGE_CONTAINER)
+    return _r.request_compact({
         "model_data": container.get("ModelDataUrl"), "image_uri": container.get("Image"),
         # The API spells frameworks in capitals (SKLEARN); mlopskit as the SDK's image
         # lookup does (sklearn).
@@ -301,11 +289,11 @@ def model_package_spec_from_request(request: Mapping[str, Any]) -> PackageRegist
     See :class:`PackageRegistration`: the spec (metrics and lineage empty) and the URIs of
     the reports in ``ModelMetrics``.
     """
-    top = request_object(request, "", read=_PACKAGE_READ, ignored=_PACKAGE_IGNORED,
+    top = _r.request_object(request, "", read=_PACKAGE_READ, ignored=_PACKAGE_IGNORED,
                           refused=_PACKAGE_REFUSED)
     if top.get("ModelPackageGroupName") is None:
         raise CapabilityError(f"ModelPackageGroupName: missing; {_PACKAGE_UNVERSIONED}")
-    inference = request_object(
+    inference = _r.request_object(
         top.get("InferenceSpecification"), "InferenceSpecification",
         read=("Containers", "SupportedContentTypes", "SupportedResponseMIMETypes",
               "SupportedRealtimeInferenceInstanceTypes", "SupportedTransformInstanceTypes"))
@@ -320,19 +308,19 @@ def model_package_spec_from_request(request: Mapping[str, Any]) -> PackageRegist
         ("transform_instance_types", "SupportedTransformInstanceTypes"))}
     for spec_field, value in lists.items():
         if value is not None:
-            lists[spec_field] = request_list(value, _package_locate((spec_field,), "")[0])
+            lists[spec_field] = _r.request_list(value, _package_locate((spec_field,), "")[0])
     statuses = tuple(status.value for status in ApprovalStatus)
-    data = request_compact({
+    data = _r.request_compact({
         "group": top.get("ModelPackageGroupName"),
         "model": _package_model(inference),
-        "approval_status": request_choice(top, "ModelApprovalStatus", "", statuses,
+        "approval_status": _r.request_choice(top, "ModelApprovalStatus", "", statuses,
                                            default=ApprovalStatus.PENDING.value),
         "description": top.get("ModelPackageDescription"),
         "metadata": top.get("CustomerMetadataProperties"),
-        "tags": request_tags(top.get("Tags"), "Tags"),
+        "tags": _r.request_tags(top.get("Tags"), "Tags"),
         **lists,
     })
-    spec = request_validate(ModelPackageSpec, data, _package_model_locate)
+    spec = _r.request_validate(ModelPackageSpec, data, _package_model_locate)
     return PackageRegistration(spec=spec, metrics_uri=reports.get(_PACKAGE_METRICS_REPORT),
                                reports=reports)
 

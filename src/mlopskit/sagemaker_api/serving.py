@@ -34,17 +34,8 @@ from ..specs.serving import (
     DeployedModelSpec,
     EndpointConfigSpec,
 )
-from ._reading import (
-    MODEL_ARTIFACT,
-    request_choice,
-    request_code_uri,
-    request_compact,
-    request_list,
-    request_locator,
-    request_object,
-    request_strings,
-    request_validate,
-)
+from . import _reading as _r
+from ._reading import MODEL_ARTIFACT
 from .rollout import Canary, Linear, Strategy
 
 __all__ = [
@@ -202,7 +193,7 @@ def _model_container(top: Mapping[str, Any]) -> tuple[str, Any]:
     if containers is None:
         raise ValidationError("PrimaryContainer: required (or a one-element Containers)",
                               field="PrimaryContainer")
-    listed = request_list(containers, "Containers")
+    listed = _r.request_list(containers, "Containers")
     if not listed:
         raise ValidationError("Containers: at least one container is needed",
                               field="Containers")
@@ -221,24 +212,24 @@ def model_spec_from_request(request: Mapping[str, Any], *, name: str) -> Deploye
     ``SAGEMAKER_PROGRAM`` and ``SAGEMAKER_SUBMIT_DIRECTORY`` from it, as the serving
     container does.
     """
-    top = request_object(request, "", read=("PrimaryContainer", "Containers"),
+    top = _r.request_object(request, "", read=("PrimaryContainer", "Containers"),
                           ignored=_MODEL_IGNORED)
     path, value = _model_container(top)
-    container = request_object(value, path, read=_MODEL_CONTAINER_READ,
+    container = _r.request_object(value, path, read=_MODEL_CONTAINER_READ,
                                 ignored=_MODEL_CONTAINER_IGNORED,
                                 refused=_MODEL_CONTAINER_REFUSED)
-    request_choice(container, "Mode", path, ("SingleModel", "MultiModel"),
+    _r.request_choice(container, "Mode", path, ("SingleModel", "MultiModel"),
                     default="SingleModel", local=("SingleModel",),
                     why="multi-model endpoints cannot run locally")
     if container.get("ModelDataUrl") is None:
         raise CapabilityError(f"{path}.ModelDataUrl: missing; {MODEL_ARTIFACT}")
-    environment = request_strings(container.get("Environment"), f"{path}.Environment")
-    request_code_uri(environment, f"{path}.Environment")
-    data = request_compact({"name": name, "image_uri": container.get("Image"),
+    environment = _r.request_strings(container.get("Environment"), f"{path}.Environment")
+    _r.request_code_uri(environment, f"{path}.Environment")
+    data = _r.request_compact({"name": name, "image_uri": container.get("Image"),
                              "model_data": container.get("ModelDataUrl"),
                              "environment": environment})
-    locate = request_locator({"image_uri": f"{path}.Image",
+    locate = _r.request_locator({"image_uri": f"{path}.Image",
                                "model_data": f"{path}.ModelDataUrl",
                                "environment": f"{path}.Environment"})
-    return request_validate(DeployedModelSpec, data, locate)
+    return _r.request_validate(DeployedModelSpec, data, locate)
 

@@ -38,21 +38,8 @@ from typing import Any
 
 from ..errors import CapabilityError
 from ..specs.training import TrainingJobSpec, decode_hyperparameter
-from ._reading import (
-    S3_DATA_TYPES,
-    S3_PREFIX_ONLY,
-    request_choice,
-    request_compact,
-    request_list,
-    request_locator,
-    request_object,
-    request_path,
-    request_strings,
-    request_tags,
-    request_text,
-    request_validate,
-    request_whole,
-)
+from . import _reading as _r
+from ._reading import S3_DATA_TYPES, S3_PREFIX_ONLY
 
 __all__ = ["create_training_job_request", "training_spec_from_request"]
 
@@ -153,7 +140,7 @@ _TRAINING_FRAMEWORK_READ = ("sagemaker_program", "sagemaker_submit_directory",
 _TRAINING_FRAMEWORK_IGNORED = ("sagemaker_job_name", "sagemaker_region",
                                "sagemaker_estimator_class_name", "sagemaker_estimator_module")
 
-_training_locate = request_locator(
+_training_locate = _r.request_locator(
     fields={"entry_point": "HyperParameters.sagemaker_program",
             "source_uri": "HyperParameters.sagemaker_submit_directory",
             "container_log_level": "HyperParameters.sagemaker_container_log_level",
@@ -179,7 +166,7 @@ def _training_hyperparameters(value: Any, image: str) -> tuple[dict[str, Any], d
     """(the user's decoded values, the framework's decoded ``sagemaker_*`` values)."""
     user: dict[str, Any] = {}
     framework: dict[str, Any] = {}
-    for key, text in request_strings(value, "HyperParameters").items():
+    for key, text in _r.request_strings(value, "HyperParameters").items():
         decoded = decode_hyperparameter(text)
         if not key.startswith("sagemaker_"):
             user[key] = decoded
@@ -204,40 +191,40 @@ def _training_hyperparameters(value: Any, image: str) -> tuple[dict[str, Any], d
 
 
 def _training_channel(value: Any, path: str, default_mode: str) -> dict[str, Any]:
-    channel = request_object(
+    channel = _r.request_object(
         value, path, ignored=("ShuffleConfig",),
         read=("ChannelName", "DataSource", "ContentType", "CompressionType",
               "RecordWrapperType", "InputMode"))
     source_path = f"{path}.DataSource"
-    source = request_object(channel.get("DataSource"), source_path, read=("S3DataSource",),
+    source = _r.request_object(channel.get("DataSource"), source_path, read=("S3DataSource",),
                              required=True, refused={
         "FileSystemDataSource": "the local backend reads channels from S3 only, not from "
                                 "EFS or FSx for Lustre",
         "DatasetSource": "the local backend reads channels from S3 only"})
     s3_path = f"{source_path}.S3DataSource"
-    s3 = request_object(source.get("S3DataSource"), s3_path,
+    s3 = _r.request_object(source.get("S3DataSource"), s3_path,
                          read=("S3DataType", "S3Uri", "S3DataDistributionType"),
                          ignored=("ModelAccessConfig",), required=True, refused={
         "AttributeNames": "augmented manifests are not read locally",
         "InstanceGroupNames": "instance groups (heterogeneous clusters) do not exist locally",
         "HubAccessConfig": "hub content is not read locally"})
-    request_choice(s3, "S3DataType", s3_path, S3_DATA_TYPES, default=None,
+    _r.request_choice(s3, "S3DataType", s3_path, S3_DATA_TYPES, default=None,
                     local=("S3Prefix",), why=S3_PREFIX_ONLY)
-    distribution = request_choice(s3, "S3DataDistributionType", s3_path,
+    distribution = _r.request_choice(s3, "S3DataDistributionType", s3_path,
                                    ("FullyReplicated", "ShardedByS3Key"),
                                    default="FullyReplicated")
-    request_choice(channel, "CompressionType", path, ("None", "Gzip"), default="None",
+    _r.request_choice(channel, "CompressionType", path, ("None", "Gzip"), default="None",
                     local=("None",), why="objects are copied as they are, not decompressed")
-    request_choice(channel, "RecordWrapperType", path, ("None", "RecordIO"), default="None",
+    _r.request_choice(channel, "RecordWrapperType", path, ("None", "RecordIO"), default="None",
                     local=("None",), why="records are not wrapped locally")
     if channel.get("InputMode") is None and default_mode == "Pipe":
         raise CapabilityError(f"AlgorithmSpecification.TrainingInputMode: 'Pipe' cannot run on "
                               f"the local backend ({_TRAINING_PIPE}), and channel {path} "
                               "does not override it; use File or FastFile")
-    mode = request_choice(channel, "InputMode", path, _TRAINING_INPUT_MODES,
+    mode = _r.request_choice(channel, "InputMode", path, _TRAINING_INPUT_MODES,
                            default=default_mode, local=_TRAINING_LOCAL_MODES,
                            why=_TRAINING_PIPE)
-    return request_compact({
+    return _r.request_compact({
         "name": channel.get("ChannelName"), "s3_uri": s3.get("S3Uri"),
         "content_type": channel.get("ContentType"), "distribution": distribution,
         "input_mode": mode, "s3_data_type": "S3Prefix"})
@@ -261,57 +248,57 @@ def training_spec_from_request(request: Mapping[str, Any], *, name: str) -> Trai
         >>> spec.entry_point, spec.hyperparameters
         ('train.py', {'epochs': 3})
     """
-    top = request_object(request, "", read=_TRAINING_READ, ignored=_TRAINING_IGNORED,
+    top = _r.request_object(request, "", read=_TRAINING_READ, ignored=_TRAINING_IGNORED,
                           refused=_TRAINING_REFUSED)
-    algorithm = request_object(top.get("AlgorithmSpecification"), "AlgorithmSpecification",
+    algorithm = _r.request_object(top.get("AlgorithmSpecification"), "AlgorithmSpecification",
                                 read=_TRAINING_ALGORITHM_READ, required=True,
                                 ignored=_TRAINING_ALGORITHM_IGNORED,
                                 refused=TRAINING_ALGORITHM_REFUSED)
-    image = request_text(algorithm, "TrainingImage", "AlgorithmSpecification", required=True)
+    image = _r.request_text(algorithm, "TrainingImage", "AlgorithmSpecification", required=True)
     assert image is not None
-    default_mode = request_choice(algorithm, "TrainingInputMode", "AlgorithmSpecification",
+    default_mode = _r.request_choice(algorithm, "TrainingInputMode", "AlgorithmSpecification",
                                    _TRAINING_INPUT_MODES, default="File")
     metrics = []
     metrics_path = "AlgorithmSpecification.MetricDefinitions"
-    for index, item in enumerate(request_list(algorithm.get("MetricDefinitions"),
+    for index, item in enumerate(_r.request_list(algorithm.get("MetricDefinitions"),
                                                metrics_path)):
-        metric = request_object(item, request_path(metrics_path, index),
+        metric = _r.request_object(item, _r.request_path(metrics_path, index),
                                  read=("Name", "Regex"))
-        metrics.append(request_compact({"name": metric.get("Name"),
+        metrics.append(_r.request_compact({"name": metric.get("Name"),
                                          "regex": metric.get("Regex")}))
     hyperparameters, framework = _training_hyperparameters(top.get("HyperParameters"), image)
-    channels = [_training_channel(item, request_path("InputDataConfig", index), default_mode)
-                for index, item in enumerate(request_list(top.get("InputDataConfig"),
+    channels = [_training_channel(item, _r.request_path("InputDataConfig", index), default_mode)
+                for index, item in enumerate(_r.request_list(top.get("InputDataConfig"),
                                                            "InputDataConfig"))]
-    output = request_object(top.get("OutputDataConfig"), "OutputDataConfig", required=True,
+    output = _r.request_object(top.get("OutputDataConfig"), "OutputDataConfig", required=True,
                              read=("S3OutputPath", "CompressionType"), ignored=("KmsKeyId",))
-    request_choice(output, "CompressionType", "OutputDataConfig", ("GZIP", "NONE"),
+    _r.request_choice(output, "CompressionType", "OutputDataConfig", ("GZIP", "NONE"),
                     default="GZIP", local=("GZIP",),
                     why="the local backend always writes model.tar.gz and output.tar.gz")
-    resources = request_object(
+    resources = _r.request_object(
         top.get("ResourceConfig"), "ResourceConfig", read=_TRAINING_RESOURCES_READ,
         ignored=_TRAINING_RESOURCES_IGNORED, required=True, refused={
             "InstanceGroups": "heterogeneous clusters (instance groups) cannot run locally; "
                               "give InstanceType and InstanceCount"})
-    stopping = request_object(top.get("StoppingCondition"), "StoppingCondition",
+    stopping = _r.request_object(top.get("StoppingCondition"), "StoppingCondition",
                                read=("MaxRuntimeInSeconds",),
                                ignored=("MaxWaitTimeInSeconds", "MaxPendingTimeInSeconds"))
-    data = request_compact({
+    data = _r.request_compact({
         "name": name,
         "entry_point": framework["sagemaker_program"],
         "source_uri": framework["sagemaker_submit_directory"],
         "container_log_level": framework.get("sagemaker_container_log_level"),
         "image_uri": image,
         "instance_type": resources.get("InstanceType"),
-        "instance_count": request_whole(resources, "InstanceCount", "ResourceConfig"),
-        "volume_size_gb": request_whole(resources, "VolumeSizeInGB", "ResourceConfig"),
+        "instance_count": _r.request_whole(resources, "InstanceCount", "ResourceConfig"),
+        "volume_size_gb": _r.request_whole(resources, "VolumeSizeInGB", "ResourceConfig"),
         "hyperparameters": hyperparameters,
-        "environment": request_strings(top.get("Environment"), "Environment"),
+        "environment": _r.request_strings(top.get("Environment"), "Environment"),
         "metric_definitions": metrics,
         "output_path": output.get("S3OutputPath"),
-        "max_run": request_whole(stopping, "MaxRuntimeInSeconds", "StoppingCondition"),
-        "tags": request_tags(top.get("Tags"), "Tags"),
+        "max_run": _r.request_whole(stopping, "MaxRuntimeInSeconds", "StoppingCondition"),
+        "tags": _r.request_tags(top.get("Tags"), "Tags"),
         "channels": channels,
     })
-    return request_validate(TrainingJobSpec, data, _training_locate)
+    return _r.request_validate(TrainingJobSpec, data, _training_locate)
 

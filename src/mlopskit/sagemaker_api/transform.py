@@ -24,18 +24,8 @@ from typing import Any
 
 from ..errors import CapabilityError
 from ..specs.serving import TransformJobSpec
-from ._reading import (
-    S3_DATA_TYPES,
-    S3_PREFIX_ONLY,
-    request_choice,
-    request_compact,
-    request_locator,
-    request_object,
-    request_strings,
-    request_text,
-    request_validate,
-    request_whole,
-)
+from . import _reading as _r
+from ._reading import S3_DATA_TYPES, S3_PREFIX_ONLY
 from .serving import tag_list
 
 __all__ = ["create_transform_job_request", "transform_spec_from_request"]
@@ -82,7 +72,7 @@ _TRANSFORM_REFUSED = {
                          "outputs; remove it",
 }
 
-_transform_locate = request_locator(
+_transform_locate = _r.request_locator(
     fields={"model_name": "ModelName",
             "input_uri": "TransformInput.DataSource.S3DataSource.S3Uri",
             "content_type": "TransformInput.ContentType",
@@ -111,55 +101,55 @@ def transform_spec_from_request(request: Mapping[str, Any], *, name: str) -> Tra
     ``MaxPayloadInMB`` 6); an absent ``ContentType`` is ``application/json``, what the
     serving container assumes, and an absent ``BatchStrategy`` is ``MultiRecord``.
     """
-    top = request_object(request, "", read=_TRANSFORM_READ, ignored=_TRANSFORM_IGNORED,
+    top = _r.request_object(request, "", read=_TRANSFORM_READ, ignored=_TRANSFORM_IGNORED,
                           refused=_TRANSFORM_REFUSED)
-    if request_strings(top.get("Environment"), "Environment"):
+    if _r.request_strings(top.get("Environment"), "Environment"):
         raise CapabilityError("Environment: a transform job's own environment variables are "
                               "not passed locally (the model's environment is); set them on "
                               "the model (CreateModel's container Environment) instead")
-    given = request_object(top.get("TransformInput"), "TransformInput", required=True,
+    given = _r.request_object(top.get("TransformInput"), "TransformInput", required=True,
                             read=("DataSource", "ContentType", "CompressionType", "SplitType"))
-    source = request_object(given.get("DataSource"), "TransformInput.DataSource",
+    source = _r.request_object(given.get("DataSource"), "TransformInput.DataSource",
                              read=("S3DataSource",), required=True)
     s3_path = "TransformInput.DataSource.S3DataSource"
-    s3 = request_object(source.get("S3DataSource"), s3_path, read=("S3DataType", "S3Uri"),
+    s3 = _r.request_object(source.get("S3DataSource"), s3_path, read=("S3DataType", "S3Uri"),
                          required=True)
-    request_choice(s3, "S3DataType", s3_path, S3_DATA_TYPES, default=None,
+    _r.request_choice(s3, "S3DataType", s3_path, S3_DATA_TYPES, default=None,
                     local=("S3Prefix",), why=S3_PREFIX_ONLY)
-    request_choice(given, "CompressionType", "TransformInput", ("None", "Gzip"),
+    _r.request_choice(given, "CompressionType", "TransformInput", ("None", "Gzip"),
                     default="None", local=("None",), why="input is not decompressed locally")
-    split = request_choice(given, "SplitType", "TransformInput",
+    split = _r.request_choice(given, "SplitType", "TransformInput",
                             ("None", "Line", "RecordIO", "TFRecord"), default="None",
                             local=("None", "Line"),
                             why="the local backend lacks the 'recordio-split' capability")
-    content_type = request_text(given, "ContentType", "TransformInput") or "application/json"
-    output = request_object(top.get("TransformOutput"), "TransformOutput", required=True,
+    content_type = _r.request_text(given, "ContentType", "TransformInput") or "application/json"
+    output = _r.request_object(top.get("TransformOutput"), "TransformOutput", required=True,
                              read=("S3OutputPath", "Accept", "AssembleWith"),
                              ignored=("KmsKeyId",))
-    assemble = request_choice(output, "AssembleWith", "TransformOutput", ("None", "Line"),
+    assemble = _r.request_choice(output, "AssembleWith", "TransformOutput", ("None", "Line"),
                                default="None")
-    resources = request_object(top.get("TransformResources"), "TransformResources",
+    resources = _r.request_object(top.get("TransformResources"), "TransformResources",
                                 read=("InstanceType", "InstanceCount"), required=True,
                                 ignored=("VolumeKmsKeyId", "TransformAmiVersion"))
-    processing = request_object(top.get("DataProcessing"), "DataProcessing",
+    processing = _r.request_object(top.get("DataProcessing"), "DataProcessing",
                                  read=("InputFilter", "OutputFilter", "JoinSource"))
-    concurrent = request_whole(top, "MaxConcurrentTransforms", "")
-    data = request_compact({
+    concurrent = _r.request_whole(top, "MaxConcurrentTransforms", "")
+    data = _r.request_compact({
         "name": name, "model_name": top.get("ModelName"),
         "input_uri": s3.get("S3Uri"), "content_type": content_type, "split_type": split,
         "output_path": output.get("S3OutputPath"), "accept": output.get("Accept"),
         "assemble_with": assemble,
-        "strategy": request_choice(top, "BatchStrategy", "", ("MultiRecord", "SingleRecord"),
+        "strategy": _r.request_choice(top, "BatchStrategy", "", ("MultiRecord", "SingleRecord"),
                                     default="MultiRecord"),
-        "max_payload_mb": request_whole(top, "MaxPayloadInMB", ""),
+        "max_payload_mb": _r.request_whole(top, "MaxPayloadInMB", ""),
         # 0 asks SageMaker for the container's own setting: unset, here.
         "max_concurrent_transforms": concurrent or None,
         "instance_type": resources.get("InstanceType"),
-        "instance_count": request_whole(resources, "InstanceCount", "TransformResources"),
+        "instance_count": _r.request_whole(resources, "InstanceCount", "TransformResources"),
         "input_filter": processing.get("InputFilter"),
         "output_filter": processing.get("OutputFilter"),
-        "join_source": request_choice(processing, "JoinSource", "DataProcessing",
+        "join_source": _r.request_choice(processing, "JoinSource", "DataProcessing",
                                        ("Input", "None"), default="None"),
     })
-    return request_validate(TransformJobSpec, data, _transform_locate)
+    return _r.request_validate(TransformJobSpec, data, _transform_locate)
 

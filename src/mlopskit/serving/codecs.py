@@ -33,12 +33,16 @@ __all__ = [
 ]
 
 
-def _rows(data: Any) -> Any:
-    """numpy arrays, DataFrames and nested lists as a list of rows."""
+def _plain(data: Any) -> Any:
+    """numpy arrays and DataFrames as (nested) lists; any other value as it is."""
     if hasattr(data, "to_numpy"):
         data = data.to_numpy()
-    if hasattr(data, "tolist"):
-        data = data.tolist()
+    return data.tolist() if hasattr(data, "tolist") else data
+
+
+def _rows(data: Any) -> Any:
+    """numpy arrays, DataFrames and nested lists as a list of rows."""
+    data = _plain(data)
     if isinstance(data, (list, tuple)) and data and not isinstance(data[0], (list, tuple)):
         return [list(data)]
     return [list(row) for row in data]
@@ -71,11 +75,10 @@ class JSONSerializer:
 
     Example:
         >>> import numpy as np
-        >>> body = JSONSerializer().serialize(np.array([[1, 3], [2, 4]]))
-        >>> body
+        >>> JSONSerializer().serialize(np.array([[1, 3], [2, 4]]))
         b'[[1, 3], [2, 4]]'
-        >>> JSONDeserializer().deserialize(body, "application/json")
-        [[1, 3], [2, 4]]
+        >>> JSONSerializer().serialize({"instances": [1.5, 2.0]})
+        b'{"instances": [1.5, 2.0]}'
     """
 
     content_type = JSON
@@ -83,11 +86,7 @@ class JSONSerializer:
     def serialize(self, data: Any) -> bytes:
         if isinstance(data, (bytes, str)):
             return data.encode() if isinstance(data, str) else data
-        if hasattr(data, "to_numpy"):
-            data = data.to_numpy()
-        if hasattr(data, "tolist"):
-            data = data.tolist()
-        return json.dumps(data).encode()
+        return json.dumps(_plain(data)).encode()
 
 
 class NumpySerializer:

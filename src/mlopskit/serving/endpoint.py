@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _display
-from .._display import progress_override
 from .._waiting import poll_until, wait_timeout
 from ..backends.base import Capability, ServingBackend
 from ..errors import (
@@ -259,6 +258,26 @@ def verified_digest(session: Session, uri: str, expected: str | None, *, what: s
     return actual
 
 
+_CHANGING = frozenset({"Creating", "Updating", "SystemUpdating"})
+# A blue/green update bakes and shifts in steps; SageMaker's own limit for one is hours.
+_ROLLOUT_TIMEOUT = 4 * 3600.0
+
+
+def _settled_report(described: EndpointDescription, config_name: str,
+                    strategy: Strategy) -> RolloutReport:
+    """The report of a rollout the service ran: completed when the endpoint is InService
+    on the new config, rolled back otherwise (steps as planned; the service does not say
+    when each happened)."""
+    completed = described.config_name == config_name and described.status == "InService"
+    return RolloutReport(described.name, type(strategy).__name__, completed=completed,
+                         rolled_back=not completed,
+                         reason=None if completed else (described.failure_reason or
+                                                        f"endpoint is {described.status}"),
+                         steps=tuple({"share": share, "bake_seconds": bake, "at": None,
+                                      "requests": None, "errors_5xx": None, "alarm": None}
+                                     for share, bake in strategy.steps()))
+
+
 def deployed_model(session: Session, model: Model, name: str, *,
                    instance_type: str | None, sha256: str | None,
                    code_sha256: str | None = None,
@@ -451,10 +470,12 @@ class Endpoint:
                                             checked_tags)
         endpoint = cls(name, session=resolved)
         try:
-            with progress_override(progress):
-                serving.create_endpoint(name, config_name, tags=checked_tags)
-                if wait:
-                    endpoint.wait(timeout=timeout, progress=progress)
+            with _display.progress_sink(f"endpoint {name}", unit="variant",
+                                        progress=progress) as on_progress:
+                serving.create_endpoint(name, config_name, tags=checked_tags,
+                                        on_progress=on_progress)
+            if wait:
+                endpoint.wait(timeout=timeout, progress=progress)
         except WaitTimeoutError:
             raise  # still coming up: nothing is removed
         except MlopsKitError:
@@ -480,17 +501,22 @@ class Endpoint:
             ...
             mlopskit.errors.NotFoundError: endpoint 'churn' does not exist ...
         """
-        limit = wait_timeout(timeout, DEFAULT_ENDPOINT_TIMEOUT)
-        described = poll_until(
-            self.describe, lambda d: d.status not in {"Creating", "Updating"},
-            clock=self.session.clock, timeout=limit, initial=5.0, maximum=30.0,
-            describe=lambda d: f"endpoint {self.name!r} is still {d.status}",
-            progress=_display.WaitProgress.create(
-                f"endpoint {self.name}", lambda d: (d.status, None, None), progress=progress))
+        described = self._settled(timeout, progress)
         if described.status != "InService":
             raise DeploymentFailedError(f"endpoint {self.name!r} is {described.status}: "
                                         f"{described.failure_reason or 'no reason given'}")
         return self
+
+    def _settled(self, timeout: float | None, progress: bool | None = None
+                 ) -> EndpointDescription:
+        """The description once the endpoint is no longer changing."""
+        limit = wait_timeout(timeout, DEFAULT_ENDPOINT_TIMEOUT)
+        return poll_until(
+            self.describe, lambda d: d.status not in _CHANGING,
+            clock=self.session.clock, timeout=limit, initial=5.0, maximum=30.0,
+            describe=lambda d: f"endpoint {self.name!r} is still {d.status}",
+            progress=_display.WaitProgress.create(
+                f"endpoint {self.name}", lambda d: (d.status, None, None), progress=progress))
 
     def update(self, new: Any, strategy: Strategy | None = None, *,
                config: RealtimeConfig | ServerlessConfig | None = None,
@@ -538,7 +564,10 @@ class Endpoint:
                               str(code_sha256) if code_sha256 else None)],
             described.data_capture.spec() if described.data_capture else None)
         try:
-            report: RolloutReport = serving.update_endpoint(self.name, config_name, strategy)
+            report = serving.update_endpoint(self.name, config_name, strategy)
+            if report is None:  # the service runs the rollout: wait for it to settle
+                report = _settled_report(self._settled(_ROLLOUT_TIMEOUT), config_name,
+                                         strategy)
         except MlopsKitError:
             _drop_fleet(serving, config_name, models)
             raise
@@ -664,6 +693,12 @@ class Endpoint:
         serving.create_endpoint_config(spec)
         try:
             serving.switch_endpoint_config(self.name, spec.name)
+            settled = self._settled(_ROLLOUT_TIMEOUT)
+            if settled.status != "InService" or settled.config_name != spec.name:
+                raise DeploymentFailedError(
+                    f"endpoint {self.name!r} did not move to config {spec.name!r}: it is "
+                    f"{settled.status} on {settled.config_name!r} "
+                    f"({settled.failure_reason or 'no reason given'})")
         except MlopsKitError:
             with contextlib.suppress(MlopsKitError):
                 serving.delete_endpoint_config(spec.name)

@@ -18,26 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from ..sagemaker_api.rollout import (
-    Alarm,
-    AllAtOnce,
-    Canary,
-    ErrorRateAbove,
-    FleetStats,
-    LatencyAbove,
-    Linear,
-    RolloutReport,
-    Strategy,
-)
+from ..sagemaker_api import rollout as _rollout
+from ..sagemaker_api.rollout import *  # noqa: F403  (this module is their public home)
 
-__all__ = [
-    "AllAtOnce",
-    "Alarm",
-    "Canary",
-    "ErrorRateAbove",
-    "FleetStats",
-    "LatencyAbove",
-    "Linear",
-    "RolloutReport",
-    "Strategy",
-]
+__all__ = _rollout.__all__

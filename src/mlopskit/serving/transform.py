@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _display
 from .._data import checked_uri, local_path, path_text, put_files, upload_plan
-from .._display import WaitProgress, progress_override
-from .._waiting import poll_until
-from ..backends.base import Capability
-from ..errors import ConflictError, JobFailedError, MlopsKitError, NotFoundError, ValidationError
+from .._jobs import Job, checked_job_name, described, free_name, submit
+from .._waiting import DEFAULT_TRANSFORM_TIMEOUT
+from ..backends.base import Backend, Capability, JobVerbs
+from ..errors import MlopsKitError, ValidationError
 from ..session import Session, resolve_session
 from ..specs._common import build
 from ..specs.serving import TransformJobDescription, TransformJobSpec
@@ -130,9 +129,10 @@ class Transformer:
                                       "local file or folder", field="data")
         session = resolve_session(self.session)
         serving = _serving(session)
+        verbs = session.backend.transforms
         if self.split_type in {"RecordIO", "TFRecord"}:
             session.require(Capability.RECORDIO_SPLIT, f"split_type={self.split_type!r}")
-        name = job_name or _free_name(session, serving)
+        name = checked_job_name(job_name) or free_name(session, verbs, "transform")
         input_uri = text if local is None else f"s3://{session.default_bucket}/{name}/input/"
         # The SDK's default: s3://<bucket>/<job name>
         output = self.output_path or f"s3://{session.default_bucket}/{name}"
@@ -143,59 +143,32 @@ class Transformer:
             if not uploads:
                 raise ValidationError(f"data: folder {text!r} holds no files to transform",
                                       field="data")
-            # checked before the upload could overwrite another job's input
-            if job_name is not None and _job_exists(serving, name):
-                raise ConflictError(f"transform job {name!r} already exists; job names are "
-                                    "unique")
-        uploaded = put_files(session.backend.objects, uploads)
-        try:
-            # CreateModel + CreateTransformJob, as the SDK does: no endpoint config, which a
-            # role made for batch jobs may not be allowed to create.
-            model = deployed_model(session, self.model, _config_name(session, name),
+        # CreateModel + CreateTransformJob, as the SDK does: no endpoint config, which a role
+        # made for batch jobs may not be allowed to create.
+        model_name = _config_name(session, name)
+        created: list[str] = []
+
+        def prepare(uploaded: list[str]) -> None:
+            uploaded.extend(put_files(session.backend.objects, uploads))
+            model = deployed_model(session, self.model, model_name,
                                    instance_type=self.instance_type, sha256=None,
                                    tags=self.tags)
             serving.create_model(model)
-            try:
-                with progress_override(progress):  # the local backend runs the job here
-                    serving.create_transform_job(self._spec(name, model.name, input_uri,
-                                                            output, content_type))
-            except MlopsKitError:
+            created.append(model.name)
+
+        try:
+            return submit(TransformJob, session,
+                          self._spec(name, model_name, input_uri, output, content_type), name,
+                          name_given=job_name is not None, upload=prepare, wait=wait,
+                          logs=False, progress=progress)
+        except MlopsKitError:
+            if created and not verbs.exists(name):
                 with contextlib.suppress(MlopsKitError):
-                    serving.delete_model(model.name)
-                raise
-        except BaseException:
-            if uploaded and not _job_exists(serving, name):
-                for uri in uploaded:
-                    with contextlib.suppress(MlopsKitError):
-                        session.backend.objects.delete(uri)
+                    serving.delete_model(model_name)
             raise
-        job = TransformJob(name, session=session)
-        if wait:
-            job.wait(progress=progress)
-        return job
 
 
-def _job_exists(serving: Any, name: str) -> bool:
-    try:
-        serving.describe_transform_job(name)
-    except NotFoundError:
-        return False
-    return True
-
-
-def _free_name(session: Session, serving: Any) -> str:
-    """``transform-YYYY-MM-DD-HH-MM-SS-mmm`` on the session clock, stepped a millisecond at
-    a time past names already taken (a FakeClock, or two jobs in one millisecond)."""
-    moment = session.clock.now()
-    for _ in range(1000):
-        name = f"transform-{moment:%Y-%m-%d-%H-%M-%S-%f}"[:-3]
-        if not _job_exists(serving, name):
-            return name
-        moment += _dt.timedelta(milliseconds=1)
-    return name  # the create call will report the conflict
-
-
-class TransformJob:
+class TransformJob(Job[TransformJobDescription]):
     """A handle on a batch transform job.
 
     ``Transformer.transform`` returns one; you can also find a job by name.
@@ -204,93 +177,48 @@ class TransformJob:
         >>> import mlopskit, tempfile
         >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
         >>> TransformJob("score-2026-11-01", session=session)
-        TransformJob(name='score-2026-11-01')
+        TransformJob(name='score-2026-11-01', status='?')
 
     Reading a finished job::
 
         job = TransformJob("score-2026-11-01")
         job.wait()
         job.status, job.failure_reason, job.outputs
+
+    ``wait(timeout=None)`` waits :data:`~mlopskit._waiting.DEFAULT_TRANSFORM_TIMEOUT`, 24
+    hours: a transform has no runtime limit of its own. Its bar shows the records answered
+    when the backend counts them as it goes.
+
+    Example:
+        >>> TransformJob("score-1", session=session).wait(timeout="soon")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got 'soon'
     """
 
-    def __init__(self, name: str, session: Session | None = None) -> None:
-        self.name = name
-        self.session = resolve_session(session)
+    _title = "Transform job"
+    _stop_capability = Capability.TRANSFORM_STOP
 
-    def describe(self) -> TransformJobDescription:
-        return _serving(self.session).describe_transform_job(
-            self.name)
+    @classmethod
+    def _verbs(cls, backend: Backend) -> JobVerbs[Any, TransformJobDescription]:
+        return backend.transforms
 
-    @property
-    def status(self) -> str:
-        return self.describe().status
+    def _limit(self, first: TransformJobDescription) -> float:
+        return DEFAULT_TRANSFORM_TIMEOUT
 
-    @property
-    def failure_reason(self) -> str | None:
-        return self.describe().failure_reason
+    def _state(self, described: TransformJobDescription) -> str:
+        if described.records is None:
+            return described.status
+        return f"{described.status}, {described.records} records"
 
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        """The ``.out`` objects written (listed by the local backend)."""
-        return self.describe().outputs
+    outputs = described[tuple[str, ...]](
+        lambda d: d.outputs, "The ``.out`` objects written (listed by the local backend).")
 
-    def wait(self, timeout: float | None = None, *,
-             progress: bool | None = None) -> TransformJob:
-        """Block until the job ends; :class:`~mlopskit.errors.JobFailedError` unless it
-        Completed. ``progress`` shows a bar: records when the backend counts them as it
-        goes, otherwise the job's status changes.
-
-        At most ``timeout`` seconds on the session clock, then
-        :class:`~mlopskit.errors.WaitTimeoutError` (the job is left running). ``None`` (the
-        default) is :data:`~mlopskit._waiting.DEFAULT_TRANSFORM_TIMEOUT`, 24 hours: a
-        transform has no runtime limit of its own. ``math.inf`` waits without limit.
-
-        Example:
-            >>> import mlopskit, tempfile
-            >>> session = mlopskit.LocalSession(root=tempfile.mkdtemp())
-            >>> TransformJob("score-1", session=session).wait(timeout="soon")  # doctest: +ELLIPSIS
-            Traceback (most recent call last):
-            ...
-            mlopskit.errors.ValidationError: timeout: a number of seconds, 0 or more ..., got 'soon'
-        """
-        from .._waiting import DEFAULT_TRANSFORM_TIMEOUT, wait_timeout
-
-        limit = wait_timeout(timeout, DEFAULT_TRANSFORM_TIMEOUT)
-        described = poll_until(self.describe, lambda d: d.status in {"Completed", "Failed",
-                                                                     "Stopped"},
-                               clock=self.session.clock, timeout=limit, initial=2.0,
-                               maximum=30.0,
-                               describe=lambda d: f"transform job {self.name!r} is {d.status}",
-                               progress=WaitProgress.create(
-                                   f"transform {self.name}",
-                                   lambda d: (d.status if d.records is None else
-                                              f"{d.status}, {d.records} records", None, None),
-                                   progress=progress))
-        if described.status != "Completed":
-            raise JobFailedError(f"transform job {self.name!r} ended {described.status}: "
-                                 f"{described.failure_reason}", job=self,
-                                 status=described.status)
-        return self
-
-    def __repr__(self) -> str:
-        return f"TransformJob(name={self.name!r})"
-
-    @_display.safe_html("Transform job", lambda self: self.name)
-    def _repr_html_(self) -> str:
-        """Status, timings, records and outputs (one describe)."""
-        try:
-            d = self.describe()
-        except Exception as exc:
-            return _display.card("Transform job", self.name, None,
-                                 parts=[_display.unavailable("state", exc)])
-        end = d.end_time or (None if d.start_time is None
-                             else _dt.datetime.now(d.start_time.tzinfo))
+    def _card(self, d: TransformJobDescription
+              ) -> tuple[list[tuple[str, object]], list[str]]:
         rows: list[tuple[str, object]] = [
             ("failure reason", d.failure_reason),
-            ("created", _display.time_text(d.creation_time)),
-            ("started", _display.time_text(d.start_time)),
-            ("ended", _display.time_text(d.end_time)),
-            ("duration", _display.duration_text(d.start_time or d.creation_time, end)),
+            ("timings", None),
             ("records", d.records),
             ("output path", d.output_path),
             ("arn", d.arn)]
@@ -298,5 +226,4 @@ class TransformJob:
         if d.outputs:
             parts.append(_display.table(("output",), [(o,) for o in d.outputs],
                                         caption=f"Outputs ({len(d.outputs)})", limit=10))
-        return _display.card("Transform job", d.name, d.status, rows=rows, parts=parts)
-
+        return rows, parts

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import ItemsView, Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import pydantic
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 __all__ = [
+    "check_items",
     "PIPELINE_NAME_PATTERN",
     "NAME_PATTERN",
     "Spec",
@@ -183,8 +184,16 @@ def key_text(key: object, limit: int = 60) -> str:
     return shown if len(shown) <= limit else shown[:limit - 3] + "..."
 
 
-def check_environment(value: Mapping[str, str]) -> dict[str, str]:
-    """Check container environment variables: at most 100, keys and values <= 512 chars.
+def _entries(value: Mapping[str, str], most: int, noun: str) -> ItemsView[str, str]:
+    """The entries of a map that holds at most ``most`` of them (``noun``: what they are)."""
+    if len(value) > most:
+        raise ValueError(f"{len(value)} {noun} given; at most {most}")
+    return value.items()
+
+
+def check_environment(value: Mapping[str, str], *, limit: int = 512) -> dict[str, str]:
+    """Check container environment variables: at most 100, names and values of at most
+    ``limit`` characters (512 for training and serving, 256 for processing).
 
     Messages name keys, never values (they may be secrets).
 
@@ -192,18 +201,16 @@ def check_environment(value: Mapping[str, str]) -> dict[str, str]:
         >>> check_environment({"MY_FLAG": "1"})
         {'MY_FLAG': '1'}
     """
-    if len(value) > 100:
-        raise ValueError(f"{len(value)} variables given; at most 100")
-    for key, val in value.items():
-        if not isinstance(key, str) or not ENV_KEY_PATTERN.match(key) or len(key) > 512:
+    for key, val in _entries(value, 100, "variables"):
+        if not isinstance(key, str) or not ENV_KEY_PATTERN.match(key) or len(key) > limit:
             raise ValueError(f"variable name {key_text(key)} must match "
-                             "[a-zA-Z_][a-zA-Z0-9_]* (at most 512 chars)")
+                             f"[a-zA-Z_][a-zA-Z0-9_]* (at most {limit} chars)")
         if not isinstance(val, str):
             raise ValueError(f"variable {key_text(key)}: value must be a string, got "
                              f"{type(val).__name__}")
-        if len(val) > 512:
+        if len(val) > limit:
             raise ValueError(f"variable {key_text(key)}: value is {len(val)} characters; "
-                             "at most 512")
+                             f"at most {limit}")
     return dict(value)
 
 
@@ -214,9 +221,7 @@ def check_tags(value: Mapping[str, str]) -> dict[str, str]:
         >>> check_tags({"team": "fraud"})
         {'team': 'fraud'}
     """
-    if len(value) > 50:
-        raise ValueError(f"{len(value)} tags given; at most 50")
-    for key, val in value.items():
+    for key, val in _entries(value, 50, "tags"):
         if not isinstance(key, str) or not 1 <= len(key) <= 128:
             raise ValueError(f"tag key {key!r} must be 1 to 128 characters")
         if key.lower().startswith("aws:"):
@@ -248,6 +253,23 @@ M = TypeVar("M", bound=BaseModel)
 VARIABLE_PLACEHOLDER_PREFIX = "s3://mlopskit-pipeline-variable/"
 _VARIABLE_TOKEN = re.compile(re.escape(VARIABLE_PLACEHOLDER_PREFIX) + r"[0-9a-f]{32}")
 _TOKENS: dict[str, Any] = {}
+
+
+def check_items(values: Iterable[Any], kind: type | tuple[type, ...], field: str,
+                rule: str) -> None:
+    """Refuse the first item of ``values`` that is not a ``kind``: a ValidationError at
+    ``field[index]`` stating the ``rule`` and what came.
+
+    Example:
+        >>> check_items(["python3", 3], str, "command", "must be a string")
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: command[1]: must be a string, got int
+    """
+    for index, item in enumerate(values):
+        if not isinstance(item, kind):
+            raise ValidationError(f"{field}[{index}]: {rule}, got "
+                                  f"{type(item).__name__}", field=field)
 
 
 def is_variable(value: Any) -> bool:

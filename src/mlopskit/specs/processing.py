@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from ._common import InstanceType, ResourceName, S3Uri, Spec, Tags
+from ._common import InstanceType, ResourceName, S3Uri, Spec, Tags, check_environment
 
 __all__ = [
     "CODE_DIR",
@@ -44,7 +44,6 @@ MAX_COMMAND_ITEMS = 100  # ContainerEntrypoint, the script path included
 MAX_ARGUMENTS = 100
 MAX_ITEM_LENGTH = 256  # each ContainerEntrypoint / ContainerArguments string, each LocalPath
 IO_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def check_processing_path(value: str) -> str:
@@ -82,17 +81,7 @@ def check_processing_environment(value: Mapping[str, str]) -> dict[str, str]:
         >>> check_processing_environment({"MODE": "fast"})
         {'MODE': 'fast'}
     """
-    if len(value) > 100:
-        raise ValueError(f"{len(value)} variables given; at most 100")
-    for key, val in value.items():
-        if not isinstance(key, str) or not _ENV_KEY.match(key) or len(key) > 256:
-            raise ValueError(
-                f"variable name {key!r} must match [a-zA-Z_][a-zA-Z0-9_]* (at most 256 chars)")
-        if not isinstance(val, str):
-            raise ValueError(f"variable {key!r}: value must be a string, got {type(val).__name__}")
-        if len(val) > 256:
-            raise ValueError(f"variable {key!r}: value is {len(val)} characters; at most 256")
-    return dict(value)
+    return check_environment(value, limit=256)
 
 
 ProcessingPath = Annotated[str, AfterValidator(check_processing_path)]
@@ -119,6 +108,33 @@ class ProcessingOutputSpec(Spec):
     s3_uri: S3Uri
     local_path: ProcessingPath
     upload_mode: Literal["EndOfJob"] = "EndOfJob"
+
+
+def _check_lengths(items: tuple[str, ...], noun: str) -> tuple[str, ...]:
+    """``items`` (a command's or the arguments') when none is over the API's length."""
+    for item in items:
+        if len(item) > MAX_ITEM_LENGTH:
+            raise ValueError(f"{noun} {item[:40]!r}... is {len(item)} characters; at most "
+                             f"{MAX_ITEM_LENGTH}")
+    return items
+
+
+def _repeated(values: Sequence[str]) -> list[str]:
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+def _check_unique_names(items: Sequence[ProcessingInputSpec | ProcessingOutputSpec],
+                        kind: str) -> None:
+    repeated = _repeated([item.name for item in items])
+    if repeated:
+        raise ValueError(f"duplicate {kind} names {repeated}")
+
+
+def _check_unique_paths(items: Sequence[ProcessingInputSpec | ProcessingOutputSpec],
+                        share: str) -> None:
+    repeated = _repeated([item.local_path for item in items])
+    if repeated:
+        raise ValueError(f"two {share} {repeated[0]!r}")
 
 
 def _check_script(value: str) -> str:
@@ -162,36 +178,22 @@ class ProcessingJobSpec(Spec):
     def _check_command(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value[0]:
             raise ValueError("the first item (the program) must not be empty")
-        for item in value:
-            if len(item) > MAX_ITEM_LENGTH:
-                raise ValueError(f"item {item[:40]!r}... is {len(item)} characters; at most "
-                                 f"{MAX_ITEM_LENGTH}")
-        return value
+        return _check_lengths(value, "item")
 
     @field_validator("arguments")
     @classmethod
     def _check_arguments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
-            if len(item) > MAX_ITEM_LENGTH:
-                raise ValueError(f"argument {item[:40]!r}... is {len(item)} characters; at "
-                                 f"most {MAX_ITEM_LENGTH}")
-        return value
+        return _check_lengths(value, "argument")
 
     @field_validator("inputs")
     @classmethod
     def _check_inputs(cls, value: tuple[ProcessingInputSpec, ...]
                       ) -> tuple[ProcessingInputSpec, ...]:
-        names = [i.name for i in value]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate input names {duplicates}")
-        if CODE_INPUT_NAME in names:
+        _check_unique_names(value, "input")
+        if CODE_INPUT_NAME in (i.name for i in value):
             raise ValueError(f"the input name {CODE_INPUT_NAME!r} is reserved for the script")
-        paths = [i.local_path for i in value]
-        duplicates = sorted({p for p in paths if paths.count(p) > 1})
-        if duplicates:
-            raise ValueError(f"two inputs share the destination {duplicates[0]!r}")
-        for path in paths:
+        _check_unique_paths(value, "inputs share the destination")
+        for path in (i.local_path for i in value):
             if path == CODE_DIR or path.startswith(CODE_DIR + "/"):
                 raise ValueError(f"destination {path!r} is inside {CODE_DIR}, which holds the "
                                  "script")
@@ -201,14 +203,8 @@ class ProcessingJobSpec(Spec):
     @classmethod
     def _check_outputs(cls, value: tuple[ProcessingOutputSpec, ...]
                        ) -> tuple[ProcessingOutputSpec, ...]:
-        names = [o.name for o in value]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate output names {duplicates}")
-        paths = [o.local_path for o in value]
-        duplicates = sorted({p for p in paths if paths.count(p) > 1})
-        if duplicates:
-            raise ValueError(f"two outputs share the source {duplicates[0]!r}")
+        _check_unique_names(value, "output")
+        _check_unique_paths(value, "outputs share the source")
         return value
 
     @property

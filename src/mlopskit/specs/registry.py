@@ -173,3 +173,42 @@ class PackageRecord:
     inference_instance_types: tuple[str, ...]
     creation_time: _dt.datetime
     transform_instance_types: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able values; :meth:`from_dict` reads it back.
+
+        Example:
+            >>> record = PackageRecord(
+            ...     group="churn", version=1, arn="arn:aws:sagemaker:r:1:model-package/churn/1",
+            ...     approval_status=ApprovalStatus.APPROVED,
+            ...     model=ModelSpec(model_data="s3://bkt/model.tar.gz"),
+            ...     metrics={"auc": 0.9}, metadata={}, lineage={}, history=(), description=None,
+            ...     content_types=(), response_types=(), inference_instance_types=(),
+            ...     creation_time=_dt.datetime(2026, 3, 1, tzinfo=_dt.timezone.utc))
+            >>> record.to_dict()["approval_status"], record.to_dict()["creation_time"]
+            ('Approved', '2026-03-01T00:00:00+00:00')
+            >>> PackageRecord.from_dict(record.to_dict()) == record
+            True
+        """
+        data = dataclasses.asdict(self)
+        data["approval_status"] = self.approval_status.value
+        data["model"] = self.model.model_dump(mode="json")
+        data["creation_time"] = self.creation_time.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PackageRecord:
+        """The record :meth:`to_dict` gave ``data`` for."""
+        return cls(
+            group=data["group"], version=int(data["version"]), arn=data["arn"],
+            approval_status=ApprovalStatus(data["approval_status"]),
+            model=ModelSpec.model_validate(data["model"]),
+            metrics={k: float(v) for k, v in data["metrics"].items()},
+            metadata=dict(data["metadata"]), lineage=dict(data["lineage"]),
+            history=tuple(HistoryEntry(**h) for h in data["history"]),
+            description=data["description"], content_types=tuple(data["content_types"]),
+            response_types=tuple(data["response_types"]),
+            inference_instance_types=tuple(data["inference_instance_types"]),
+            creation_time=_dt.datetime.fromisoformat(data["creation_time"]),
+            transform_instance_types=tuple(data.get("transform_instance_types", ())),
+        )

@@ -29,6 +29,7 @@ import subprocess
 from typing import Any
 
 from . import _content_types, _mapping, _params
+from ._mapping import Setting
 
 __all__ = [
     "BASE_PATH_ENV",
@@ -194,7 +195,23 @@ def _log_level(value: object) -> int:
 
 
 class _Env(_mapping.MappingMixin):
-    """What training and serving share; a read-only snapshot, readable as a dict."""
+    """What training and serving share; a read-only snapshot, readable as a dict.
+
+    Attributes:
+        model_dir: the folder whose contents become the model artifact, e.g.
+            ``/opt/ml/model``.
+        num_cpus: CPUs available to this host.
+        module_dir: where the user's code is: ``sagemaker_submit_directory``, else the code
+            folder.
+        log_level: the container's logging level (``logging.INFO`` unless configured).
+        user_entry_point: the entry point as given, e.g. ``train.py``.
+    """
+
+    model_dir: Setting[str] = Setting()
+    num_cpus: Setting[int] = Setting()
+    module_dir: Setting[str] = Setting()
+    log_level: Setting[int] = Setting()
+    user_entry_point: Setting[str | None] = Setting()
 
     def __init__(self) -> None:
         program = os.environ.get(_params.USER_PROGRAM_ENV)
@@ -206,11 +223,6 @@ class _Env(_mapping.MappingMixin):
         self._model_dir = _folder("model_dir")
         self._num_cpus = num_cpus()
         self._num_gpus: int | None = None
-
-    @property
-    def model_dir(self) -> str:
-        """The folder whose contents become the model artifact, e.g. ``/opt/ml/model``."""
-        return self._model_dir
 
     @property
     def current_host(self) -> str | None:
@@ -225,29 +237,9 @@ class _Env(_mapping.MappingMixin):
         return self._num_gpus
 
     @property
-    def num_cpus(self) -> int:
-        """CPUs available to this host."""
-        return self._num_cpus
-
-    @property
     def module_name(self) -> str | None:
         """The user's module: the entry point without ``.py``."""
         return _module_name(self._module_name)
-
-    @property
-    def module_dir(self) -> str:
-        """Where the user's code is: ``sagemaker_submit_directory``, else the code folder."""
-        return self._module_dir
-
-    @property
-    def log_level(self) -> int:
-        """The container's logging level (``logging.INFO`` unless configured)."""
-        return self._log_level
-
-    @property
-    def user_entry_point(self) -> str | None:
-        """The entry point as given, e.g. ``train.py``."""
-        return self._user_entry_point
 
 
 class TrainingEnv(_Env):
@@ -257,7 +249,49 @@ class TrainingEnv(_Env):
     configure the container (``module_name``, ``module_dir``, ``log_level``...) and the unknown
     ones land in ``additional_framework_parameters``. Each argument defaults to reading the
     job's configuration (see the module documentation).
+
+    Attributes:
+        hosts: every host of the job, sorted, e.g. ``["algo-1", "algo-2"]``.
+        master_hostname: the first host.
+        is_master: whether this host is the first one.
+        network_interface_name: the network interface for distributed training (``eth0``
+            unless configured).
+        job_name: the training job's name.
+        hyperparameters: the user's hyperparameters, decoded, without the ``sagemaker_*``
+            entries.
+        additional_framework_parameters: ``sagemaker_*`` hyperparameters other than the
+            container's own settings.
+        resource_config: the contents of ``resourceconfig.json``.
+        input_data_config: the contents of ``inputdataconfig.json``: channel -> its settings.
+        channel_input_dirs: channel name -> the folder holding its data.
+        input_dir: the input folder, e.g. ``/opt/ml/input``.
+        input_config_dir: the folder of the configuration files, e.g.
+            ``/opt/ml/input/config``.
+        output_dir: the folder for ``success``/``failure`` files, e.g. ``/opt/ml/output``.
+        output_data_dir: the folder for outputs other than the model, e.g.
+            ``/opt/ml/output/data``.
+        output_intermediate_dir: the folder synced to S3 during training, e.g.
+            ``/opt/ml/output/intermediate``.
+        framework_module: ``SAGEMAKER_TRAINING_MODULE``: the framework's ``module:function``
+            entry.
     """
+
+    hosts: Setting[list[str]] = Setting()
+    master_hostname: Setting[str] = Setting()
+    is_master: Setting[bool] = Setting()
+    network_interface_name: Setting[str] = Setting()
+    job_name: Setting[str | None] = Setting()
+    hyperparameters: Setting[dict[str, Any]] = Setting()
+    additional_framework_parameters: Setting[dict[str, Any]] = Setting()
+    resource_config: Setting[dict[str, Any]] = Setting()
+    input_data_config: Setting[dict[str, Any]] = Setting()
+    channel_input_dirs: Setting[dict[str, str]] = Setting()
+    input_dir: Setting[str] = Setting()
+    input_config_dir: Setting[str] = Setting()
+    output_dir: Setting[str] = Setting()
+    output_data_dir: Setting[str] = Setting()
+    output_intermediate_dir: Setting[str] = Setting()
+    framework_module: Setting[str | None] = Setting()
 
     def __init__(self, resource_config: dict[str, Any] | None = None,
                  input_data_config: dict[str, Any] | None = None,
@@ -318,86 +352,6 @@ class TrainingEnv(_Env):
         """This host's name, e.g. ``algo-1``."""
         return str(self._current_host)
 
-    @property
-    def hosts(self) -> list[str]:
-        """Every host of the job, sorted, e.g. ``["algo-1", "algo-2"]``."""
-        return self._hosts
-
-    @property
-    def master_hostname(self) -> str:
-        """The first host."""
-        return self._master_hostname
-
-    @property
-    def is_master(self) -> bool:
-        """Whether this host is the first one."""
-        return self._is_master
-
-    @property
-    def network_interface_name(self) -> str:
-        """The network interface for distributed training (``eth0`` unless configured)."""
-        return self._network_interface_name
-
-    @property
-    def job_name(self) -> str | None:
-        """The training job's name."""
-        return self._job_name
-
-    @property
-    def hyperparameters(self) -> dict[str, Any]:
-        """The user's hyperparameters, decoded, without the ``sagemaker_*`` entries."""
-        return self._hyperparameters
-
-    @property
-    def additional_framework_parameters(self) -> dict[str, Any]:
-        """``sagemaker_*`` hyperparameters other than the container's own settings."""
-        return self._additional_framework_parameters
-
-    @property
-    def resource_config(self) -> dict[str, Any]:
-        """The contents of ``resourceconfig.json``."""
-        return self._resource_config
-
-    @property
-    def input_data_config(self) -> dict[str, Any]:
-        """The contents of ``inputdataconfig.json``: channel -> its settings."""
-        return self._input_data_config
-
-    @property
-    def channel_input_dirs(self) -> dict[str, str]:
-        """Channel name -> the folder holding its data."""
-        return self._channel_input_dirs
-
-    @property
-    def input_dir(self) -> str:
-        """The input folder, e.g. ``/opt/ml/input``."""
-        return self._input_dir
-
-    @property
-    def input_config_dir(self) -> str:
-        """The folder of the configuration files, e.g. ``/opt/ml/input/config``."""
-        return self._input_config_dir
-
-    @property
-    def output_dir(self) -> str:
-        """The folder for ``success``/``failure`` files, e.g. ``/opt/ml/output``."""
-        return self._output_dir
-
-    @property
-    def output_data_dir(self) -> str:
-        """The folder for outputs other than the model, e.g. ``/opt/ml/output/data``."""
-        return self._output_data_dir
-
-    @property
-    def output_intermediate_dir(self) -> str:
-        """The folder synced to S3 during training, e.g. ``/opt/ml/output/intermediate``."""
-        return self._output_intermediate_dir
-
-    @property
-    def framework_module(self) -> str | None:
-        """``SAGEMAKER_TRAINING_MODULE``: the framework's ``module:function`` entry."""
-        return self._framework_module
-
     def sagemaker_s3_output(self) -> str | None:
         """The ``sagemaker_s3_output`` hyperparameter, if given."""
         value = self._sagemaker_s3_output
@@ -455,7 +409,27 @@ class ServingEnv(_Env):
 
     ``default_accept`` is ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (``application/json``
     when unset); ``module_name`` is ``SAGEMAKER_PROGRAM`` without ``.py``.
+
+    Attributes:
+        use_nginx: whether the real container would put nginx in front of the model server.
+        model_server_timeout: seconds a request may take (60 unless configured).
+        model_server_workers: worker processes of the model server (the CPU count unless
+            configured).
+        framework_module: ``SAGEMAKER_SERVING_MODULE``: the framework's serving
+            ``module:app`` entry.
+        default_accept: the response type used when a request asks for none (or ``*/*``).
+        http_port: the port the container listens on (``8080`` unless configured).
+        safe_port_range: ports the user's code may use without colliding with the server,
+            e.g. ``1111-2222``.
     """
+
+    use_nginx: Setting[bool] = Setting()
+    model_server_timeout: Setting[int] = Setting()
+    model_server_workers: Setting[int] = Setting()
+    framework_module: Setting[str | None] = Setting()
+    default_accept: Setting[str] = Setting()
+    http_port: Setting[str] = Setting()
+    safe_port_range: Setting[str | None] = Setting()
 
     def __init__(self) -> None:
         super().__init__()
@@ -470,38 +444,3 @@ class ServingEnv(_Env):
         self._http_port = environ.get(_params.SAGEMAKER_BIND_TO_PORT_ENV, "8080")
         self._safe_port_range = environ.get(_params.SAGEMAKER_SAFE_PORT_RANGE_ENV)
 
-    @property
-    def use_nginx(self) -> bool:
-        """Whether the real container would put nginx in front of the model server."""
-        return self._use_nginx
-
-    @property
-    def model_server_timeout(self) -> int:
-        """Seconds a request may take (60 unless configured)."""
-        return self._model_server_timeout
-
-    @property
-    def model_server_workers(self) -> int:
-        """Worker processes of the model server (the CPU count unless configured)."""
-        return self._model_server_workers
-
-    @property
-    def framework_module(self) -> str | None:
-        """``SAGEMAKER_SERVING_MODULE``: the framework's serving ``module:app`` entry."""
-        return self._framework_module
-
-    @property
-    def default_accept(self) -> str:
-        """The response type used when a request asks for none (or ``*/*``)."""
-        return self._default_accept
-
-    @property
-    def http_port(self) -> str:
-        """The port the container listens on (``8080`` unless configured)."""
-        return self._http_port
-
-    @property
-    def safe_port_range(self) -> str | None:
-        """Ports the user's code may use without colliding with the server, e.g. ``1111-2222``.
-        """
-        return self._safe_port_range

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
-__all__ = ["MappingMixin", "SplitResultSpec", "split_by_criteria", "to_cmd_args", "to_env_vars"]
+__all__ = ["MappingMixin", "Setting", "SplitResultSpec", "split_by_criteria", "to_cmd_args",
+           "to_env_vars"]
+
+_T = TypeVar("_T")
 
 
 class SplitResultSpec(NamedTuple):
@@ -77,8 +80,45 @@ def split_by_criteria(dictionary: Mapping[str, Any], keys: Iterable[str] | None 
     return SplitResultSpec(included=included, excluded=excluded)
 
 
+class Setting(Generic[_T]):
+    """A read-only property whose value the constructor keeps in ``_<name>``.
+
+    >>> class Job:
+    ...     hosts: Setting[list[str]] = Setting()
+    ...     def __init__(self) -> None:
+    ...         self._hosts = ["algo-1"]
+    >>> Job().hosts
+    ['algo-1']
+    >>> Job().hosts = []
+    Traceback (most recent call last):
+    ...
+    AttributeError: hosts is read-only
+    """
+
+    _name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Setting[_T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> _T | Setting[_T]:
+        if instance is None:
+            return self
+        value: _T = getattr(instance, f"_{self._name}")
+        return value
+
+    def __set__(self, instance: object, value: object) -> None:
+        raise AttributeError(f"{self._name} is read-only")
+
+
 class MappingMixin(Mapping[str, Any]):
-    """Makes an object's public properties readable as a read-only dict (``dict(env)``)."""
+    """Makes an object's public properties (``property`` or :class:`Setting`) readable as a
+    read-only dict (``dict(env)``)."""
 
     def properties(self) -> list[str]:
         """The names of the object's public properties, sorted."""
@@ -86,7 +126,7 @@ class MappingMixin(Mapping[str, Any]):
                       if not name.startswith("_") and self._is_property(name))
 
     def _is_property(self, name: str) -> bool:
-        return isinstance(getattr(type(self), name, None), property)
+        return isinstance(getattr(type(self), name, None), (property, Setting))
 
     def __getitem__(self, key: str) -> Any:
         if not self._is_property(key):

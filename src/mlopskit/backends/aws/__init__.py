@@ -6,17 +6,13 @@ request builders it sends live in :mod:`mlopskit.sagemaker_api` (one module per 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .backend import AwsBackend
 
 __all__ = ["AwsBackend"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "AwsBackend":
-        from .backend import AwsBackend
-
-        return AwsBackend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {"AwsBackend": ".backend"})

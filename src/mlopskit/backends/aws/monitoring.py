@@ -10,15 +10,13 @@ the output URI. The request bodies come from :mod:`mlopskit.sagemaker_api.monito
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import ConflictError, MissingDependencyError, NotFoundError
 from ...sagemaker_api.cadence import Cadence
 from ...sagemaker_api.monitoring import job_definition, schedule_request
 from ...specs.monitoring import MonitoringScheduleSpec
-
-if TYPE_CHECKING:
-    from .backend import AwsBackend
+from .family import SageMakerFamily
 
 __all__ = ["AwsMonitoring"]
 
@@ -38,15 +36,8 @@ def _analyzer_image(region: str) -> str:
                                  extra="sagemaker")
 
 
-class AwsMonitoring:
+class AwsMonitoring(SageMakerFamily):
     """The monitoring verbs of an :class:`~mlopskit.backends.aws.backend.AwsBackend`."""
-
-    def __init__(self, backend: AwsBackend) -> None:
-        self.backend = backend
-
-    @property
-    def _sm(self) -> Any:
-        return self.backend.clients.sagemaker
 
     def _definition_verbs(self, monitor_type: str) -> tuple[Any, Any]:
         sm = self._sm

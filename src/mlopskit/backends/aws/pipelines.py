@@ -10,15 +10,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..._waiting import poll_until
 from ...errors import NotFoundError
 from ...sagemaker_api.pipeline.records import TERMINAL, ExecutionRecord, StepRecord
 from ...sagemaker_api.responses import aware_time
-
-if TYPE_CHECKING:
-    from .backend import AwsBackend
+from .family import SageMakerFamily
 
 __all__ = ["AwsPipelines", "parameter_text"]
 
@@ -38,15 +35,8 @@ def parameter_text(value: Any) -> str:
     return str(value)
 
 
-class AwsPipelines:
+class AwsPipelines(SageMakerFamily):
     """The pipeline verbs of an :class:`~mlopskit.backends.aws.backend.AwsBackend`."""
-
-    def __init__(self, backend: AwsBackend) -> None:
-        self.backend = backend
-
-    @property
-    def _sm(self) -> Any:
-        return self.backend.clients.sagemaker
 
     def _call(self, method: Any, operation: str, resource: str, **kwargs: Any) -> Any:
         return self.backend.call(method, operation, resource, **kwargs)
@@ -190,8 +180,5 @@ class AwsPipelines:
                    PipelineExecutionArn=arn, ClientRequestToken=str(uuid.uuid4()))
 
     def join(self, arn: str, timeout: float | None = None) -> None:
-        """Poll until the execution ends (WaitTimeoutError after ``timeout``)."""
-        poll_until(lambda: self.describe_execution(arn), lambda r: r.status in TERMINAL,
-                   clock=self.backend.session.clock, timeout=timeout, initial=5.0,
-                   maximum=30.0,
-                   describe=lambda r: f"pipeline execution {arn} is still {r.status}")
+        """Return at once: SageMaker runs executions, nothing of one runs in this process
+        (the caller polls ``describe_execution``)."""

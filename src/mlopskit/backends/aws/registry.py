@@ -14,7 +14,7 @@ import datetime as _dt
 import json
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import ConflictError, NotFoundError, ValidationError
 from ...sagemaker_api.images import image_instance_type, resolve_image_uri
@@ -28,9 +28,7 @@ from ...specs.registry import (
     ModelSpec,
     PackageRecord,
 )
-
-if TYPE_CHECKING:
-    from .backend import AwsBackend
+from .family import SageMakerFamily
 
 __all__ = ["AwsRegistry", "package_image"]
 
@@ -51,15 +49,8 @@ def _time(value: Any) -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
-class AwsRegistry:
+class AwsRegistry(SageMakerFamily):
     """Registry verbs on SageMaker; every call through the backend's retry policy."""
-
-    def __init__(self, backend: AwsBackend) -> None:
-        self.backend = backend
-
-    @property
-    def _sm(self) -> Any:
-        return self.backend.clients.sagemaker
 
     def _bucket(self) -> str:
         return self.backend.session.default_bucket

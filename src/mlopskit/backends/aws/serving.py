@@ -7,13 +7,10 @@ import contextlib
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from ..._display import WaitProgress
-from ..._waiting import poll_until
 from ...errors import (
     BackendError,
     CapabilityError,
     ConflictError,
-    DeploymentFailedError,
     InvocationError,
     NotFoundError,
     ValidationError,
@@ -40,11 +37,32 @@ from ...specs.serving import (
     TransformJobSpec,
     VariantDescription,
 )
+from ..base import ProgressSink
+from .jobs import SageMakerJobs
 
 if TYPE_CHECKING:
     from .backend import AwsBackend
 
 __all__ = ["AwsServing"]
+
+
+def _check_transform(spec: TransformJobSpec) -> None:
+    if spec.instance_type == "local":
+        raise ValidationError("instance_type: 'local' only runs on the local backend; pick "
+                              "an ml.* type such as 'ml.m5.large'", field="instance_type")
+
+
+def _transform_description(found: dict[str, Any], tags: dict[str, str]
+                           ) -> TransformJobDescription:
+    """A ``DescribeTransformJob`` answer in the shape every backend reports (SageMaker does
+    not list the output objects or count records)."""
+    return TransformJobDescription(
+        name=found["TransformJobName"], arn=found["TransformJobArn"],
+        status=found["TransformJobStatus"], failure_reason=found.get("FailureReason"),
+        output_path=found["TransformOutput"]["S3OutputPath"], outputs=(), records=None,
+        creation_time=aware_time(found.get("CreationTime")),
+        start_time=aware_time(found.get("TransformStartTime")),
+        end_time=aware_time(found.get("TransformEndTime")))
 
 
 class AwsServing:
@@ -54,6 +72,9 @@ class AwsServing:
         self.backend = backend
         self._variants: dict[str, set[str]] = {}
         self._images: dict[tuple[str, str | None, str], str] = {}
+        self.transforms = SageMakerJobs(backend, "TransformJob", check=_check_transform,
+                                        request=create_transform_job_request,
+                                        read=_transform_description, tags=False)
 
     @property
     def _sm(self) -> Any:
@@ -96,81 +117,33 @@ class AwsServing:
                    **create_endpoint_config_request(spec))
 
     def create_endpoint(self, name: str, config_name: str, *,
-                        tags: dict[str, str] | None = None) -> None:
+                        tags: dict[str, str] | None = None,
+                        on_progress: ProgressSink | None = None) -> None:
         """CreateEndpoint; returns at once (the endpoint is Creating: the caller waits)."""
         request: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
         if tags:
             request["Tags"] = tag_list(tags)
         self._call(self._sm.create_endpoint, "CreateEndpoint", name, **request)
 
-    def update_endpoint(self, name: str, config_name: str, strategy: Strategy) -> RolloutReport:
+    def update_endpoint(self, name: str, config_name: str,
+                        strategy: Strategy) -> RolloutReport | None:
         """UpdateEndpoint with a blue/green DeploymentConfig; SageMaker shifts the traffic
-        and rolls back on the named CloudWatch alarms."""
+        and rolls back on the named CloudWatch alarms. Returns after the call (None: the
+        caller waits for the endpoint to settle and reads the outcome)."""
         request: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name,
                                    "DeploymentConfig": deployment_config(strategy)}
         self._call(self._sm.update_endpoint, "UpdateEndpoint", name, **request)
-        described = poll_until(
-            lambda: self.describe_endpoint(name),
-            lambda d: d.status not in {"Creating", "Updating", "SystemUpdating"},
-            clock=self.backend.session.clock, timeout=4 * 3600.0, initial=5.0, maximum=30.0,
-            describe=lambda d: f"endpoint {name!r} is still {d.status}",
-            progress=WaitProgress.create(f"endpoint {name}", lambda d: (d.status, None, None)))
-        completed = described.config_name == config_name and described.status == "InService"
-        return RolloutReport(name, type(strategy).__name__, completed=completed,
-                             rolled_back=not completed,
-                             reason=None if completed else (described.failure_reason or
-                                                            f"endpoint is {described.status}"),
-                             steps=tuple({"share": s, "bake_seconds": b, "at": None,
-                                          "requests": None, "errors_5xx": None, "alarm": None}
-                                         for s, b in strategy.steps()))
+        return None
 
     def switch_endpoint_config(self, name: str, config_name: str) -> None:
         """UpdateEndpoint onto a config with the same variants (say, new data capture
-        settings), then wait until it is InService on it."""
+        settings); returns after the call."""
         self._call(self._sm.update_endpoint, "UpdateEndpoint", name, EndpointName=name,
                    EndpointConfigName=config_name)
-        described = poll_until(
-            lambda: self.describe_endpoint(name),
-            lambda d: d.status not in {"Creating", "Updating", "SystemUpdating"},
-            clock=self.backend.session.clock, timeout=4 * 3600.0, initial=5.0, maximum=30.0,
-            describe=lambda d: f"endpoint {name!r} is still {d.status}",
-            progress=WaitProgress.create(f"endpoint {name}", lambda d: (d.status, None, None)))
-        if described.status != "InService" or described.config_name != config_name:
-            raise DeploymentFailedError(
-                f"endpoint {name!r} did not move to config {config_name!r}: it is "
-                f"{described.status} on {described.config_name!r} "
-                f"({described.failure_reason or 'no reason given'})")
 
     def cold_starts(self, name: str) -> dict[str, Any]:
         raise CapabilityError("the aws backend reports serverless cold starts in CloudWatch "
                               "(ModelSetupTime), not here")
-
-    def create_transform_job(self, spec: TransformJobSpec) -> None:
-        self._call(self._sm.create_transform_job, "CreateTransformJob", spec.name,
-                   **create_transform_job_request(spec))
-
-    def list_transform_jobs(self) -> list[str]:
-        """Every transform job's name, oldest first."""
-        paginator = self._sm.get_paginator("list_transform_jobs")
-
-        def pages() -> list[str]:
-            return [job["TransformJobName"]
-                    for page in paginator.paginate(SortBy="CreationTime", SortOrder="Ascending")
-                    for job in page.get("TransformJobSummaries", [])]
-
-        found: list[str] = self._call(pages, "ListTransformJobs", "*")
-        return found
-
-    def describe_transform_job(self, name: str) -> TransformJobDescription:
-        found = self._call(self._sm.describe_transform_job, "DescribeTransformJob", name,
-                           TransformJobName=name)
-        return TransformJobDescription(
-            name=name, arn=found["TransformJobArn"], status=found["TransformJobStatus"],
-            failure_reason=found.get("FailureReason"),
-            output_path=found["TransformOutput"]["S3OutputPath"], outputs=(), records=None,
-            creation_time=aware_time(found.get("CreationTime")),
-            start_time=aware_time(found.get("TransformStartTime")),
-            end_time=aware_time(found.get("TransformEndTime")))
 
     def describe_endpoint(self, name: str) -> EndpointDescription:
         found = self._call(self._sm.describe_endpoint, "DescribeEndpoint", name,

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 __all__ = ["LocalBackend"]
 
 
+# Not mlopskit._lazy.lazy_exports: a job's bootstrap (``python -m
+# mlopskit.backends.local._pathmap``) imports this package and must load no other mlopskit
+# module on its way (tests/unit/test_processing_requests.py pins that).
 def __getattr__(name: str) -> Any:
     if name == "LocalBackend":
         from .backend import LocalBackend

@@ -9,6 +9,7 @@ and every model package group's versions run 1..N with no gap.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -42,9 +43,8 @@ def check_store(backend: LocalBackend) -> StoreReport:
     if integrity:
         return StoreReport(root, integrity, [], [], [])
     settled, problems = _describe_pass(backend)
-    problems += (_job_problems(backend) + _transform_problems(backend)
-                + _pipeline_problems(backend) + _endpoint_problems(backend)
-                + _registry_problems(backend))
+    problems += (_owner_problems(backend) + _step_problems(backend)
+                + _endpoint_problems(backend) + _registry_problems(backend))
     leftovers = sorted(str(p) for p in (backend.root / "s3").rglob(".upload-*"))
     return StoreReport(root, integrity, settled, problems, leftovers)
 
@@ -93,59 +93,60 @@ def _describe_pass(backend: LocalBackend) -> tuple[list[str], list[str]]:
     return settled, problems
 
 
-def _job_problems(backend: LocalBackend) -> list[str]:
-    problems = []
-    for kind, table, _ in _JOB_TABLES:
-        for row in backend.store.query_all(
-                f"SELECT name, status, supervisor_pid, supervisor_start, host_pids "  # noqa: S608
-                f"FROM {table}"):
-            active = row["status"] in ("InProgress", "Stopping")
-            if active and row["supervisor_pid"] is not None and \
-                    not running(row["supervisor_pid"], row["supervisor_start"]):
-                problems.append(f"{kind} job {row['name']} is {row['status']} but the "
-                                f"process running it (pid {row['supervisor_pid']}) is gone")
-            if not active:
-                for pid, start in parse_recorded(row["host_pids"]):
-                    if start is not None and running(pid, start):
-                        problems.append(f"{kind} job {row['name']} ended {row['status']} "
-                                        f"but its host process {pid} still runs")
-    return problems
+@dataclasses.dataclass(frozen=True)
+class _Owned:
+    """Rows that a process owns while they are active, and that may record child processes
+    (hosts, inference servers) which must be gone once they end."""
+
+    what: str  # how a problem names a row: "training job", "pipeline execution"
+    table: str
+    key: str  # the column naming a row
+    owner: str  # the owner's columns: <owner>_pid, <owner>_start
+    active: tuple[str, ...]
+    children: str | None = None  # the column of recorded child processes
+    child: str = ""  # how a problem names a child: "host process"
 
 
-def _transform_problems(backend: LocalBackend) -> list[str]:
+_OWNED = (
+    *(_Owned(f"{kind} job", table, "name", owner, ("InProgress", "Stopping"), "host_pids",
+             "host process") for kind, table, owner in _JOB_TABLES),
+    _Owned("transform job", "transform_jobs", "name", "owner", ("InProgress",), "servers",
+           "inference server"),
+    _Owned("pipeline execution", "pipeline_executions", "arn", "owner",
+           ("Executing", "Stopping")),
+)
+
+
+def _owner_problems(backend: LocalBackend) -> list[str]:
+    """Active rows whose owner is gone, and ended rows whose children still run."""
     problems = []
-    for row in backend.store.query_all("SELECT name, status, owner_pid, owner_start, servers "
-                                       "FROM transform_jobs"):
-        if row["status"] == "InProgress":
-            if row["owner_pid"] is not None and \
-                    not running(row["owner_pid"], row["owner_start"]):
-                problems.append(f"transform job {row['name']} is InProgress but the process "
-                                f"running it (pid {row['owner_pid']}) is gone")
+    for owned in _OWNED:
+        if not _has_table(backend, owned.table):
             continue
-        for pid, start in parse_recorded(row["servers"]):
-            if start is not None and running(pid, start):
-                problems.append(f"transform job {row['name']} ended {row['status']} but its "
-                                f"inference server {pid} still runs")
+        children = f", {owned.children}" if owned.children else ""
+        for row in backend.store.query_all(
+                f"SELECT {owned.key} AS id, status, {owned.owner}_pid AS pid, "  # noqa: S608
+                f"{owned.owner}_start AS start{children} FROM {owned.table}"):
+            if row["status"] in owned.active:
+                if row["pid"] is not None and not running(row["pid"], row["start"]):
+                    problems.append(f"{owned.what} {row['id']} is {row['status']} but the "
+                                    f"process running it (pid {row['pid']}) is gone")
+            elif owned.children:
+                for pid, start in parse_recorded(row[owned.children]):
+                    if start is not None and running(pid, start):
+                        problems.append(f"{owned.what} {row['id']} ended {row['status']} but "
+                                        f"its {owned.child} {pid} still runs")
     return problems
 
 
-def _pipeline_problems(backend: LocalBackend) -> list[str]:
+def _step_problems(backend: LocalBackend) -> list[str]:
     if not _has_table(backend, "pipeline_executions"):
         return []
-    problems = []
-    for row in backend.store.query_all("SELECT arn, status, owner_pid, owner_start FROM "
-                                       "pipeline_executions"):
-        if row["status"] in ("Executing", "Stopping") and row["owner_pid"] is not None and \
-                not running(row["owner_pid"], row["owner_start"]):
-            problems.append(f"pipeline execution {row['arn']} is {row['status']} but the "
-                            f"process running it (pid {row['owner_pid']}) is gone")
-    for row in backend.store.query_all(
-            "SELECT s.execution, s.name FROM pipeline_steps s JOIN pipeline_executions e ON "
-            "e.arn = s.execution WHERE s.status = 'Executing' AND e.status NOT IN "
-            "('Executing', 'Stopping')"):
-        problems.append(f"step {row['name']} of ended pipeline execution {row['execution']} "
-                        "is still Executing")
-    return problems
+    return [f"step {row['name']} of ended pipeline execution {row['execution']} is still "
+            "Executing" for row in backend.store.query_all(
+                "SELECT s.execution, s.name FROM pipeline_steps s JOIN pipeline_executions e "
+                "ON e.arn = s.execution WHERE s.status = 'Executing' AND e.status NOT IN "
+                "('Executing', 'Stopping')")]
 
 
 def _endpoint_problems(backend: LocalBackend) -> list[str]:

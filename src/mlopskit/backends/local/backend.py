@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import json
 import os
 import shutil
@@ -12,14 +13,16 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...clock import Clock
 from ...errors import ConflictError, MlopsKitError, NotFoundError
 from ...specs.processing import ProcessingJobSpec
+from ...specs.serving import TransformJobDescription, TransformJobSpec
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
 from ..base import (
     Capability,
+    JobVerbs,
     LogSink,
     MetricValue,
     ProcessingJobDescription,
@@ -40,6 +43,8 @@ __all__ = ["LOCAL_ACCOUNT", "LocalBackend"]
 
 LOCAL_ACCOUNT = "000000000000"
 _ACTIVE = ("InProgress", "Stopping")
+SpecT = TypeVar("SpecT")
+DescriptionT = TypeVar("DescriptionT")
 
 
 def _parse_time(value: str | None) -> _dt.datetime | None:
@@ -56,7 +61,8 @@ class LocalBackend:
 
     name = "local"
     capabilities = frozenset(Capability) - {Capability.CONTAINER_IMAGES,
-                                            Capability.RECORDIO_SPLIT}
+                                            Capability.RECORDIO_SPLIT,
+                                            Capability.TRANSFORM_STOP}
 
     def __init__(self, root: Path, *, region: str, clock: Clock,
                  python: str | None = None, serverless_idle_seconds: float = 300.0,
@@ -71,30 +77,25 @@ class LocalBackend:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._registry = LocalRegistry(self.store, region=region, account=LOCAL_ACCOUNT,
                                        clock=clock)
-        self._serving: LocalEndpoints | None = None
-        self._pipelines: LocalPipelines | None = None
-        self._monitoring: LocalMonitoringStore | None = None
         self.serverless_idle_seconds = serverless_idle_seconds
         self.seed = seed  # of the random draws: variant routing, data capture sampling
         self._closers: list[Callable[[], None]] = []
 
-    @property
+    # The families below are made on first use: each creates its tables then.
+
+    @functools.cached_property
     def pipelines(self) -> LocalPipelines:
-        """The local pipeline engine (made on first use: it creates its tables)."""
-        if self._pipelines is None:
-            from .pipelines import LocalPipelines
+        """The local pipeline engine."""
+        from .pipelines import LocalPipelines
 
-            self._pipelines = LocalPipelines(self)
-        return self._pipelines
+        return LocalPipelines(self)
 
-    @property
+    @functools.cached_property
     def monitoring(self) -> LocalMonitoringStore:
-        """Monitoring schedules, kept for the local scheduler (tables made on first use)."""
-        if self._monitoring is None:
-            from .monitoring import LocalMonitoringStore
+        """Monitoring schedules, kept for the local scheduler."""
+        from .monitoring import LocalMonitoringStore
 
-            self._monitoring = LocalMonitoringStore(self.store, self.clock)
-        return self._monitoring
+        return LocalMonitoringStore(self.store, self.clock)
 
     @property
     def scheduler(self) -> LocalMonitoringStore:
@@ -105,17 +106,47 @@ class LocalBackend:
     def registry(self) -> LocalRegistry:
         return self._registry
 
-    @property
+    @functools.cached_property
     def serving(self) -> LocalEndpoints:
-        if self._serving is None:
-            from .endpoints import LocalEndpoints
+        from .endpoints import LocalEndpoints
 
-            self._serving = LocalEndpoints(self)
-        return self._serving
+        return LocalEndpoints(self)
 
     @property
     def objects(self) -> LocalObjectStore:
         return self._objects
+
+    @property
+    def training(self) -> JobVerbs[TrainingJobSpec, TrainingJobDescription]:
+        return self._verbs("training", self.check_training_job, self.create_training_job,
+                           self.describe_training_job)
+
+    @property
+    def processing(self) -> JobVerbs[ProcessingJobSpec, ProcessingJobDescription]:
+        return self._verbs("processing", self.check_processing_job,
+                           self.create_processing_job, self.describe_processing_job)
+
+    def _verbs(self, kind: str, check: Callable[[SpecT], None],
+               create: Callable[..., None], describe: Callable[[str], DescriptionT]
+               ) -> JobVerbs[SpecT, DescriptionT]:
+        return JobVerbs(
+            kind, check,
+            lambda spec, attached, on_log, _: create(spec, attached=attached, on_log=on_log),
+            describe, functools.partial(self._exists, kind), functools.partial(self._list, kind),
+            functools.partial(self._read_logs, kind), functools.partial(self.stop_job, kind))
+
+    @property
+    def transforms(self) -> JobVerbs[TransformJobSpec, TransformJobDescription]:
+        """Batch transform jobs. A local one always runs attached (in this process, its
+        instances as child servers), so it cannot be stopped and has no log of its own."""
+        serving = self.serving
+        return JobVerbs(
+            "transform", serving.check_transform_job,
+            lambda spec, attached, on_log, on_progress: serving.create_transform_job(
+                spec, on_progress),
+            serving.describe_transform_job, serving.transform_job_exists,
+            lambda contains: [n for n in reversed(serving.list_transform_jobs())
+                              if not contains or contains in n])
 
     def training_job_arn(self, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{LOCAL_ACCOUNT}:training-job/{name.lower()}"
@@ -128,59 +159,60 @@ class LocalBackend:
     def check_training_job(self, spec: TrainingJobSpec) -> None:
         """Everything a valid spec asks for runs locally; images are recorded, not pulled."""
 
-    def create_training_job(self, spec: TrainingJobSpec, *, wait: bool = False,
+    def create_training_job(self, spec: TrainingJobSpec, *, attached: bool = False,
                             on_log: LogSink | None = None) -> None:
-        job_dir = self.job_dir(spec.name)
+        now = self.clock.now().isoformat()
+        self._create("training", spec.name, self.job_dir(spec.name), {
+            "arn": self.training_job_arn(spec.name), "secondary_status": "Starting",
+            "spec": spec.model_dump_json(),
+            "transitions": dumps([{"Status": "Starting", "StartTime": now}])},
+            attached=attached, on_log=on_log)
+
+    def _create(self, kind: str, name: str, job_dir: Path, values: dict[str, Any], *,
+                attached: bool, on_log: LogSink | None) -> None:
+        """Record a new ``kind`` job (InProgress), then run it here to its end when
+        ``attached`` (log lines to ``on_log``) or hand it to a detached supervisor."""
         # This process answers for the job until a supervisor takes it over, so a caller
         # killed before that is noticed like a dead supervisor.
         pid, start = identity()
+        row = {"name": name, "status": "InProgress", "region": self.region,
+               "job_dir": str(job_dir), "created": self.clock.now().isoformat(),
+               "supervisor_pid": pid, "supervisor_start": start, **values}
         with self.store.transaction() as db:
-            if db.execute("SELECT 1 FROM training_jobs WHERE name = ?",
-                          (spec.name,)).fetchone():
-                raise ConflictError(f"training job {spec.name!r} already exists; "
-                                    "job names must be unique")
-            db.execute(
-                "INSERT INTO training_jobs (name, arn, status, secondary_status, spec, region,"
-                " job_dir, created, transitions, supervisor_pid, supervisor_start) VALUES "
-                "(?, ?, 'InProgress', 'Starting', ?, ?, ?, ?, ?, ?, ?)",
-                (spec.name, self.training_job_arn(spec.name), spec.model_dump_json(),
-                 self.region, str(job_dir), self.clock.now().isoformat(),
-                 dumps([{"Status": "Starting", "StartTime": self.clock.now().isoformat()}]),
-                 pid, start),
-            )
+            if db.execute(f"SELECT 1 FROM {kind}_jobs WHERE name = ?",  # noqa: S608
+                          (name,)).fetchone():
+                raise ConflictError(f"{kind} job {name!r} already exists; job names must be "
+                                    "unique")
+            db.execute(f"INSERT INTO {kind}_jobs ({', '.join(row)}) "  # noqa: S608
+                       f"VALUES ({', '.join('?' for _ in row)})", tuple(row.values()))
         job_dir.mkdir(parents=True, exist_ok=True)
-        if wait:
+        if not attached:
+            self._spawn_supervisor(kind, name, job_dir)
+        elif kind == "training":
             from .runner import TrainingRunner
 
-            TrainingRunner(self, spec.name, on_log).run()
-            return
-        self._spawn_supervisor("training", spec.name, job_dir)
+            TrainingRunner(self, name, on_log).run()
+        else:
+            from .processing import ProcessingRunner
+
+            ProcessingRunner(self, name, on_log).run()
 
     def _spawn_supervisor(self, kind: str, name: str, job_dir: Path) -> None:
-        """Run the job in a detached ``_supervise`` process that outlives this one."""
-        log = open(job_dir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "mlopskit.backends.local._supervise", str(self.root),
-                 name, self.region, self.python, kind],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        finally:
-            log.close()
-        self._children[name] = proc
-        pid, start = identity(proc.pid)
-        with self.store.transaction() as db:
-            # Unless the supervisor already recorded itself (the same values).
-            db.execute(f"UPDATE {kind}_jobs SET supervisor_pid = ?, supervisor_start = ? "  # noqa: S608
-                       "WHERE name = ? AND status IN ('InProgress', 'Stopping')",
-                       (pid, start, name))
+        """Run the job in a detached ``_supervise`` process that outlives this one (forked
+        by this process's pre-started supervisor server once it is up, else spawned; see
+        :mod:`._supervisor_server`)."""
+        from ._supervisor_server import start_supervisor
 
-    def _row(self, name: str) -> Any:
-        row = self.store.query_one("SELECT * FROM training_jobs WHERE name = ?", (name,))
-        if row is None:
-            raise NotFoundError(f"training job {name!r} does not exist on the local backend "
-                                f"(root {str(self.root)!r})")
-        return row
+        pid, start, proc = start_supervisor(self.root, name, self.region, self.python, kind,
+                                            job_dir / "supervisor.log")
+        if proc is not None:
+            self._children[name] = proc
+        with self.store.transaction() as db:
+            # Only while the row still names this process, the job's creator: a supervisor
+            # that claimed the job first keeps it (see TrainingRunner._claim).
+            db.execute(f"UPDATE {kind}_jobs SET supervisor_pid = ?, supervisor_start = ? "  # noqa: S608
+                       "WHERE name = ? AND status IN ('InProgress', 'Stopping') AND "
+                       "supervisor_pid = ?", (pid, start, name, os.getpid()))
 
     def _supervisor_alive(self, row: Any) -> bool:
         pid = row["supervisor_pid"]
@@ -252,17 +284,12 @@ class LocalBackend:
                 self._objects.delete(uri)
 
     def describe_training_job(self, name: str) -> TrainingJobDescription:
-        row = self._settle("training", name)
-        if row is None:
-            row = self._row(name)  # NotFoundError
+        row = self._current_row("training", name)
         spec = TrainingJobSpec.model_validate_json(row["spec"])
         encoded = spec.encoded_hyperparameters(row["region"])
         return TrainingJobDescription(
-            name=row["name"],
-            arn=row["arn"],
-            status=row["status"],
+            **self._common_fields(row, spec),
             secondary_status=row["secondary_status"],
-            failure_reason=row["failure_reason"],
             model_data=row["model_data"],
             output_data=row["output_data"],
             hyperparameters={k: decode_hyperparameter(v) for k, v in encoded.items()
@@ -271,12 +298,6 @@ class LocalBackend:
                 MetricValue(m["MetricName"], float(m["Value"]),
                             _dt.datetime.fromisoformat(m["Timestamp"]))
                 for m in json.loads(row["metrics"])),
-            instance_type=spec.instance_type,
-            instance_count=spec.instance_count,
-            creation_time=_dt.datetime.fromisoformat(row["created"]),
-            start_time=_parse_time(row["started"]),
-            end_time=_parse_time(row["ended"]),
-            tags=dict(spec.tags),
             inputs={c.name: c.s3_uri for c in spec.channels},
             image_uri=spec.image_uri,
             framework=spec.framework,
@@ -286,39 +307,69 @@ class LocalBackend:
                  "JobDir": row["job_dir"], "Spec": json.loads(row["spec"])},
         )
 
-    def stop_training_job(self, name: str) -> None:
+    # -- what training and processing jobs share ------------------------------------------
+
+    def stop_job(self, kind: str, name: str) -> None:
+        """Mark an InProgress job Stopping and SIGTERM its hosts (the runner ends it)."""
         with self.store.transaction() as db:
-            row = db.execute("SELECT status, host_pids, transitions FROM training_jobs "
-                             "WHERE name = ?", (name,)).fetchone()
+            row = db.execute(f"SELECT * FROM {kind}_jobs WHERE name = ?",  # noqa: S608
+                             (name,)).fetchone()
             if row is None:
-                raise NotFoundError(f"training job {name!r} does not exist on the local backend")
+                raise NotFoundError(f"{kind} job {name!r} does not exist on the local backend")
             if row["status"] == "Stopping":
                 return
             if row["status"] != "InProgress":
-                raise ConflictError(f"training job {name!r} is {row['status']}; only an "
+                raise ConflictError(f"{kind} job {name!r} is {row['status']}; only an "
                                     "InProgress job can be stopped")
-            now = self.clock.now().isoformat()
-            transitions = json.loads(row["transitions"])
-            if transitions:
-                transitions[-1]["EndTime"] = now
-            transitions.append({"Status": "Stopping", "StartTime": now})
-            db.execute("UPDATE training_jobs SET status = 'Stopping', secondary_status = "
-                       "'Stopping', stop_requested = 1, transitions = ? WHERE name = ?",
-                       (dumps(transitions), name))
+            if kind == "training":  # training jobs keep SecondaryStatusTransitions too
+                now = self.clock.now().isoformat()
+                transitions = json.loads(row["transitions"])
+                if transitions:
+                    transitions[-1]["EndTime"] = now
+                transitions.append({"Status": "Stopping", "StartTime": now})
+                db.execute("UPDATE training_jobs SET secondary_status = 'Stopping', "
+                           "transitions = ? WHERE name = ?", (dumps(transitions), name))
+            db.execute(f"UPDATE {kind}_jobs SET status = 'Stopping', "  # noqa: S608
+                       "stop_requested = 1 WHERE name = ?", (name,))
             hosts = parse_recorded(row["host_pids"])
         _signal_hosts(hosts, signal.SIGTERM)
 
-    def read_training_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
-        row = self._row(name)
-        return _read_log(Path(row["job_dir"]) / "logs" / "training.log", cursor)
+    def _read_logs(self, kind: str, name: str, cursor: Any) -> tuple[list[str], Any]:
+        row = self._job_row(kind, name)
+        return _read_log(Path(row["job_dir"]) / "logs" / f"{kind}.log", cursor)
 
-    def list_training_jobs(self, *, name_contains: str | None = None) -> Sequence[str]:
-        rows = self.store.query_all("SELECT name FROM training_jobs ORDER BY created DESC")
+    def _list(self, kind: str, name_contains: str | None) -> Sequence[str]:
+        rows = self.store.query_all(
+            f"SELECT name FROM {kind}_jobs ORDER BY created DESC")  # noqa: S608
         return [r["name"] for r in rows if not name_contains or name_contains in r["name"]]
 
-    def training_job_exists(self, name: str) -> bool:
+    def _exists(self, kind: str, name: str) -> bool:
         return self.store.query_one(
-            "SELECT 1 FROM training_jobs WHERE name = ?", (name,)) is not None
+            f"SELECT 1 FROM {kind}_jobs WHERE name = ?", (name,)) is not None  # noqa: S608
+
+    def _current_row(self, kind: str, name: str) -> Any:
+        """The job's row, after settling it if its process died (NotFoundError if none)."""
+        row = self._settle(kind, name)
+        return self._job_row(kind, name) if row is None else row
+
+    @staticmethod
+    def _common_fields(row: Any, spec: TrainingJobSpec | ProcessingJobSpec
+                       ) -> dict[str, Any]:
+        """The :class:`~mlopskit.backends.base.JobDescription` fields of a job's row."""
+        return {"name": row["name"], "arn": row["arn"], "status": row["status"],
+                "failure_reason": row["failure_reason"], "instance_type": spec.instance_type,
+                "instance_count": spec.instance_count,
+                "creation_time": _dt.datetime.fromisoformat(row["created"]),
+                "start_time": _parse_time(row["started"]),
+                "end_time": _parse_time(row["ended"]), "tags": dict(spec.tags)}
+
+    def _job_row(self, kind: str, name: str) -> Any:
+        row = self.store.query_one(f"SELECT * FROM {kind}_jobs WHERE name = ?",  # noqa: S608
+                                   (name,))
+        if row is None:
+            raise NotFoundError(f"{kind} job {name!r} does not exist on the local backend "
+                                f"(root {str(self.root)!r})")
+        return row
 
     # -- processing ----------------------------------------------------------------------
 
@@ -334,95 +385,30 @@ class LocalBackend:
 
         python_options(spec.command)
 
-    def create_processing_job(self, spec: ProcessingJobSpec, *, wait: bool = False,
+    def create_processing_job(self, spec: ProcessingJobSpec, *, attached: bool = False,
                               on_log: LogSink | None = None) -> None:
         self.check_processing_job(spec)
-        job_dir = self.processing_job_dir(spec.name)
-        now = self.clock.now().isoformat()
-        pid, start = identity()  # the job's owner until a supervisor takes over
-        with self.store.transaction() as db:
-            if db.execute("SELECT 1 FROM processing_jobs WHERE name = ?",
-                          (spec.name,)).fetchone():
-                raise ConflictError(f"processing job {spec.name!r} already exists; "
-                                    "job names must be unique")
-            db.execute(
-                "INSERT INTO processing_jobs (name, arn, status, spec, region, job_dir,"
-                " created, supervisor_pid, supervisor_start) VALUES (?, ?, 'InProgress', ?, "
-                "?, ?, ?, ?, ?)",
-                (spec.name, self.processing_job_arn(spec.name), spec.model_dump_json(),
-                 self.region, str(job_dir), now, pid, start))
-        job_dir.mkdir(parents=True, exist_ok=True)
-        if wait:
-            from .processing import ProcessingRunner
-
-            ProcessingRunner(self, spec.name, on_log).run()
-            return
-        self._spawn_supervisor("processing", spec.name, job_dir)
-
-    def _processing_row(self, name: str) -> Any:
-        row = self.store.query_one("SELECT * FROM processing_jobs WHERE name = ?", (name,))
-        if row is None:
-            raise NotFoundError(f"processing job {name!r} does not exist on the local backend "
-                                f"(root {str(self.root)!r})")
-        return row
+        self._create("processing", spec.name, self.processing_job_dir(spec.name), {
+            "arn": self.processing_job_arn(spec.name), "spec": spec.model_dump_json()},
+            attached=attached, on_log=on_log)
 
     def describe_processing_job(self, name: str) -> ProcessingJobDescription:
-        row = self._settle("processing", name)
-        if row is None:
-            row = self._processing_row(name)  # NotFoundError
+        row = self._current_row("processing", name)
         spec = ProcessingJobSpec.model_validate_json(row["spec"])
         inputs = {i.name: i.s3_uri for i in spec.inputs}
         inputs["code"] = spec.code_uri
         return ProcessingJobDescription(
-            name=row["name"],
-            arn=row["arn"],
-            status=row["status"],
-            failure_reason=row["failure_reason"],
+            **self._common_fields(row, spec),
             exit_message=row["exit_message"],
             outputs={o.name: o.s3_uri for o in spec.outputs},
             inputs=inputs,
             entrypoint=tuple(spec.entrypoint),
             arguments=spec.arguments,
-            instance_type=spec.instance_type,
-            instance_count=spec.instance_count,
-            creation_time=_dt.datetime.fromisoformat(row["created"]),
-            start_time=_parse_time(row["started"]),
-            end_time=_parse_time(row["ended"]),
-            tags=dict(spec.tags),
             environment=dict(spec.environment),
             image_uri=spec.image_uri,
             max_runtime=spec.max_runtime,
             raw={"JobDir": row["job_dir"], "Spec": json.loads(row["spec"])},
         )
-
-    def stop_processing_job(self, name: str) -> None:
-        with self.store.transaction() as db:
-            row = db.execute("SELECT status, host_pids FROM processing_jobs WHERE name = ?",
-                             (name,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"processing job {name!r} does not exist on the local "
-                                    "backend")
-            if row["status"] == "Stopping":
-                return
-            if row["status"] != "InProgress":
-                raise ConflictError(f"processing job {name!r} is {row['status']}; only an "
-                                    "InProgress job can be stopped")
-            db.execute("UPDATE processing_jobs SET status = 'Stopping', stop_requested = 1 "
-                       "WHERE name = ?", (name,))
-            hosts = parse_recorded(row["host_pids"])
-        _signal_hosts(hosts, signal.SIGTERM)
-
-    def read_processing_logs(self, name: str, cursor: Any = None) -> tuple[list[str], Any]:
-        row = self._processing_row(name)
-        return _read_log(Path(row["job_dir"]) / "logs" / "processing.log", cursor)
-
-    def list_processing_jobs(self, *, name_contains: str | None = None) -> Sequence[str]:
-        rows = self.store.query_all("SELECT name FROM processing_jobs ORDER BY created DESC")
-        return [r["name"] for r in rows if not name_contains or name_contains in r["name"]]
-
-    def processing_job_exists(self, name: str) -> bool:
-        return self.store.query_one(
-            "SELECT 1 FROM processing_jobs WHERE name = ?", (name,)) is not None
 
     def check_store(self) -> StoreReport:
         """Check this root: SQLite's integrity check, then a describe pass that settles what
@@ -454,8 +440,8 @@ class LocalBackend:
             with contextlib.suppress(Exception):  # one failure must not keep the rest up
                 callback()
         self._closers.clear()
-        if self._serving is not None:
-            self._serving.close()
+        if "serving" in self.__dict__:  # made (cached_property keeps it there)
+            self.serving.close()
         for proc in self._children.values():
             proc.poll()  # reap finished supervisors; running ones outlive the session
         self.store.close()

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..._archive import ArchiveError, safe_extract
 from ..._data import sha256_file
-from ..._display import WaitProgress
 from ...errors import (
     CapabilityError,
     ConflictError,
@@ -55,11 +54,10 @@ from ...specs.serving import (
     EndpointConfigSpec,
     EndpointDescription,
     InvokeResult,
-    TransformJobDescription,
-    TransformJobSpec,
     VariantDescription,
     VariantSpec,
 )
+from ..base import ProgressSink
 from ._invoke_client import Pool, post
 from ._processes import identity, processes_marked, running, stop_marked
 from ._server_process import CHILDREN as _CHILDREN
@@ -73,6 +71,7 @@ from .environments import python_path
 from .store import dumps
 
 if TYPE_CHECKING:
+    from ...specs.serving import TransformJobDescription, TransformJobSpec
     from .backend import LocalBackend
 
 __all__ = ["LocalEndpoints"]
@@ -109,35 +108,37 @@ class LocalEndpoints:
         """Nothing to refuse before the upload: the local backend runs no images (whether
         it can serve the model is checked when an endpoint or transform starts)."""
 
-    def create_model(self, spec: DeployedModelSpec) -> None:
+    def _insert(self, table: str, kind: str, spec: DeployedModelSpec | EndpointConfigSpec
+                ) -> None:
         with self.store.transaction() as db:
-            if db.execute("SELECT 1 FROM models WHERE name = ?", (spec.name,)).fetchone():
-                raise ConflictError(f"model {spec.name!r} already exists")
-            db.execute("INSERT INTO models VALUES (?, ?, ?)",
-                       (spec.name, spec.model_dump_json(), self.backend.clock.now().isoformat()))
+            if db.execute(f"SELECT 1 FROM {table} WHERE name = ?",  # noqa: S608
+                          (spec.name,)).fetchone():
+                raise ConflictError(f"{kind} {spec.name!r} already exists")
+            db.execute(f"INSERT INTO {table} VALUES (?, ?, ?)",  # noqa: S608
+                       (spec.name, spec.model_dump_json(),
+                        self.backend.clock.now().isoformat()))
+
+    def _stored(self, table: str, kind: str, name: str) -> str:
+        row = self.store.query_one(f"SELECT spec FROM {table} WHERE name = ?",  # noqa: S608
+                                   (name,))
+        if row is None:
+            raise NotFoundError(f"{kind} {name!r} does not exist")
+        return str(row["spec"])
+
+    def create_model(self, spec: DeployedModelSpec) -> None:
+        self._insert("models", "model", spec)
 
     def _model(self, name: str) -> DeployedModelSpec:
-        row = self.store.query_one("SELECT spec FROM models WHERE name = ?", (name,))
-        if row is None:
-            raise NotFoundError(f"model {name!r} does not exist")
-        return DeployedModelSpec.model_validate_json(row["spec"])
+        return DeployedModelSpec.model_validate_json(self._stored("models", "model", name))
 
     def create_endpoint_config(self, spec: EndpointConfigSpec) -> None:
         for variant in spec.variants:
             self._model(variant.model_name)
-        with self.store.transaction() as db:
-            if db.execute("SELECT 1 FROM endpoint_configs WHERE name = ?",
-                          (spec.name,)).fetchone():
-                raise ConflictError(f"endpoint config {spec.name!r} already exists")
-            db.execute("INSERT INTO endpoint_configs VALUES (?, ?, ?)",
-                       (spec.name, spec.model_dump_json(),
-                        self.backend.clock.now().isoformat()))
+        self._insert("endpoint_configs", "endpoint config", spec)
 
     def _config(self, name: str) -> EndpointConfigSpec:
-        row = self.store.query_one("SELECT spec FROM endpoint_configs WHERE name = ?", (name,))
-        if row is None:
-            raise NotFoundError(f"endpoint config {name!r} does not exist")
-        return EndpointConfigSpec.model_validate_json(row["spec"])
+        return EndpointConfigSpec.model_validate_json(
+            self._stored("endpoint_configs", "endpoint config", name))
 
     # -- endpoints -----------------------------------------------------------------------
 
@@ -165,7 +166,8 @@ class LocalEndpoints:
         return model
 
     def create_endpoint(self, name: str, config_name: str, *,
-                        tags: dict[str, str] | None = None) -> None:
+                        tags: dict[str, str] | None = None,
+                        on_progress: ProgressSink | None = None) -> None:
         """Start every variant's servers; the endpoint is InService (or Failed) on return.
 
         ``tags`` are accepted for the one signature both backends share: locally the
@@ -184,16 +186,14 @@ class LocalEndpoints:
                         self.backend.clock.now().isoformat(), *identity()))
         self.started_here.add(name)
         servers: dict[str, dict[str, Any]] = {}
-        # Starting a variant's server takes a second or more: a bar by variants when on.
-        bar = WaitProgress[tuple[str, int | None, int | None]].create(
-            f"endpoint {name}", lambda state: state, unit="variant")
+        # Starting a variant's server takes a second or more: progress by variants.
         current = None
         try:
             for index, variant in enumerate(config.variants):
                 current = variant.name
-                if bar is not None:
-                    bar.update((f"Creating: starting {variant.name}", index,
-                                len(config.variants)))
+                if on_progress is not None:
+                    on_progress(f"Creating: starting {variant.name}", index,
+                                len(config.variants))
                 servers[variant.name] = self._start(name, variant,
                                                     self._model(variant.model_name))
                 # In the row as soon as it runs: a delete, or close() of this session, finds
@@ -201,8 +201,8 @@ class LocalEndpoints:
                 with self.store.transaction() as db:
                     db.execute("UPDATE endpoints SET servers = ? WHERE name = ?",
                                (dumps(servers), name))
-            if bar is not None:
-                bar.update(("InService", len(config.variants), len(config.variants)))
+            if on_progress is not None:
+                on_progress("InService", len(config.variants), len(config.variants))
         except BaseException as exc:  # every failure, not only ours: stop what started
             failure = _deployment_failure(exc, f"variant {current!r} could not be started")
             self._stop(servers)
@@ -214,9 +214,6 @@ class LocalEndpoints:
             if failure is not None and failure is not exc:
                 raise failure from exc
             raise
-        finally:
-            if bar is not None:
-                bar.close()
         with self.store.transaction() as db:
             db.execute("UPDATE endpoints SET status = 'InService', servers = ? WHERE name = ?",
                        (dumps(servers), name))
@@ -766,11 +763,20 @@ class LocalEndpoints:
         self._local.pool = pool
         return post(pool, port, body, content_type, accept, timeout=timeout, pid=pid)
 
-    def create_transform_job(self, spec: TransformJobSpec) -> None:
-        """Run the job to its end (locally a transform job always runs in this process)."""
+    def create_transform_job(self, spec: TransformJobSpec,
+                             on_progress: ProgressSink | None = None) -> None:
+        """Run the job to its end (locally a transform job always runs in this process),
+        reporting files and records done through ``on_progress``."""
         from .transform import run_transform_job
 
-        run_transform_job(self, spec)
+        run_transform_job(self, spec, on_progress)
+
+    def check_transform_job(self, spec: TransformJobSpec) -> None:
+        """Every valid spec runs locally; its model is checked when the job starts."""
+
+    def transform_job_exists(self, name: str) -> bool:
+        return self.store.query_one("SELECT 1 FROM transform_jobs WHERE name = ?",
+                                    (name,)) is not None
 
     def list_transform_jobs(self) -> list[str]:
         """Every transform job's name, oldest first."""

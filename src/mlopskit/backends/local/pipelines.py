@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -89,6 +90,17 @@ class _StepFailed(Exception):
     def __init__(self, reason: str, exception_type: str | None = None) -> None:
         super().__init__(reason)
         self.exception_type = exception_type
+
+
+def _read_json(backend: Any, uri: str, what: str) -> Any:
+    """The JSON document at ``uri``; the step fails if it is missing or is not JSON
+    (``what`` names it in the reason)."""
+    try:
+        return json.loads(backend.objects.get_bytes(uri))
+    except NotFoundError:
+        raise _StepFailed(f"{what} does not exist") from None
+    except ValueError as exc:
+        raise _StepFailed(f"{what} is not JSON: {exc}") from None
 
 
 def duration_seconds(text: str) -> float:
@@ -361,14 +373,8 @@ class _Run:
         if location is None:
             raise _StepFailed(f"step {step!r} has no output {entry.get('OutputName')!r}")
         uri = f"{str(location).rstrip('/')}/{entry['FilePath']}"
-        try:
-            return json.loads(self.engine.backend.objects.get_bytes(uri))
-        except NotFoundError:
-            raise _StepFailed(f"property file {name!r} of step {step!r}: {uri} does not "
-                              "exist") from None
-        except ValueError as exc:
-            raise _StepFailed(f"property file {name!r} of step {step!r}: {uri} is not JSON: "
-                              f"{exc}") from None
+        return _read_json(self.engine.backend, uri,
+                          f"property file {name!r} of step {step!r}: {uri}")
 
     # -- scheduling -----------------------------------------------------------------------
 
@@ -604,8 +610,8 @@ class _Run:
 def _job_stopper(backend: LocalBackend, kind: str) -> Callable[[str], None] | None:
     """How to stop the job a step of ``kind`` runs (only training and processing steps
     run jobs that can be stopped)."""
-    return {"Training": backend.stop_training_job,
-            "Processing": backend.stop_processing_job}.get(kind)
+    family = {"Training": "training", "Processing": "processing"}.get(kind)
+    return None if family is None else functools.partial(backend.stop_job, family)
 
 
 def _job_name(execution_id: str, step: str, attempt: int) -> str:
@@ -647,6 +653,24 @@ def _code_locations(kind: str, arguments: dict[str, Any]) -> list[str]:
     return [uri for uri in found if uri.startswith("s3://")]
 
 
+def _completed(found: Any, what: str, job: str) -> Any:
+    """``found``, the description of a job that ran to its end, if it completed; otherwise
+    the step fails with the job's status and reason."""
+    if found.status != "Completed":
+        why = f": {found.failure_reason}" if found.failure_reason else ""
+        raise _StepFailed(f"{what} job {job} {found.status}{why}",
+                          "SageMaker.JOB_INTERNAL_ERROR")
+    return found
+
+
+def _job_properties(kind: str, arguments: dict[str, Any], job: str,
+                    found: Any) -> dict[str, Any]:
+    """A job step's properties as Describe<kind>Job gives them: its request, plus the
+    job's name, ARN and status."""
+    return {**arguments, f"{kind}JobName": job, f"{kind}JobArn": found.arn,
+            f"{kind}JobStatus": found.status}
+
+
 def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
                  job: str) -> dict[str, Any]:
     """Run one job step's resolved request on the local backend; its describe-shaped
@@ -656,14 +680,9 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
 
         spec = training_spec_from_request(arguments, name=job)
         backend.check_training_job(spec)
-        backend.create_training_job(spec, wait=True)
-        found = backend.describe_training_job(job)
-        if found.status != "Completed":
-            why = f": {found.failure_reason}" if found.failure_reason else ""
-            raise _StepFailed(f"training job {job} {found.status}{why}",
-                              "SageMaker.JOB_INTERNAL_ERROR")
-        return {**arguments, "TrainingJobName": job, "TrainingJobArn": found.arn,
-                "TrainingJobStatus": found.status,
+        backend.create_training_job(spec, attached=True)
+        found = _completed(backend.describe_training_job(job), "training", job)
+        return {**_job_properties(kind, arguments, job, found),
                 "ModelArtifacts": {"S3ModelArtifacts": found.model_data},
                 "FinalMetricDataList": [{"MetricName": m.name, "Value": m.value,
                                          "Timestamp": m.timestamp.isoformat()}
@@ -673,14 +692,9 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
 
         processing = processing_spec_from_request(arguments, name=job)
         backend.check_processing_job(processing)
-        backend.create_processing_job(processing, wait=True)
-        ran = backend.describe_processing_job(job)
-        if ran.status != "Completed":
-            why = f": {ran.failure_reason}" if ran.failure_reason else ""
-            raise _StepFailed(f"processing job {job} {ran.status}{why}",
-                              "SageMaker.JOB_INTERNAL_ERROR")
-        return {**arguments, "ProcessingJobName": job, "ProcessingJobArn": ran.arn,
-                "ProcessingJobStatus": ran.status}
+        backend.create_processing_job(processing, attached=True)
+        ran = _completed(backend.describe_processing_job(job), "processing", job)
+        return _job_properties(kind, arguments, job, ran)
     if kind == "Model":
         from ...sagemaker_api.serving import model_spec_from_request
 
@@ -697,8 +711,7 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
         if described.status != "Completed":
             raise _StepFailed(f"transform job {job} {described.status}: "
                               f"{described.failure_reason}", "SageMaker.JOB_INTERNAL_ERROR")
-        return {**arguments, "TransformJobName": job, "TransformJobArn": described.arn,
-                "TransformJobStatus": described.status}
+        return _job_properties(kind, arguments, job, described)
     if kind == "RegisterModel":
         return _register(backend, arguments, job)
     raise CapabilityError(f"{kind} steps do not run on the local backend; supported: "
@@ -718,14 +731,8 @@ def _register(backend: Any, arguments: dict[str, Any], job: str) -> dict[str, An
     registration = model_package_spec_from_request(arguments)
     metrics: dict[str, float] = {}
     if registration.metrics_uri:
-        try:
-            report = json.loads(backend.objects.get_bytes(registration.metrics_uri))
-        except NotFoundError:
-            raise _StepFailed(f"the metrics report {registration.metrics_uri} does not "
-                              "exist") from None
-        except ValueError as exc:
-            raise _StepFailed(f"the metrics report {registration.metrics_uri} is not JSON: "
-                              f"{exc}") from None
+        report = _read_json(backend, registration.metrics_uri,
+                            f"the metrics report {registration.metrics_uri}")
         metrics = read_metrics(report) if isinstance(report, dict) else {}
     spec = registration.complete(metrics=metrics, lineage={"pipeline_step": job})
     entry = HistoryEntry(status=spec.approval_status.value, previous=None,

@@ -21,7 +21,6 @@ from ...specs.registry import (
     GroupRecord,
     HistoryEntry,
     ModelPackageSpec,
-    ModelSpec,
     PackageRecord,
 )
 from .store import Store, dumps
@@ -30,28 +29,11 @@ __all__ = ["LocalRegistry", "record_from_json", "record_to_json"]
 
 
 def record_to_json(record: PackageRecord) -> str:
-    data = dataclasses.asdict(record)
-    data["approval_status"] = record.approval_status.value
-    data["model"] = record.model.model_dump(mode="json")
-    data["creation_time"] = record.creation_time.isoformat()
-    return dumps(data)
+    return dumps(record.to_dict())
 
 
 def record_from_json(text: str) -> PackageRecord:
-    data: dict[str, Any] = json.loads(text)
-    return PackageRecord(
-        group=data["group"], version=int(data["version"]), arn=data["arn"],
-        approval_status=ApprovalStatus(data["approval_status"]),
-        model=ModelSpec.model_validate(data["model"]),
-        metrics={k: float(v) for k, v in data["metrics"].items()},
-        metadata=dict(data["metadata"]), lineage=dict(data["lineage"]),
-        history=tuple(HistoryEntry(**h) for h in data["history"]),
-        description=data["description"], content_types=tuple(data["content_types"]),
-        response_types=tuple(data["response_types"]),
-        inference_instance_types=tuple(data["inference_instance_types"]),
-        creation_time=_dt.datetime.fromisoformat(data["creation_time"]),
-        transform_instance_types=tuple(data.get("transform_instance_types", ())),
-    )
+    return PackageRecord.from_dict(json.loads(text))
 
 
 class LocalRegistry:

@@ -8,12 +8,13 @@ CONTRACTS.md "Training container") so a script behaves the same here as there.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+# The training toolkit kept these two rules of the old container library verbatim.
+from ..._compat.sagemaker_containers._mapping import to_cmd_args, to_env_vars
 from ...specs.training import decode_hyperparameter
 
 __all__ = [
@@ -49,52 +50,6 @@ class ContainerPaths:
             folder.mkdir(parents=True, exist_ok=True)
         for name in channels:
             self.channel(name).mkdir(parents=True, exist_ok=True)
-
-
-def _text(value: Any) -> str:
-    """The toolkit's spelling of a value on the command line: ``str()``, None as ''."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("latin1")
-    return str(value)
-
-
-def to_cmd_args(hyperparameters: Mapping[str, Any]) -> list[str]:
-    """``--key value`` pairs, keys sorted and verbatim, one-letter keys as ``-k``.
-
-    Example:
-        >>> to_cmd_args({"lr": 0.1, "n": 2, "opts": {"b": "x", "a": 1}, "flag": True, "x": None})
-        ['--flag', 'True', '--lr', '0.1', '-n', '2', '--opts', 'a=1,b=x', '-x', '']
-    """
-    args: list[str] = []
-    for key in sorted(hyperparameters):
-        name = _text(key)
-        args.append(("--" if len(name) > 1 else "-") + name if name else "")
-        value = hyperparameters[key]
-        if isinstance(value, Mapping):
-            args.append(",".join(f"{k}={v}" for k, v in sorted(value.items())))
-        else:
-            args.append(_text(value))
-    return args
-
-
-def _env_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def to_env_vars(mapping: Mapping[str, Any]) -> dict[str, str]:
-    """``SM_<KEY upper>`` variables: strings raw, everything else compact JSON.
-
-    Example:
-        >>> to_env_vars({"hp_learning-rate": 0.1, "hp_name": "a b", "hp_flag": True})
-        {'SM_HP_LEARNING-RATE': '0.1', 'SM_HP_NAME': 'a b', 'SM_HP_FLAG': 'true'}
-    """
-    return {f"SM_{str(key).upper()}": _env_value(value) for key, value in mapping.items()}
 
 
 def user_hyperparameters(encoded: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -62,10 +62,12 @@ class ProcessingRunner:
     """Drives one processing job from InProgress to Completed, Failed or Stopped."""
 
     def __init__(self, backend: LocalBackend, name: str,
-                 on_log: Callable[[str], None] | None = None) -> None:
+                 on_log: Callable[[str], None] | None = None, *,
+                 creator: int | None = None) -> None:
         self.backend = backend
         self.name = name
         self.on_log = on_log
+        self.creator = creator
         row = backend.store.query_one("SELECT * FROM processing_jobs WHERE name = ?", (name,))
         if row is None:
             raise MlopsKitError(f"processing job {name!r} vanished from the local store")
@@ -90,13 +92,22 @@ class ProcessingRunner:
 
     def _claim(self) -> bool:
         """Record this process as the job's supervisor; False when the job already ended
-        (a ``describe`` saw its creator die before this process started)."""
+        (a ``describe`` saw its creator die before this process started) or, for a
+        detached supervisor (``creator`` given), when the job is no longer its creator's
+        nor this process's: another supervisor has it. Two supervisors for one job can
+        only come from a supervisor server lost between its fork and its answer (see
+        :mod:`._supervisor_server`); the first to claim runs the job, the other stops here.
+        """
         pid, start = identity()
+        guard, owners = "", tuple[int, ...]()
+        if self.creator is not None:
+            guard = " AND (supervisor_pid IS NULL OR supervisor_pid IN (?, ?))"
+            owners = (self.creator, pid)
         with self.backend.store.transaction() as db:
             return db.execute(
-                "UPDATE processing_jobs SET supervisor_pid = ?, supervisor_start = ? WHERE "
-                "name = ? AND status IN ('InProgress', 'Stopping')", (pid, start, self.name)
-            ).rowcount == 1
+                "UPDATE processing_jobs SET supervisor_pid = ?, supervisor_start = ? WHERE "  # noqa: S608
+                f"name = ? AND status IN ('InProgress', 'Stopping'){guard}",
+                (pid, start, self.name, *owners)).rowcount == 1
 
     def _set(self, *, only_active: bool = False, **fields: Any) -> None:
         """Update the job's row; with ``only_active``, only while it is still running (a

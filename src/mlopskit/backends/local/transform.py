@@ -4,12 +4,13 @@ by parallel workers, answers written back in input order as ``<input name>.out``
 The job runs in the calling process, which the row names (pid + start time), with each
 server's pid as it comes up: any failure ends the job ``Failed`` with a reason and stops its
 servers, and if the process itself dies, the next ``describe`` fails the job and stops the
-servers it left (see :func:`describe_transform_job`).
+servers it left (see :func:`describe_transform_job`). On Linux the servers are forked from
+a process that loaded the model once, kept for the next job of the same model (see
+:mod:`._transform_workers`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import re
@@ -17,10 +18,11 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ..._display import WaitProgress
 from ...errors import InvocationError, MlopsKitError, NotFoundError
 from ...specs.serving import TransformJobDescription, TransformJobSpec, VariantSpec
+from ..base import ProgressSink
 from ._processes import identity, parse_recorded, running, stop_group, stop_marked
+from ._transform_workers import TransformWorkers
 from .objectstore import objects_under
 from .store import dumps
 
@@ -132,12 +134,31 @@ def _batches(records: list[str], spec: TransformJobSpec) -> list[list[int]]:
 # such answers) can be cut and counted on the bytes, with no Python work per record.
 _PLAIN_BYTES = bytes([9, 10, *range(0x20, 0x7F)])
 _BLANK_LINE = re.compile(rb"\n[ \t]*\n")
+_BLANK_FIRST = re.compile(rb"[ \t]*(?:\n|\Z)")
+
+
+def _body_end(data: bytes) -> int:
+    """Where the records end: before one final newline."""
+    return len(data) - 1 if data.endswith(b"\n") else len(data)
 
 
 def _plain_lines(data: bytes) -> bool:
-    body = data[:-1] if data.endswith(b"\n") else data
-    return (bool(body) and not body.translate(None, _PLAIN_BYTES)
-            and _BLANK_LINE.search(b"\n" + body + b"\n") is None)
+    """True when ``data`` (less one final newline) is plain lines. Read in place: a copy of
+    a large input costs as much as the checks themselves.
+
+    Example:
+        >>> _plain_lines(b"1,2\\n3,4\\n"), _plain_lines(b"1,2\\n \\n3,4"), _plain_lines(b"1\\r\\n")
+        (True, False, False)
+    """
+    end = _body_end(data)
+    if end <= 0 or data.translate(None, _PLAIN_BYTES):
+        return False
+    # A blank line (empty, or spaces and tabs only): the first, one between two newlines,
+    # or the last.
+    if _BLANK_FIRST.match(data, 0, end) or _BLANK_LINE.search(data, 0, end):
+        return False
+    last = data.rfind(b"\n", 0, end) + 1
+    return bool(data[last:end].strip(b" \t"))
 
 
 class _Requests:
@@ -158,7 +179,7 @@ class _Requests:
                      and spec.output_filter is None and spec.join_source in (None, "None")
                      and _plain_lines(data))
         if self.fast:
-            self._cut(data[:-1] if data.endswith(b"\n") else data)
+            self._cut(data, _body_end(data))
             return
         records = self.records = _records(data, spec.split_type)
         sent = [apply_filter(spec.input_filter, r, spec.content_type) for r in records]
@@ -166,21 +187,22 @@ class _Requests:
         self.bodies = ["\n".join(sent[i] for i in batch).encode() for batch in self.batches]
         self.counts = [len(batch) for batch in self.batches]
 
-    def _cut(self, body: bytes) -> None:
-        """Greedy cuts at line ends, each request (with its newline) within the limit."""
-        limit = self.spec.max_payload_mb * 1024 * 1024 or len(body) + 1
+    def _cut(self, data: bytes, end: int) -> None:
+        """Greedy cuts at line ends of ``data[:end]``, each request (with its newline)
+        within the limit."""
+        limit = self.spec.max_payload_mb * 1024 * 1024 or end + 1
         start = 0
-        while start < len(body):
-            if len(body) - start < limit:
-                cut = len(body)
+        while start < end:
+            if end - start < limit:
+                cut = end
             else:
-                cut = body.rfind(b"\n", start, start + limit)
+                cut = data.rfind(b"\n", start, start + limit)
                 if cut < 0:
-                    index = body.count(b"\n", 0, start)
-                    length = (body.find(b"\n", start) % (len(body) + 1)) - start + 1
+                    index = data.count(b"\n", 0, start)
+                    length = (data.find(b"\n", start, end) % (end + 1)) - start + 1
                     raise _JobFailed(f"record {index} is {length} bytes, over max_payload_mb="
                                      f"{self.spec.max_payload_mb}")
-            chunk = body[start:cut]
+            chunk = data[start:cut]
             self.bodies.append(chunk)
             self.counts.append(chunk.count(b"\n") + 1)
             start = cut + 1
@@ -236,8 +258,10 @@ def _joined(batch: list[int], outputs: list[str], records: list[str],
     return joined
 
 
-def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
-    """Run ``spec`` to its end, recording status and outputs in the store.
+def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec,
+                      on_progress: ProgressSink | None = None) -> None:
+    """Run ``spec`` to its end, recording status and outputs in the store; files and
+    records done so far go to ``on_progress``.
 
     Every failure after the job is recorded ends it ``Failed`` with a reason (a Ctrl-C,
     ``Stopped``, then re-raised), and the servers it started are always stopped.
@@ -258,55 +282,43 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
         db.execute("INSERT INTO transform_jobs (name, spec, status, created, owner_pid, "
                    "owner_start) VALUES (?, ?, 'InProgress', ?, ?, ?)",
                    (spec.name, spec.model_dump_json(), now(), owner, owner_start))
-    servers: list[dict[str, Any]] = []
     outputs: list[str] = []
     count = 0
     status, reason = "Completed", None
     variant = VariantSpec(name="transform", model_name=spec.model_name,
                           instance_type=spec.instance_type)
 
-    def start_server() -> dict[str, Any]:
-        server = serving._start(_server_group(spec.name), variant, model)
+    def record(pid: int, start: int | None) -> None:
         with store.transaction() as db:  # recorded as it comes up, for a later describe
             row = db.execute("SELECT servers FROM transform_jobs WHERE name = ?",
                              (spec.name,)).fetchone()
             recorded = json.loads(row["servers"] or "[]")
-            recorded.append(list(identity(int(server["pid"]))))
+            recorded.append([pid, start])
             db.execute("UPDATE transform_jobs SET servers = ? WHERE name = ?",
                        (dumps(recorded), spec.name))
-        return server
 
+    instances = TransformWorkers(serving, spec, model, variant, _server_group(spec.name),
+                                 record)
     try:
-        # The instances start side by side (each takes a second or more to import and load
-        # the model) while this thread reads and cuts the first input.
-        with ThreadPoolExecutor(max_workers=spec.instance_count) as starter:
-            started = [starter.submit(start_server) for _ in range(spec.instance_count)]
-            try:
-                inputs = _inputs(objects, spec.input_uri)
-                first = _cut(objects.get_bytes(inputs[0][0]), spec, inputs[0][0])
-            finally:
-                for future in started:
-                    with contextlib.suppress(Exception):
-                        servers.append(future.result())
-            for future in started:
-                future.result()  # re-raise the first failure, after keeping what started
+        # The instances start (forked from a process that loads the model once, or kept
+        # from an earlier job of the same model; see _transform_workers.py) while this
+        # thread reads and cuts the first input.
+        instances.start()
+        inputs = _inputs(objects, spec.input_uri)
+        first = _cut(objects.get_bytes(inputs[0][0]), spec, inputs[0][0])
+        instances.wait_ready()
         with store.transaction() as db:
             db.execute("UPDATE transform_jobs SET started = ? WHERE name = ?",
                        (now(), spec.name))
-        workers = spec.instance_count * (spec.max_concurrent_transforms or 1)
         accept = spec.accept or spec.content_type
-        # A bar by input files (and records so far) when progress is on: the job runs here.
-        bar = WaitProgress[tuple[str, int | None, int | None]].create(
-            f"transform {spec.name}", lambda state: state, unit="file")
-        if bar is not None:
-            bar.update(("0 records", 0, len(inputs)))
-        with contextlib.ExitStack() as cleanup, ThreadPoolExecutor(max_workers=workers) as pool:
-            if bar is not None:
-                cleanup.callback(bar.close)
+        # Progress by input files (and records so far): the job runs here.
+        if on_progress is not None:
+            on_progress("0 records", 0, len(inputs))
+        with ThreadPoolExecutor(max_workers=instances.slots) as pool:
             for position, (uri, relative) in enumerate(inputs):
                 requests = first if position == 0 else _cut(objects.get_bytes(uri), spec, uri)
-                futures = [pool.submit(_send, serving, servers[i % len(servers)], requests, i,
-                                       spec.content_type, accept)
+                futures = [pool.submit(_send, instances, requests, i, spec.content_type,
+                                       accept)
                            for i in range(len(requests.bodies))]
                 answers = [future.result() for future in futures]  # in input order
                 target = f"{spec.output_path.rstrip('/')}/{relative}.out"
@@ -317,8 +329,8 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
                 objects.put_bytes(body, target)
                 outputs.append(target)
                 count += sum(requests.counts)
-                if bar is not None:
-                    bar.update((f"{count} records", position + 1, len(inputs)))
+                if on_progress is not None:
+                    on_progress(f"{count} records", position + 1, len(inputs))
     except _JobFailed as exc:
         status, reason = "Failed", f"ClientError: {exc}"[:1024]
     except MlopsKitError as exc:
@@ -330,7 +342,7 @@ def run_transform_job(serving: LocalEndpoints, spec: TransformJobSpec) -> None:
         raise
     finally:
         try:
-            serving._stop({str(i): s for i, s in enumerate(servers)})
+            instances.stop()
         finally:
             with store.transaction() as db:
                 db.execute("UPDATE transform_jobs SET status = ?, failure_reason = ?, "
@@ -357,10 +369,9 @@ def _inputs(objects: Any, prefix: str) -> list[tuple[str, str]]:
     return found
 
 
-def _send(serving: LocalEndpoints, server: dict[str, Any], requests: _Requests, request: int,
+def _send(instances: TransformWorkers, requests: _Requests, request: int,
           content_type: str, accept: str) -> bytes:
-    status, reply, _ = serving._post(int(server["port"]), requests.bodies[request],
-                                     content_type, accept)
+    status, reply = instances.post(requests.bodies[request], content_type, accept)
     if status != 200:
         raise InvocationError(f"{requests.describe(request)} answered {status}: "
                               f"{reply.decode('utf-8', 'replace')[:300]}", status=status)

@@ -10,6 +10,8 @@ import pytest
 
 import mlopskit
 
+pytestmark = pytest.mark.slow  # each notebook starts a kernel and runs a whole workflow
+
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "examples" / "notebooks").glob("*.ipynb"))
 
 

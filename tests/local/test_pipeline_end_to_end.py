@@ -149,6 +149,7 @@ def test_the_demo_pipeline_runs_end_to_end(local_session, group):
         f"s3://{local_session.default_bucket}/preprocess/{execution_id}/train"
 
 
+@pytest.mark.slow
 def test_the_definition_runs_with_identical_results(local_session, group):
     pipeline = demo_pipeline(local_session)
     pipeline.upsert()
@@ -161,6 +162,7 @@ def test_the_definition_runs_with_identical_results(local_session, group):
     assert [p.version for p in group.versions(newest_first=False)] == [1, 2]
 
 
+@pytest.mark.slow
 def test_a_second_run_hits_the_cache_on_every_cacheable_step(local_session, group):
     pipeline = demo_pipeline(local_session)
     pipeline.upsert()
@@ -172,9 +174,10 @@ def test_a_second_run_hits_the_cache_on_every_cacheable_step(local_session, grou
         assert not first.step(name).cache_hit
     assert not second.step("RegisterModel").cache_hit  # not cacheable: a new version
     assert _summary(local_session, second) == _summary(local_session, first)
-    assert len(local_session.backend.list_training_jobs()) == 1
+    assert len(local_session.backend.training.names(None)) == 1
 
 
+@pytest.mark.slow
 def test_the_else_branch_fails_with_the_message(local_session, group):
     pipeline = demo_pipeline(local_session)
     pipeline.upsert()
@@ -184,6 +187,7 @@ def test_the_else_branch_fails_with_the_message(local_session, group):
     assert group.latest(None) is None
 
 
+@pytest.mark.slow
 def test_a_processing_script_with_fixed_paths_is_left_untouched(local_session, group):
     script = SCRIPTS / "pipeline" / "preprocess.py"
     before = script.read_bytes()
@@ -196,6 +200,7 @@ def test_a_processing_script_with_fixed_paths_is_left_untouched(local_session, g
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "sdk-v2-pipeline-definition.json"
 
 
+@pytest.mark.slow
 def test_a_definition_made_by_the_official_sdk_runs(local_session, tmp_path):
     """The SDK's reference pipeline, with its code objects put where it says and its
     training step in script mode (its built-in algorithm image cannot run locally)."""
@@ -248,4 +253,4 @@ def test_an_sdk_training_step_with_a_built_in_image_is_refused_before_anything_r
     with pytest.raises(CapabilityError, match=message):
         pipeline.validate()
     assert pipeline.executions() == []
-    assert local_session.backend.list_processing_jobs(name_contains=None) == []
+    assert local_session.backend.processing.names(None) == []

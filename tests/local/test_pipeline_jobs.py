@@ -109,6 +109,7 @@ def test_the_else_branch_fails_the_execution(local_session):
                                           session=local_session).latest(None) is None
 
 
+@pytest.mark.slow
 def test_a_second_run_hits_the_cache_and_a_changed_argument_misses_it(local_session):
     pipeline = _pipeline(local_session)
     pipeline.upsert()
@@ -121,10 +122,11 @@ def test_a_second_run_hits_the_cache_and_a_changed_argument_misses_it(local_sess
     assert second.step("Train").properties["ModelArtifacts"] == \
         first.step("Train").properties["ModelArtifacts"]
     assert not third.step("Train").cache_hit
-    jobs = local_session.backend.list_training_jobs()
+    jobs = local_session.backend.training.names(None)
     assert len(jobs) == 2  # the cached run started no job
 
 
+@pytest.mark.slow
 def test_the_definition_runs_the_same_as_the_objects(local_session):
     pipeline = _pipeline(local_session)
     pipeline.upsert()
@@ -139,6 +141,7 @@ def test_the_definition_runs_the_same_as_the_objects(local_session):
     assert not again.step("Train").cache_hit  # another pipeline: its own cache
 
 
+@pytest.mark.slow
 def test_a_failed_job_is_retried_by_its_policy(local_session, tmp_path):
     pipeline = _pipeline(local_session, retries=True)
     definition = json.loads(pipeline.definition())

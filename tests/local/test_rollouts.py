@@ -50,6 +50,7 @@ def _answer(endpoint: mlopskit.Endpoint) -> int:
     return int(json.loads(endpoint.invoke(ROW).body)["predictions"][0])
 
 
+@pytest.mark.slow
 def test_two_variants_split_traffic_by_weight(session, tmp_path):
     endpoint = mlopskit.Endpoint.create("ab-test", [
         mlopskit.ProductionVariant(_model(session, tmp_path, 1), "A", weight=3.0),

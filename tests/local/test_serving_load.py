@@ -7,6 +7,8 @@ import json
 import threading
 from collections import Counter
 
+import pytest
+
 import mlopskit
 from mlopskit.errors import InvocationError
 
@@ -15,6 +17,7 @@ from ..helpers import constant_model, model_in_store
 REQUESTS, THREADS = 20_000, 8
 
 
+@pytest.mark.slow
 def test_twenty_thousand_requests_lose_nothing_and_errors_stay_exact(local_session, tmp_path):
     model = model_in_store(local_session, tmp_path, constant_model(3), "dict_output.py",
                            key="load")  # dict_output raises on 999

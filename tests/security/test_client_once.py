@@ -88,6 +88,7 @@ def test_a_request_the_server_dropped_is_not_sent_again(local_session, counting)
     assert server.requests == 1
 
 
+@pytest.mark.slow
 def test_a_request_without_an_answer_times_out_after_invocation_timeout(local_session,
                                                                         counting):
     server = counting("silent")

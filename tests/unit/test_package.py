@@ -136,7 +136,8 @@ def test_aws_session_repr_shows_no_credentials():
 
 def test_readme_commands_are_the_demo_and_what_ci_runs():
     """README's two set-up commands: the first runs the demo, the second is exactly the
-    test command `.ci/run` runs (so CI proves the README)."""
+    test command `.ci/run` runs first (so CI proves the README); CI then runs the tests the
+    README's command leaves out, `-m slow`, which the README says how to run."""
     root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
     block = readme.split("```bash", 1)[1].split("```", 1)[0]
@@ -144,5 +145,8 @@ def test_readme_commands_are_the_demo_and_what_ci_runs():
     assert len(commands) == 2
     assert commands[0].endswith(".venv/bin/mlopskit demo")
     assert commands[0].startswith("python3 -m venv .venv && ")
+    assert commands[1].endswith(".venv/bin/python -m pytest")
     ci = (root / ".ci" / "run").read_text().splitlines()
-    assert commands[1] in ci
+    pytest_runs = [line for line in ci if " -m pytest" in line]
+    assert pytest_runs == [commands[1], ".venv/bin/python -m pytest -m slow"]
+    assert "python -m pytest -m slow" in readme

@@ -1,0 +1,121 @@
+"""moto, made enough like SageMaker for the conformance classes. Patches moto, never mlopskit.
+
+On top of ``tests/processing_moto.py`` (processing jobs keep their details and can run
+until stopped), ``tests/monitoring_moto.py`` (monitoring schedules) and
+``tests/s3_moto.py`` (HeadObject says ChecksumType), this adds what moto 5 lacks:
+
+- DeleteModelPackageGroup;
+- UpdateEndpoint (it switches the endpoint's config and its data capture);
+- pipeline executions that start ``Executing``, end ``Succeeded`` on their third describe
+  unless stopped, ListPipelineExecutionSteps (one step per top-level step of the
+  definition) and StopPipelineExecution.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from moto.core.responses import ActionResult
+from moto.sagemaker import models as sm_models
+from moto.sagemaker import responses as sm_responses
+
+from mlopskit.testing import MotoEmulation
+
+from .. import monitoring_moto, processing_moto
+from ..s3_moto import patch_head_checksums
+
+
+class MotoService(MotoEmulation):
+    """The patched moto of one test: what it holds, and how to keep its jobs running."""
+
+    def __init__(self, region: str, processing: processing_moto.ProcessingLifecycle,
+                 schedules: monitoring_moto.MonitoringSchedules) -> None:
+        super().__init__(region)
+        self.processing = processing
+        self.schedules = schedules
+
+    def hold_jobs(self) -> None:
+        self.processing.describes_until_done = 1000  # InProgress until stopped
+
+
+def patch_delete_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    def delete_model_package_group(self: Any) -> ActionResult:
+        self.sagemaker_backend.model_package_groups.pop(self._get_param("ModelPackageGroupName"))
+        return ActionResult({})
+
+    monkeypatch.setattr(sm_responses.SageMakerResponse, "delete_model_package_group",
+                        delete_model_package_group, raising=False)
+
+
+def patch_update_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    def update_endpoint(self: Any) -> Any:
+        endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
+        config = self.sagemaker_backend.describe_endpoint_config(
+            self._get_param("EndpointConfigName"))
+        endpoint.endpoint_config_name = self._get_param("EndpointConfigName")
+        endpoint.data_capture_config = config.get("DataCaptureConfig", {})
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    monkeypatch.setattr(sm_responses.SageMakerResponse, "update_endpoint", update_endpoint,
+                        raising=False)
+
+
+def patch_pipelines(monkeypatch: pytest.MonkeyPatch) -> None:
+    original_init = sm_models.FakePipelineExecution.__init__
+    original_describe = sm_models.SageMakerModelBackend.describe_pipeline_execution
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.pipeline_execution_status = "Executing"
+        self.describes_left = 3
+
+    def describe(self: Any, arn: str) -> dict[str, Any]:
+        execution = sm_models.get_pipeline_execution_from_arn(self.pipelines, arn)
+        if execution.pipeline_execution_status == "Stopping":
+            execution.pipeline_execution_status = "Stopped"
+        elif execution.pipeline_execution_status == "Executing":
+            execution.describes_left -= 1
+            if execution.describes_left <= 0:
+                execution.pipeline_execution_status = "Succeeded"
+        return original_describe(self, arn)
+
+    def list_steps(self: Any) -> ActionResult:
+        arn = self._get_param("PipelineExecutionArn")
+        execution = sm_models.get_pipeline_execution_from_arn(
+            self.sagemaker_backend.pipelines, arn)
+        definition = json.loads(execution.pipeline_definition_for_execution)
+        kinds = {"Training": "TrainingJob", "Condition": "Condition", "Fail": "Fail"}
+        status = {"Executing": "Executing", "Stopping": "Stopping"}.get(
+            execution.pipeline_execution_status, execution.pipeline_execution_status)
+        steps = [{"StepName": s["Name"], "StepStatus": status, "AttemptCount": 1,
+                  "Metadata": {kinds.get(s["Type"], s["Type"]): {}}}
+                 for s in definition["Steps"]]
+        return ActionResult({"PipelineExecutionSteps": steps})
+
+    def stop(self: Any) -> ActionResult:
+        arn = self._get_param("PipelineExecutionArn")
+        execution = sm_models.get_pipeline_execution_from_arn(
+            self.sagemaker_backend.pipelines, arn)
+        execution.pipeline_execution_status = "Stopping"
+        return ActionResult({"PipelineExecutionArn": arn})
+
+    monkeypatch.setattr(sm_models.FakePipelineExecution, "__init__", init)
+    monkeypatch.setattr(sm_models.SageMakerModelBackend, "describe_pipeline_execution",
+                        describe)
+    monkeypatch.setattr(sm_responses.SageMakerResponse, "list_pipeline_execution_steps",
+                        list_steps, raising=False)
+    monkeypatch.setattr(sm_responses.SageMakerResponse, "stop_pipeline_execution", stop,
+                        raising=False)
+
+
+def patch(monkeypatch: pytest.MonkeyPatch, region: str) -> MotoService:
+    """Everything above, for one test."""
+    processing = processing_moto.patch(monkeypatch)
+    schedules = monitoring_moto.patch(monkeypatch)
+    patch_head_checksums(monkeypatch)
+    patch_delete_group(monkeypatch)
+    patch_update_endpoint(monkeypatch)
+    patch_pipelines(monkeypatch)
+    return MotoService(region, processing, schedules)

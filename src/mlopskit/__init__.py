@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "ErrorRateAbove": "mlopskit.serving.rollout",
     "Estimator": "mlopskit.training",
     "FakeClock": "mlopskit.clock",
+    "HyperparameterTuner": "mlopskit.tuner",
     "LatencyAbove": "mlopskit.serving.rollout",
     "Linear": "mlopskit.serving.rollout",
     "LocalSession": "mlopskit.session",
@@ -49,10 +50,12 @@ _EXPORTS: dict[str, str] = {
     "TrainingInput": "mlopskit.training",
     "TrainingJob": "mlopskit.training",
     "TransformJob": "mlopskit.serving.transform",
+    "TuningJob": "mlopskit.tuner",
     "Transformer": "mlopskit.serving.transform",
     "default_session": "mlopskit.session",
     "errors": "mlopskit.errors",
     "pipeline": "mlopskit.pipeline",
+    "tuning": "mlopskit.tuning",
     "session_from_env": "mlopskit.session",
     "set_default_session": "mlopskit.session",
 }
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
     from . import errors as errors
     from . import pipeline as pipeline
     from . import serializers as serializers
+    from . import tuning as tuning
     from .clock import FakeClock as FakeClock
     from .clock import SystemClock as SystemClock
     from .models import Model as Model
@@ -97,6 +101,8 @@ if TYPE_CHECKING:
     from .training import Estimator as Estimator
     from .training import TrainingInput as TrainingInput
     from .training import TrainingJob as TrainingJob
+    from .tuner import HyperparameterTuner as HyperparameterTuner
+    from .tuner import TuningJob as TuningJob
 
 
 def __getattr__(name: str) -> Any:

@@ -84,20 +84,22 @@ def checked_job_name(job_name: str | None) -> str | None:
     return job_name
 
 
-def free_name(session: Session, verbs: JobVerbs[Any, Any], base: str) -> str:
+def free_name(session: Session, verbs: JobVerbs[Any, Any], base: str, *,
+              limit: int = 63) -> str:
     """``<base>-YYYY-MM-DD-HH-MM-SS-mmm`` on the session clock, as the SageMaker SDK names
     jobs, unique on the backend: a clock that has not moved (a FakeClock, or two jobs in one
     millisecond) would repeat a name, so the stamp steps a millisecond until it is free.
 
-    ``base`` is cut so the name fits SageMaker's 63 characters; the characters it may not
-    hold become ``-``.
+    ``base`` is cut so the name fits ``limit`` characters (63; a tuning job's 32 take the
+    short stamp ``YYMMDD-HHMMSSmmm``); the characters it may not hold become ``-``.
     """
     base = re.sub(r"[^a-zA-Z0-9-]+", "-", base).strip("-") or verbs.kind
     moment = session.clock.now()
     name = base
+    pattern = "%Y-%m-%d-%H-%M-%S-%f" if limit >= 40 else "%y%m%d-%H%M%S%f"
     for _ in range(1000):
-        stamp = moment.strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
-        name = f"{base[: 63 - len(stamp) - 1].rstrip('-')}-{stamp}"
+        stamp = moment.strftime(pattern)[:-3]
+        name = f"{base[: limit - len(stamp) - 1].rstrip('-')}-{stamp}"
         if not verbs.exists(name):
             return name
         moment += _dt.timedelta(milliseconds=1)
@@ -210,6 +212,7 @@ class Job(Generic[DescriptionT]):
 
     _title: ClassVar[str] = "Job"  # "Training job": cards and messages
     _stop_capability: ClassVar[Capability | None] = None  # what stop() needs, if anything
+    _default_timeout: ClassVar[float | None] = None  # a kind without a runtime limit of its own
 
     def __init__(self, name: str, session: Session | None = None) -> None:
         self.name = name
@@ -221,8 +224,11 @@ class Job(Generic[DescriptionT]):
         raise NotImplementedError
 
     def _limit(self, first: DescriptionT) -> float:
-        """The wait a ``timeout=None`` means, from the job's first description."""
-        raise NotImplementedError
+        """The wait a ``timeout=None`` means, from the job's first description (by default
+        the kind's fixed ``_default_timeout``)."""
+        if self._default_timeout is None:
+            raise NotImplementedError
+        return self._default_timeout
 
     def _state(self, described: DescriptionT) -> str:
         return described.status

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -281,11 +281,19 @@ class Estimator:
         raises :class:`~mlopskit.errors.ValidationError` and creates nothing.
         """
         session = resolve_session(self.session)
-        folder, _ = self._code_layout()
         channels = self._channels(inputs)
-        bucket = session.default_bucket
         name = checked_job_name(job_name) or free_name(
             session, session.backend.training, self.base_job_name or Path(self.entry_point).stem)
+        spec, upload = self._prepare(session, channels, name)
+        return submit(TrainingJob, session, spec, name, name_given=job_name is not None,
+                      upload=upload, wait=wait, logs=logs, started=self._started)
+
+    def _prepare(self, session: Session, channels: list[tuple[str, TrainingInput]],
+                 name: str) -> tuple[TrainingJobSpec, Callable[[list[str]], None]]:
+        """The job's spec (its code and local inputs under ``s3://<bucket>/<name>/``) and
+        the upload that puts them there; a tuning job uses both as its trials' template."""
+        folder, _ = self._code_layout()
+        bucket = session.default_bucket
         prefix = f"s3://{bucket}/{name}"
         channel_specs = [
             ti.channel(ch, f"{prefix}/input/{ch}/" if ti.is_local else ti.s3_data)
@@ -308,8 +316,7 @@ class Estimator:
                                    in zip(channels, channel_specs, strict=True)
                                    if data.is_local], uploaded)
 
-        return submit(TrainingJob, session, spec, name, name_given=job_name is not None,
-                      upload=upload, wait=wait, logs=logs, started=self._started)
+        return spec, upload
 
 
 class TrainingJob(Job[TrainingJobDescription]):

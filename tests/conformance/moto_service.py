@@ -6,6 +6,9 @@ until stopped), ``tests/monitoring_moto.py`` (monitoring schedules) and
 
 - DeleteModelPackageGroup;
 - UpdateEndpoint (it switches the endpoint's config and its data capture);
+- ListTrainingJobsForHyperParameterTuningJob (none: moto runs no trials) and
+  StopHyperParameterTuningJob; a tuning job starts ``InProgress`` (moto makes it
+  ``Completed`` at once, with a made-up best job);
 - pipeline executions that start ``Executing``, end ``Succeeded`` on their third describe
   unless stopped, ListPipelineExecutionSteps (one step per top-level step of the
   definition) and StopPipelineExecution.
@@ -110,6 +113,34 @@ def patch_pipelines(monkeypatch: pytest.MonkeyPatch) -> None:
                         raising=False)
 
 
+def patch_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    original_init = sm_models.HyperParameterTuningJob.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.hyper_parameter_tuning_job_status = "InProgress"
+        self.best_training_job = None
+        self.overall_best_training_job = None
+
+    def list_trials(self: Any) -> ActionResult:
+        self.sagemaker_backend.hyper_parameter_tuning_jobs[  # NotFound like SageMaker
+            self._get_param("HyperParameterTuningJobName")]
+        return ActionResult({"TrainingJobSummaries": []})
+
+    def stop(self: Any) -> ActionResult:
+        job = self.sagemaker_backend.hyper_parameter_tuning_jobs[
+            self._get_param("HyperParameterTuningJobName")]
+        job.hyper_parameter_tuning_job_status = "Stopped"
+        return ActionResult({})
+
+    monkeypatch.setattr(sm_models.HyperParameterTuningJob, "__init__", init)
+    monkeypatch.setattr(sm_responses.SageMakerResponse,
+                        "list_training_jobs_for_hyper_parameter_tuning_job", list_trials,
+                        raising=False)
+    monkeypatch.setattr(sm_responses.SageMakerResponse, "stop_hyper_parameter_tuning_job",
+                        stop, raising=False)
+
+
 def patch(monkeypatch: pytest.MonkeyPatch, region: str) -> MotoService:
     """Everything above, for one test."""
     processing = processing_moto.patch(monkeypatch)
@@ -118,4 +149,5 @@ def patch(monkeypatch: pytest.MonkeyPatch, region: str) -> MotoService:
     patch_delete_group(monkeypatch)
     patch_update_endpoint(monkeypatch)
     patch_pipelines(monkeypatch)
+    patch_tuning(monkeypatch)
     return MotoService(region, processing, schedules)

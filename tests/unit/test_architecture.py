@@ -17,7 +17,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "mlopskit"
 
 # The public modules (what users import); everything they reach goes through the session.
 PUBLIC = {"training", "processing", "models", "registry", "serving", "pipeline",
-          "monitoring", "session", "demo", "cli", "plugins", "_jobs", "testing", "serializers"}
+          "monitoring", "session", "demo", "cli", "plugins", "_jobs", "testing", "serializers",
+          "tuning", "tuner"}
 # What the neutral layer may use besides itself.
 NEUTRAL_ALLOWED = {"sagemaker_api", "specs", "errors", "clock", "_archive", "_data"}
 
@@ -99,6 +100,14 @@ def test_the_neutral_layer_knows_neither_side():
     found = [i for i in IMPORTS if _part(i.module, 1) == "sagemaker_api"
              and _part(i.target, 1) not in NEUTRAL_ALLOWED]
     assert not found, "sagemaker_api imports a backend or a public module:\n" + _show(found)
+
+
+def test_the_search_engine_knows_only_itself_and_errors():
+    """``tuning_search`` (strategies, early stopping, the loop) runs with a backend's or a
+    test's callbacks; it imports no other part of mlopskit."""
+    found = [i for i in IMPORTS if _part(i.module, 1) == "tuning_search"
+             and _part(i.target, 1) not in {"tuning_search", "errors"}]
+    assert not found, "tuning_search imports more than errors:\n" + _show(found)
 
 
 def test_backends_never_import_public_modules():

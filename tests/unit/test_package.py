@@ -48,13 +48,13 @@ def test_public_names_are_pinned():
     assert mlopskit.__all__ == sorted([
         "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "DataCaptureConfig", "Endpoint",
         "ErrorRateAbove",
-        "Estimator", "FakeClock", "LatencyAbove", "Linear", "LocalSession",
+        "Estimator", "FakeClock", "HyperparameterTuner", "LatencyAbove", "Linear", "LocalSession",
         "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Pipeline", "Predictor",
         "ProcessingInput", "ProcessingJob", "ProcessingOutput", "Processor",
         "ProductionVariant", "RealtimeConfig", "ServerlessConfig", "Session", "SystemClock",
-        "TrainingInput", "TrainingJob", "TransformJob", "Transformer", "__version__",
-        "default_session", "errors", "pipeline", "serializers", "session_from_env",
-        "set_default_session",
+        "TrainingInput", "TrainingJob", "TransformJob", "Transformer", "TuningJob",
+        "__version__", "default_session", "errors", "pipeline", "serializers",
+        "session_from_env", "set_default_session", "tuning",
     ])
     for name in mlopskit.__all__:
         assert getattr(mlopskit, name) is not None

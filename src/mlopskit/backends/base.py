@@ -32,6 +32,7 @@ from ..specs.serving import (
     TransformJobSpec,
 )
 from ..specs.training import TrainingJobSpec
+from ..specs.tuning import TuningJobSpec
 
 if TYPE_CHECKING:
     from ..sagemaker_api.pipeline.records import ExecutionRecord, StepRecord
@@ -55,6 +56,8 @@ __all__ = [
     "ServingBackend",
     "StoreReport",
     "TrainingJobDescription",
+    "TrialSummary",
+    "TuningJobDescription",
 ]
 
 LogSink = Callable[[str], None]
@@ -86,6 +89,10 @@ class Capability(str, enum.Enum):
     STORE_CHECK = "store-check"
     # Stopping a batch transform job (a local one runs in the caller until it ends).
     TRANSFORM_STOP = "transform-stop"
+    # Hyperband and the median stopping rule (early_stopping_type="Auto") in tuning jobs.
+    TUNING_EARLY_STOPPING = "tuning-early-stopping"
+    # A tuning job warm-started from earlier ones.
+    TUNING_WARM_START = "tuning-warm-start"
     # Each endpoint variant served at an address of its own that answers plain HTTP
     # (/ping, /invocations) without request signing; without it Endpoint.url() is the
     # service's one address for the whole endpoint (SageMaker routes variants by header).
@@ -159,6 +166,43 @@ class ProcessingJobDescription(JobDescription):
     image_uri: str | None = None
     max_runtime: int | None = None
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialSummary:
+    """One training job a tuning job started (``TrainingJobSummaries`` of
+    ListTrainingJobsForHyperParameterTuningJob): its tuned hyperparameters as sent (strings),
+    its status and final objective value."""
+
+    job: str
+    params: dict[str, str]
+    status: str
+    objective: float | None
+    creation_time: _dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningJobDescription:
+    """What a backend reports about a hyperparameter tuning job, the same on every backend."""
+
+    name: str
+    arn: str
+    status: str  # InProgress, Completed, Failed, Stopping, Stopped
+    failure_reason: str | None
+    strategy: str
+    objective_metric: str
+    objective_type: str
+    best_training_job: str | None
+    best_objective: float | None
+    trials: tuple[TrialSummary, ...]
+    creation_time: _dt.datetime | None
+    start_time: _dt.datetime | None = None
+    end_time: _dt.datetime | None = None
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
 
 
 SpecT = TypeVar("SpecT")
@@ -401,6 +445,9 @@ class Backend(Protocol):
 
     @property
     def transforms(self) -> JobVerbs[TransformJobSpec, TransformJobDescription]: ...
+
+    @property
+    def tuning(self) -> JobVerbs[TuningJobSpec, TuningJobDescription]: ...
 
     @property
     def registry(self) -> RegistryBackend: ...

@@ -197,14 +197,13 @@ class TransformJob(Job[TransformJobDescription]):
     """
 
     _title = "Transform job"
+    _default_timeout = DEFAULT_TRANSFORM_TIMEOUT
     _stop_capability = Capability.TRANSFORM_STOP
 
     @classmethod
     def _verbs(cls, backend: Backend) -> JobVerbs[Any, TransformJobDescription]:
         return backend.transforms
 
-    def _limit(self, first: TransformJobDescription) -> float:
-        return DEFAULT_TRANSFORM_TIMEOUT
 
     def _state(self, described: TransformJobDescription) -> str:
         if described.records is None:

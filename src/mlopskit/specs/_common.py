@@ -39,6 +39,7 @@ __all__ = [
 # SageMaker's resource names (jobs, models, endpoints, groups, schedules...); pipelines and
 # their executions may be longer. The one definition: everything else imports these.
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_NAME_BODY = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")  # any length: checked apart
 PIPELINE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # \Z, not $: "$" also matches before a trailing newline, which would slip into the key.
@@ -83,8 +84,9 @@ def check_name(value: str, *, kind: str = "name", max_length: int = 63) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{kind} must be a non-empty string")
     if len(value) > max_length:
-        raise ValueError(f"{kind} {value!r} is {len(value)} characters; at most {max_length}")
-    if max_length == 63 and not NAME_PATTERN.match(value):
+        raise ValueError(f"{kind} {value!r} is {len(value)} characters; allowed: 1 to "
+                         f"{max_length}")
+    if not _NAME_BODY.match(value):
         raise ValueError(
             f"{kind} {value!r} must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$: "
             "letters, digits and hyphens, starting and ending with a letter or digit"

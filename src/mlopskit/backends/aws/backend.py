@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 from ...errors import CapabilityError, ValidationError
 from ...sagemaker_api.images import resolve_image_uri
 from ...sagemaker_api.processing import create_processing_job_request
+from ...sagemaker_api.responses import aware_time
 from ...sagemaker_api.training import create_training_job_request
+from ...sagemaker_api.tuning import create_tuning_job_request, tuning_description_fields
 from ...specs.processing import ProcessingJobSpec
 from ...specs.serving import TransformJobDescription, TransformJobSpec
 from ...specs.training import TrainingJobSpec
+from ...specs.tuning import TuningJobSpec
 from ..base import (
     Capability,
     JobVerbs,
@@ -19,6 +22,8 @@ from ..base import (
     SchedulerStore,
     StoreReport,
     TrainingJobDescription,
+    TrialSummary,
+    TuningJobDescription,
 )
 from .clients import Clients
 from .descriptions import description_from_response, processing_description_from_response
@@ -46,7 +51,8 @@ class AwsBackend:
                               Capability.MULTI_HOST,
                               Capability.REQUIREMENTS, Capability.CONTAINER_IMAGES,
                               Capability.REALTIME_ENDPOINTS, Capability.RECORDIO_SPLIT,
-                              Capability.TRANSFORM_STOP})
+                              Capability.TRANSFORM_STOP, Capability.TUNING_EARLY_STOPPING,
+                              Capability.TUNING_WARM_START})
 
     def __init__(self, session: AwsSession) -> None:
         self.session = session
@@ -70,6 +76,9 @@ class AwsBackend:
         self.serving = AwsServing(self)
         self.transforms: JobVerbs[TransformJobSpec, TransformJobDescription] = \
             self.serving.transforms.verbs()
+        self.tuning: JobVerbs[TuningJobSpec, TuningJobDescription] = SageMakerJobs(
+            self, "HyperParameterTuningJob", check=self._check_tuning,
+            request=self._tuning_request, read=self._tuning_description, tags=False).verbs()
         self.pipelines = AwsPipelines(self)
         self.monitoring = AwsMonitoring(self)
 
@@ -116,6 +125,31 @@ class AwsBackend:
     def _processing_request(self, spec: ProcessingJobSpec) -> dict[str, Any]:
         return create_processing_job_request(spec, role_arn=self._role_arn(),
                                              image_uri=self._image_uri(spec))
+
+    def _check_tuning(self, spec: TuningJobSpec) -> None:
+        self._check_job(spec.training)
+
+    def _tuning_request(self, spec: TuningJobSpec) -> dict[str, Any]:
+        return create_tuning_job_request(spec, role_arn=self._role_arn(), region=self.region,
+                                         image_uri=self._image_uri(spec.training))
+
+    def _tuning_description(self, response: dict[str, Any], tags: dict[str, str]
+                            ) -> TuningJobDescription:
+        """DescribeHyperParameterTuningJob, with its trials from
+        ListTrainingJobsForHyperParameterTuningJob (every page)."""
+        fields = tuning_description_fields(response)
+        fields.pop("counts")
+        summaries = self.call.collect(
+            self.clients.sagemaker, "list_training_jobs_for_hyper_parameter_tuning_job",
+            "ListTrainingJobsForHyperParameterTuningJob", fields["name"],
+            "TrainingJobSummaries", HyperParameterTuningJobName=fields["name"])
+        trials = tuple(TrialSummary(
+            job=s["TrainingJobName"], params=dict(s.get("TunedHyperParameters", {})),
+            status=s.get("TrainingJobStatus", "InProgress"),
+            objective=(s.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get(
+                "Value"),
+            creation_time=aware_time(s.get("CreationTime"))) for s in summaries)
+        return TuningJobDescription(**fields, trials=trials, tags=tags)
 
     def close(self) -> None:
         self.clients.close()

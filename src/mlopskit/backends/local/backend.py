@@ -20,6 +20,7 @@ from ...errors import ConflictError, MlopsKitError, NotFoundError
 from ...specs.processing import ProcessingJobSpec
 from ...specs.serving import TransformJobDescription, TransformJobSpec
 from ...specs.training import TrainingJobSpec, decode_hyperparameter
+from ...specs.tuning import TuningJobSpec
 from ..base import (
     Capability,
     JobVerbs,
@@ -27,6 +28,7 @@ from ..base import (
     MetricValue,
     ProcessingJobDescription,
     TrainingJobDescription,
+    TuningJobDescription,
 )
 from ._processes import identity, parse_recorded, running, stop_group
 from .objectstore import LocalObjectStore
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from .endpoints import LocalEndpoints
     from .monitoring import LocalMonitoringStore
     from .pipelines import LocalPipelines
+    from .tuning import LocalTuning
 
 __all__ = ["LOCAL_ACCOUNT", "LocalBackend"]
 
@@ -62,7 +65,9 @@ class LocalBackend:
     name = "local"
     capabilities = frozenset(Capability) - {Capability.CONTAINER_IMAGES,
                                             Capability.RECORDIO_SPLIT,
-                                            Capability.TRANSFORM_STOP}
+                                            Capability.TRANSFORM_STOP,
+                                            Capability.TUNING_EARLY_STOPPING,
+                                            Capability.TUNING_WARM_START}
 
     def __init__(self, root: Path, *, region: str, clock: Clock,
                  python: str | None = None, serverless_idle_seconds: float = 300.0,
@@ -96,6 +101,17 @@ class LocalBackend:
         from .monitoring import LocalMonitoringStore
 
         return LocalMonitoringStore(self.store, self.clock)
+
+    @functools.cached_property
+    def _tuning(self) -> LocalTuning:
+        from .tuning import LocalTuning
+
+        return LocalTuning(self)
+
+    @property
+    def tuning(self) -> JobVerbs[TuningJobSpec, TuningJobDescription]:
+        """Hyperparameter tuning jobs whose trials are local training jobs."""
+        return self._tuning.verbs()
 
     @property
     def scheduler(self) -> LocalMonitoringStore:
@@ -310,7 +326,8 @@ class LocalBackend:
     # -- what training and processing jobs share ------------------------------------------
 
     def stop_job(self, kind: str, name: str) -> None:
-        """Mark an InProgress job Stopping and SIGTERM its hosts (the runner ends it)."""
+        """Mark an InProgress job Stopping and SIGTERM its hosts, if it has any (its runner
+        or, for a tuning job, its loop ends it)."""
         with self.store.transaction() as db:
             row = db.execute(f"SELECT * FROM {kind}_jobs WHERE name = ?",  # noqa: S608
                              (name,)).fetchone()
@@ -331,7 +348,7 @@ class LocalBackend:
                            "transitions = ? WHERE name = ?", (dumps(transitions), name))
             db.execute(f"UPDATE {kind}_jobs SET status = 'Stopping', "  # noqa: S608
                        "stop_requested = 1 WHERE name = ?", (name,))
-            hosts = parse_recorded(row["host_pids"])
+            hosts = parse_recorded(row["host_pids"]) if "host_pids" in row.keys() else []  # noqa: SIM118 - a Row
         _signal_hosts(hosts, signal.SIGTERM)
 
     def _read_logs(self, kind: str, name: str, cursor: Any) -> tuple[list[str], Any]:

@@ -59,6 +59,7 @@ from .registry import RegistryConformance
 from .serving import EndpointUrlConformance, ServingConformance
 from .training import TrainingConformance
 from .transform import TransformConformance
+from .tuning import TuningConformance
 
 __all__ = [
     "ALL",
@@ -82,6 +83,7 @@ __all__ = [
     "SessionDataConformance",
     "TrainingConformance",
     "TransformConformance",
+    "TuningConformance",
 ]
 
 #: Every conformance class, for a suite that runs them all.
@@ -91,4 +93,5 @@ ALL: tuple[type[Conformance], ...] = (
     DataCaptureConformance, MonitoringConformance, PipelineConformance,
     ObjectDigestConformance, SessionDataConformance, BadInputConformance, DisplayConformance,
     RegistryCliConformance, ResourcesCliConformance, MonitorCliConformance,
+    TuningConformance,
 )

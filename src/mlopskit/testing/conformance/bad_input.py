@@ -51,7 +51,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("entry-point-outside-source", {"entry_point": "../outside.py"}, {}, "entry_point"),
     ("source-dir-not-a-folder", {"source_dir": "/does/not/exist"}, {}, "source_dir"),
     ("job-name-underscore", {}, {"job_name": "bad_name"}, "name"),
-    ("job-name-too-long", {}, {"job_name": "a" * 64}, "at most 63"),
+    ("job-name-too-long", {}, {"job_name": "a" * 64}, "1 to 63"),
     ("job-name-leading-hyphen", {}, {"job_name": "-lead"}, "name"),
     ("inputs-empty", {}, {"inputs": {}}, "inputs: empty"),
     ("inputs-wrong-type", {}, {"inputs": 42}, "inputs"),

@@ -51,7 +51,7 @@ def post_rows(url: str, rows: Any) -> tuple[int, object]:
 BAD_DEPLOYS: list[tuple[str, Any, str]] = [
     ("bad_name", mlopskit.RealtimeConfig("ml.m5.large"), "endpoint_name"),
     ("-lead", mlopskit.RealtimeConfig("ml.m5.large"), "endpoint_name"),
-    ("x" * 64, mlopskit.RealtimeConfig("ml.m5.large"), "at most 63"),
+    ("x" * 64, mlopskit.RealtimeConfig("ml.m5.large"), "1 to 63"),
     ("ok-name", "ml.m5.large", "config: expected RealtimeConfig"),
 ]
 

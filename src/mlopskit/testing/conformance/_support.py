@@ -58,9 +58,11 @@ def fitted_classifier(seed: int, rows: int) -> Any:
 
 
 def model_in_store(session: Session, tmp_path: Path, estimator: Any, script: str, *,
-                   key: str, image_uri: str | None = None) -> mlopskit.Model:
+                   key: str, image_uri: str | None = None,
+                   scripts: Path = INFERENCE_SCRIPTS) -> mlopskit.Model:
     """Put ``estimator`` as ``model.joblib`` in a model.tar.gz under ``key`` and return a
-    Model served by the shipped ``scripts/inference/<script>``."""
+    Model served by ``<scripts>/<script>`` (the shipped ``scripts/inference/`` by
+    default)."""
     buffer = io.BytesIO()
     _module("joblib").dump(estimator, buffer)
     folder = tmp_path / f"model-{key.replace('/', '-')}"
@@ -74,7 +76,7 @@ def model_in_store(session: Session, tmp_path: Path, estimator: Any, script: str
     session.backend.objects.put_file(archive, uri)
     code = folder / "code"
     code.mkdir()
-    shutil.copy(INFERENCE_SCRIPTS / script, code / script)
+    shutil.copy(scripts / script, code / script)
     return mlopskit.Model(uri, image_uri=image_uri, entry_point=script, source_dir=code,
                           session=session)
 

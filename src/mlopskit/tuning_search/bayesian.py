@@ -27,10 +27,17 @@ if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
 
-__all__ = ["BayesianSearch"]
+__all__ = ["BayesianSearch", "require_optuna"]
 
 
-def _import_optuna() -> Any:
+def require_optuna() -> Any:
+    """The optuna module, or a MissingDependencyError naming ``mlopskit[tuning]`` (a
+    tuner calls it before anything starts).
+
+    Example:
+        >>> require_optuna().__name__
+        'optuna'
+    """
     try:
         import optuna
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -78,7 +85,7 @@ class BayesianSearch:
         self.ranges = check_ranges(ranges)
         self.seed = seed
         self.objective_type = objective_type
-        opt = _import_optuna()
+        opt = require_optuna()
         dists = opt.distributions
         self._distributions: dict[str, BaseDistribution] = {}
         for item in self.ranges:
@@ -98,9 +105,15 @@ class BayesianSearch:
                 self._distributions[item.name] = dists.IntDistribution(
                     item.min_value, item.max_value, log=scaling == "Logarithmic")
         sampler = opt.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials)
-        self._study: optuna.Study = opt.create_study(
-            direction="maximize" if objective_type == "Maximize" else "minimize",
-            sampler=sampler)
+        # optuna announces every study it creates at INFO; a tuning job makes one: quiet.
+        verbosity = opt.logging.get_verbosity()
+        opt.logging.set_verbosity(opt.logging.WARNING)
+        try:
+            self._study: optuna.Study = opt.create_study(
+                direction="maximize" if objective_type == "Maximize" else "minimize",
+                sampler=sampler)
+        finally:
+            opt.logging.set_verbosity(verbosity)
         self._pending: dict[tuple[tuple[str, str], ...], list[optuna.trial.Trial]] = {}
 
     def _reverse(self) -> set[str]:
@@ -141,7 +154,7 @@ class BayesianSearch:
 
     def observe(self, trial_id: str, params: Mapping[str, ParamValue],
                 objective: float | None, status: TrialStatus) -> None:
-        opt = _import_optuna()
+        opt = require_optuna()
         state = opt.trial.TrialState
         usable = objective is not None and math.isfinite(objective) and status in (
             "Completed", "Stopped")

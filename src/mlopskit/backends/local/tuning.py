@@ -36,6 +36,7 @@ from ...tuning_search import (
     best_trial,
     run_search,
 )
+from ...tuning_search.bayesian import require_optuna
 from ..base import JobVerbs, LogSink, ProgressSink, TrialSummary, TuningJobDescription
 from ._processes import identity, running
 from .store import dumps
@@ -114,7 +115,7 @@ class LocalTuning:
                                   "run locally; on SageMaker all of them run)")
         self.backend.check_training_job(spec.training)
         if spec.strategy == "Bayesian":
-            BayesianSearch(_ranges(spec), spec.random_seed, spec.objective.type)  # optuna?
+            require_optuna()  # MissingDependencyError before anything starts
 
     def create(self, spec: TuningJobSpec, attached: bool = False,
                on_log: LogSink | None = None, on_progress: ProgressSink | None = None

@@ -29,12 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._jobs import Job, checked_job_name, described, free_name, submit
+from ._jobs import Job, described, free_name, submit
 from ._waiting import DEFAULT_PIPELINE_TIMEOUT
 from .backends.base import Backend, Capability, JobVerbs, TuningJobDescription
 from .errors import ConflictError, ValidationError
 from .session import resolve_session
-from .specs._common import build
+from .specs._common import build, check_name
 from .specs.tuning import TuningJobSpec
 from .training import Estimator, TrainingJob, _metric
 from .tuning import CategoricalParameter, ContinuousParameter, IntegerParameter, WarmStartConfig
@@ -178,15 +178,22 @@ class HyperparameterTuner:
         return self.best_estimator().create_model(**kwargs)
 
 
-def checked_tuning_name(job_name: str | None) -> str | None:
-    """``job_name`` if it is a valid tuning job name (1-32 characters), else a
-    ValidationError naming ``job_name``."""
+def checked_tuning_name(job_name: str | None, field: str = "job_name") -> str | None:
+    """``job_name`` if it is a valid tuning job name (1 to 32 letters, digits and hyphens),
+    else a ValidationError naming ``field``.
+
+    Example:
+        >>> checked_tuning_name("x" * 33)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: job_name: tuning job name ... allowed: 1 to 32
+    """
     if job_name is None:
         return None
-    checked_job_name(job_name)
-    if len(job_name) > 32:
-        raise ValidationError(f"job_name: {job_name!r} is {len(job_name)} characters; a "
-                              "tuning job name has at most 32", field="job_name")
+    try:
+        check_name(job_name, kind="tuning job name", max_length=32)
+    except ValueError as exc:
+        raise ValidationError(f"{field}: {exc}", field=field) from None
     return job_name
 
 

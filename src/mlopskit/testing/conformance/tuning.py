@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from ...backends.base import Capability
 from ...session import Session
 from ...tuning import CategoricalParameter, ContinuousParameter, IntegerParameter
 from ..plugin import Emulation, Inventory, notimpl
-from ._support import IMAGE, Conformance
+from ._support import IMAGE, Conformance, run_cli
 
 __all__ = ["TuningConformance"]
 
@@ -203,3 +204,31 @@ class TuningConformance(Conformance):
             assert mlopskit.TuningJob.list(session=session) == []  # refused up front
             raise
         assert job.describe().strategy == "Hyperband"
+
+    def test_the_tuning_command_lists_shows_and_stops(
+            self, session: Session, code: Path, conformance_emulation: Emulation,
+            conformance_cli_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+            capsys: pytest.CaptureFixture[str]) -> None:
+        for key, value in conformance_cli_environment.items():
+            monkeypatch.setenv(key, value)
+        job = _tuner(session, code, {"depth": CategoricalParameter([3, 4])},
+                     strategy="Grid").fit(wait=conformance_emulation.executes)
+        code_, out, _ = run_cli(capsys, "tuning", "list", "--json")
+        assert code_ == 0 and [j["name"] for j in json.loads(out)] == [job.name]
+        code_, out, _ = run_cli(capsys, "tuning", "show", job.name)
+        assert code_ == 0 and f"tuning job {job.name}" in out and "Grid" in out
+        code_, out, _ = run_cli(capsys, "tuning", "jobs", job.name, "--json")
+        assert code_ == 0
+        rows = json.loads(out)
+        if conformance_emulation.executes:
+            assert [r["depth"] for r in rows] == [4, 3]  # best first
+            assert rows[0]["TrainingJobName"] == job.best_training_job()
+            code_, _, err = run_cli(capsys, "tuning", "stop", job.name)
+            assert code_ == 1 and "Completed" in err  # an ended job cannot be stopped
+        else:
+            code_, out, _ = run_cli(capsys, "tuning", "stop", job.name)
+            assert code_ == 0 and "Stopped" in out
+        code_, _, err = run_cli(capsys, "tuning", "show", "no-such-tuning")
+        assert code_ == 1 and "no-such-tuning" in err
+        code_, _, err = run_cli(capsys, "tuning", "show", "x" * 33)
+        assert code_ == 2 and "1 to 32" in err

@@ -27,19 +27,55 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from ._processes import start_time
+from ._processes import identity, start_time
+
+if TYPE_CHECKING:
+    from .backend import LocalBackend
 
 __all__ = [
     "STOP_GRACE_SECONDS",
     "HostProcesses",
     "HostsOutcome",
+    "JobRecord",
     "host_share",
     "resource_config",
 ]
 
 STOP_GRACE_SECONDS = 10.0
+
+
+class JobRecord:
+    """What a training or processing runner does with its job's row: the time on the
+    backend's clock, and claiming the job as its supervisor."""
+
+    _table: ClassVar[str]  # training_jobs, processing_jobs
+    backend: LocalBackend
+    name: str
+    creator: int | None
+
+    def _now(self) -> str:
+        return self.backend.clock.now().isoformat()
+
+    def _claim(self) -> bool:
+        """Record this process as the job's supervisor; False when the job already ended
+        (a ``describe`` saw its creator die before this process started) or, for a
+        detached supervisor (``creator`` given), when the job is no longer its creator's
+        nor this process's: another supervisor has it. Two supervisors for one job can
+        only come from a supervisor server lost between its fork and its answer (see
+        :mod:`._supervisor_server`); the first to claim runs the job, the other stops here.
+        """
+        pid, start = identity()
+        guard, owners = "", tuple[int, ...]()
+        if self.creator is not None:
+            guard = " AND (supervisor_pid IS NULL OR supervisor_pid IN (?, ?))"
+            owners = (self.creator, pid)
+        with self.backend.store.transaction() as db:
+            return db.execute(
+                f"UPDATE {self._table} SET supervisor_pid = ?, supervisor_start = ? WHERE "  # noqa: S608
+                f"name = ? AND status IN ('InProgress', 'Stopping'){guard}",
+                (pid, start, self.name, *owners)).rowcount == 1
 _POLL_SECONDS = 0.5
 _STDERR_TAIL_LINES = 100
 

@@ -23,8 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..._archive import make_tar_gz, safe_extract
 from ...errors import MlopsKitError
 from ...specs.training import TrainingJobSpec
-from ._hosts import STOP_GRACE_SECONDS, HostProcesses, host_share, resource_config
-from ._processes import identity
+from ._hosts import STOP_GRACE_SECONDS, HostProcesses, JobRecord, host_share, resource_config
 from .environments import RequirementsError, layered_python, python_path
 from .objectstore import objects_under
 from .store import dumps
@@ -42,8 +41,10 @@ class _JobError(Exception):
     """Ends the job as Failed with ``reason`` (a ClientError/AlgorithmError-style text)."""
 
 
-class TrainingRunner:
+class TrainingRunner(JobRecord):
     """Drives one job from InProgress to Completed, Failed or Stopped."""
+
+    _table = "training_jobs"
 
     def __init__(self, backend: LocalBackend, name: str,
                  on_log: Callable[[str], None] | None = None, *,
@@ -70,28 +71,6 @@ class TrainingRunner:
         self._log_file: IO[str] | None = None
 
     # -- bookkeeping ---------------------------------------------------------------------
-
-    def _now(self) -> str:
-        return self.backend.clock.now().isoformat()
-
-    def _claim(self) -> bool:
-        """Record this process as the job's supervisor; False when the job already ended
-        (a ``describe`` saw its creator die before this process started) or, for a
-        detached supervisor (``creator`` given), when the job is no longer its creator's
-        nor this process's: another supervisor has it. Two supervisors for one job can
-        only come from a supervisor server lost between its fork and its answer (see
-        :mod:`._supervisor_server`); the first to claim runs the job, the other stops here.
-        """
-        pid, start = identity()
-        guard, owners = "", tuple[int, ...]()
-        if self.creator is not None:
-            guard = " AND (supervisor_pid IS NULL OR supervisor_pid IN (?, ?))"
-            owners = (self.creator, pid)
-        with self.backend.store.transaction() as db:
-            return db.execute(
-                "UPDATE training_jobs SET supervisor_pid = ?, supervisor_start = ? WHERE "  # noqa: S608
-                f"name = ? AND status IN ('InProgress', 'Stopping'){guard}",
-                (pid, start, self.name, *owners)).rowcount == 1
 
     def _set(self, *, only_active: bool = False, **fields: Any) -> None:
         """Update the job's row; with ``only_active``, only while it is still running (a

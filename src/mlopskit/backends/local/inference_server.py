@@ -270,6 +270,7 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
         # the client's delayed ACK hold the body back ~40 ms.
         disable_nagle_algorithm = True
         timeout = read_timeout
+        _started: float | None = None  # an invocation not counted yet: when it began
         rfile: Any
 
         def setup(self) -> None:
@@ -292,6 +293,11 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
 
         def _send(self, status: int, body: bytes, content_type: str, *,
                   close: bool = False) -> None:
+            # An invocation is counted before its answer leaves, so a client that reads
+            # the metrics after its answer always finds its request there.
+            started, self._started = self._started, None
+            if started is not None:
+                stats.record(status, time.perf_counter() - started)
             self.connection.settimeout(read_timeout)  # a client that never reads
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -357,7 +363,7 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
                 self._error(404, f"no route {self.path}")
 
         def do_POST(self) -> None:
-            started = time.perf_counter()
+            started = self._started = time.perf_counter()
             server.last_request = time.monotonic()
             status: int | None = 500
             try:
@@ -385,9 +391,10 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
                 status = 500
                 traceback.print_exc()
                 self._error(500, f"{type(exc).__name__}: {exc}")
-            finally:
-                if status is not None:
+            finally:  # counted already if an answer was sent
+                if status is not None and self._started is not None:
                     stats.record(status, time.perf_counter() - started)
+                    self._started = None
 
         def _invoke(self, body: bytes, started: float) -> int | None:
             """Run the handlers, answered within ``invocation_timeout``: the status sent,
@@ -407,8 +414,7 @@ def make_server(handler: InferenceHandler, *, variant: str, max_payload: int,
                     self.connection.shutdown(socket.SHUT_WR)
                 except OSError:
                     pass
-                finally:
-                    stats.record(504, time.perf_counter() - started)
+                finally:  # _error counted it
                     answered.set()
 
             key = id(self)

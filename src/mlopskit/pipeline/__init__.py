@@ -27,6 +27,7 @@ from .steps import (
     Step,
     TrainingStep,
     TransformStep,
+    TuningStep,
 )
 from .variables import (
     ExecutionVariables,
@@ -72,4 +73,5 @@ __all__ = [
     "Step",
     "TrainingStep",
     "TransformStep",
+    "TuningStep",
 ]

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..errors import ValidationError
 from ..specs._common import split_tokens, variable_of
@@ -29,6 +29,7 @@ from .variables import (
     RegisterModelProperties,
     TrainingProperties,
     TransformProperties,
+    TuningProperties,
     expression,
 )
 
@@ -38,20 +39,13 @@ if TYPE_CHECKING:
     from ..registry import ModelPackageGroup
     from ..serving.transform import Transformer
     from ..training import Estimator
+    from ..tuner import HyperparameterTuner
 
-__all__ = [
-    "CacheConfig",
-    "ConditionStep",
-    "FailStep",
-    "ModelStep",
-    "ProcessingStep",
-    "RegisterModelStep",
-    "RetryPolicy",
-    "Step",
-    "TrainingStep",
-    "TransformStep",
-]
+__all__ = ["CacheConfig", "ConditionStep", "FailStep", "ModelStep", "ProcessingStep",
+           "RegisterModelStep", "RetryPolicy", "Step", "TrainingStep", "TransformStep",
+           "TuningStep"]
 
+T = TypeVar("T")
 STEP_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 _DURATION = re.compile(
     r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
@@ -64,7 +58,7 @@ class CacheConfig:
     """Reuse a previous run of a step whose resolved arguments (and code) are the same.
 
     ``expire_after`` is an ISO-8601 duration (``P30D``, ``PT12H``): older runs are not reused.
-    Pass it as ``cache_config=`` to a training, processing or transform step.
+    Pass it as ``cache_config=`` to a training, processing, transform or tuning step.
 
     Example:
         >>> CacheConfig(expire_after="PT12H").definition()
@@ -96,7 +90,8 @@ class RetryPolicy:
 
     Waits ``interval_seconds``, then ``backoff_rate`` times longer each attempt, for at most
     ``max_attempts`` retries (or until ``expire_after_minutes`` have passed).
-    Pass a list of them as ``retry_policies=`` to a training, processing or transform step.
+    Pass a list of them as ``retry_policies=`` to a training, processing, transform or
+    tuning step.
 
     Example:
         >>> RetryPolicy(exception_types=["SageMaker.CAPACITY_ERROR"], interval_seconds=30,
@@ -297,21 +292,8 @@ class TrainingStep(_Cacheable):
         super().__init__(name, **kwargs)
         from ..training import Estimator as _Estimator
 
-        if not isinstance(estimator, _Estimator):
-            raise ValidationError(f"estimator: expected an mlopskit.Estimator, got "
-                                  f"{type(estimator).__name__}", field="estimator")
-        self.estimator = estimator
-        self.channels = estimator._channels(inputs)
-        for channel, data in self.channels:
-            if data.is_local:
-                raise ValidationError(
-                    f"inputs.{channel}: {data.s3_data!r} is a local path; a pipeline step "
-                    "reads data from S3 (upload it first, or pass another step's output)",
-                    field=f"inputs.{channel}")
-        if not (estimator.image_uri or estimator.framework):
-            raise ValidationError("estimator.image_uri: a pipeline step runs on SageMaker too, "
-                                  "which needs an image; pass image_uri= or framework= to the "
-                                  "Estimator", field="estimator.image_uri")
+        self.estimator = _instance_of(estimator, _Estimator, "estimator", "an mlopskit.Estimator")
+        self.channels = _step_channels(estimator, inputs, "estimator")
 
     @property
     def properties(self) -> TrainingProperties:
@@ -320,29 +302,146 @@ class TrainingStep(_Cacheable):
     def arguments(self, context: CompileContext) -> dict[str, Any]:
         from ..sagemaker_api.training import create_training_job_request
 
-        estimator = self.estimator
-        folder, _ = estimator._code_layout()
-        source = context.code_archive(
-            folder if estimator.source_dir is not None else Path(estimator.entry_point),
-            "sourcedir.tar.gz")
-        channels = [data.channel(name, data.s3_data) for name, data in self.channels]
-        base = re.sub(r"[^a-zA-Z0-9-]+", "-", self.name).strip("-") or "step"
-        spec = estimator._spec(base, source, channels, f"s3://{context.bucket}/")
-        image = estimator.image_uri
-        if image is None:
-            from ..sagemaker_api.images import image_instance_type, resolve_image_uri
-
-            image = resolve_image_uri(estimator.framework, estimator.framework_version,
-                                      context.region,
-                                      image_instance_type(estimator._checked.instance_type),
-                                      scope="training")
+        spec, image = _training_template(self.name, self.estimator, self.channels, context)
         request = create_training_job_request(spec, role_arn=context.role_arn,
                                               region=context.region, image_uri=image)
         request.pop("TrainingJobName")  # the pipeline names the job
         # ...so the job name the toolkit would be told is unknown here; the SDK leaves it out.
         request["HyperParameters"].pop("sagemaker_job_name", None)
+        if self.estimator.instance_count_variable is not None:
+            request["ResourceConfig"]["InstanceCount"] = self.estimator.instance_count_variable
+        restored: dict[str, Any] = restore_variables(expression(request))
+        return restored
+
+
+def _instance_of(value: T, kind: type[Any], field: str, expected: str) -> T:
+    """``value`` if it is a ``kind``; else a ValidationError naming ``field``."""
+    if not isinstance(value, kind):
+        raise ValidationError(f"{field}: expected {expected}, got {type(value).__name__}",
+                              field=field)
+    return value
+
+
+def _step_channels(estimator: Estimator, inputs: Any, label: str) -> list[Any]:
+    """``inputs`` as the estimator's channels, refusing local paths (a definition uploads
+    only code) and an estimator with no image (SageMaker needs one); ``label`` names the
+    estimator in errors."""
+    channels = estimator._channels(inputs)
+    for channel, data in channels:
+        if data.is_local:
+            raise ValidationError(
+                f"inputs.{channel}: {data.s3_data!r} is a local path; a pipeline step "
+                "reads data from S3 (upload it first, or pass another step's output)",
+                field=f"inputs.{channel}")
+    if not (estimator.image_uri or estimator.framework):
+        raise ValidationError(f"{label}.image_uri: a pipeline step runs on SageMaker too, "
+                              "which needs an image; pass image_uri= or framework= to the "
+                              "Estimator", field=f"{label}.image_uri")
+    return channels
+
+
+def _training_template(step: str, estimator: Estimator, channels: Sequence[Any],
+                       context: CompileContext) -> tuple[Any, str]:
+    """The training spec a step runs (its code packed into the definition's code location,
+    outputs under ``s3://<bucket>/``) and its image URI."""
+    folder, _ = estimator._code_layout()
+    source = context.code_archive(
+        folder if estimator.source_dir is not None else Path(estimator.entry_point),
+        "sourcedir.tar.gz")
+    specs = [data.channel(name, data.s3_data) for name, data in channels]
+    base = re.sub(r"[^a-zA-Z0-9-]+", "-", step).strip("-") or "step"
+    spec = estimator._spec(base, source, specs, f"s3://{context.bucket}/")
+    image = estimator.image_uri
+    if image is None:
+        from ..sagemaker_api.images import image_instance_type, resolve_image_uri
+
+        image = resolve_image_uri(estimator.framework, estimator.framework_version,
+                                  context.region,
+                                  image_instance_type(estimator._checked.instance_type),
+                                  scope="training")
+    return spec, image
+
+
+# The most training jobs a tuning step's TrainingJobSummaries holds (top_k 0 to 49).
+TOP_TRAINING_JOBS = 50
+
+
+class TuningStep(_Cacheable):
+    """Run a :class:`~mlopskit.HyperparameterTuner` as a hyperparameter tuning job
+    (CreateHyperParameterTuningJob).
+
+    ``inputs`` are the tuner's estimator's channels (as for :class:`TrainingStep`: in S3,
+    or pipeline variables). ``properties`` are DescribeHyperParameterTuningJob's fields
+    (``properties.BestTrainingJob.TrainingJobName``) plus ``TrainingJobSummaries``, best
+    first; :meth:`get_top_model_s3_uri` is where a top trial's model artifact is.
+
+    Example:
+        >>> import mlopskit, pathlib, tempfile
+        >>> from mlopskit.tuning import IntegerParameter
+        >>> script = pathlib.Path(tempfile.mkdtemp(), "train.py")
+        >>> _ = script.write_text("print('auc=0.9')")
+        >>> estimator = mlopskit.Estimator(script, image_uri="example.com/train:1",
+        ...     instance_type="ml.m5.large",
+        ...     metric_definitions=[{"Name": "auc", "Regex": "auc=([0-9.]+)"}])
+        >>> tuner = mlopskit.HyperparameterTuner(estimator, "auc",
+        ...     {"depth": IntegerParameter(2, 8)}, strategy="Random", max_jobs=4)
+        >>> tune = TuningStep("Tune", tuner, inputs={"train": "s3://bucket/train/"})
+        >>> tune.properties.BestTrainingJob.TrainingJobName.expr
+        {'Get': 'Steps.Tune.BestTrainingJob.TrainingJobName'}
+        >>> tune.get_top_model_s3_uri(0, "bucket").expr
+        {'Std:Join': {'On': '/', 'Values': ['s3:/', 'bucket', \
+{'Get': 'Steps.Tune.TrainingJobSummaries[0].TrainingJobName'}, 'output/model.tar.gz']}}
+    """
+
+    step_type = "Tuning"
+
+    def __init__(self, name: str, tuner: HyperparameterTuner, inputs: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        from ..tuner import HyperparameterTuner as _Tuner
+
+        self.tuner = _instance_of(tuner, _Tuner, "tuner", "an mlopskit.HyperparameterTuner")
+        self.channels = _step_channels(tuner.estimator, inputs, "tuner.estimator")
+
+    @property
+    def properties(self) -> TuningProperties:
+        return TuningProperties(self.name)
+
+    def get_top_model_s3_uri(self, top_k: int, s3_bucket: Any, prefix: Any = "") -> Join:
+        """The S3 URI of the model artifact of the ``top_k``-th best training job (0 is the
+        best; up to 49), for trials whose output path is ``s3://<s3_bucket>[/<prefix>]``
+        (a tuning step's trials write to ``s3://<the session's bucket>/``)."""
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or \
+                not 0 <= top_k < TOP_TRAINING_JOBS:
+            raise ValidationError(f"top_k: {top_k!r}; allowed: a whole number from 0 (the best "
+                                  f"training job) to {TOP_TRAINING_JOBS - 1}", field="top_k")
+        for label, value in (("s3_bucket", s3_bucket), ("prefix", prefix)):
+            if not isinstance(value, (str, PipelineVariable)):
+                raise ValidationError(f"{label}: a string or pipeline variable, got "
+                                      f"{type(value).__name__}", field=label)
+        if isinstance(s3_bucket, str) and not s3_bucket:
+            raise ValidationError("s3_bucket: required, the bucket the trials write to",
+                                  field="s3_bucket")
+        values: list[Any] = ["s3:/", s3_bucket]
+        if not (isinstance(prefix, str) and prefix == ""):
+            values.append(prefix)
+        job = Properties(self.name, f"TrainingJobSummaries[{top_k}].TrainingJobName", "String")
+        return Join(on="/", values=[*values, job, "output/model.tar.gz"])
+
+    def arguments(self, context: CompileContext) -> dict[str, Any]:
+        from ..sagemaker_api.tuning import create_tuning_job_request
+
+        estimator = self.tuner.estimator
+        training, image = _training_template(self.name, estimator, self.channels, context)
+        spec = self.tuner._tuning_spec("pipeline-tuning", training)
+        request = create_tuning_job_request(spec, role_arn=context.role_arn,
+                                            region=context.region, image_uri=image)
+        request.pop("HyperParameterTuningJobName")  # the pipeline names the job
+        definition = request["TrainingJobDefinition"]
+        # SageMaker names each training job itself; a name here would be a wrong one.
+        definition["StaticHyperParameters"].pop("sagemaker_job_name", None)
         if estimator.instance_count_variable is not None:
-            request["ResourceConfig"]["InstanceCount"] = estimator.instance_count_variable
+            definition["ResourceConfig"]["InstanceCount"] = estimator.instance_count_variable
         restored: dict[str, Any] = restore_variables(expression(request))
         return restored
 

@@ -438,3 +438,21 @@ class TransformProperties(Properties):
     @property
     def output_path(self) -> Properties:
         return Properties(self._step, "TransformOutput.S3OutputPath", "String")
+
+
+class TuningProperties(Properties):
+    """``TuningStep.properties``: DescribeHyperParameterTuningJob's fields, plus
+    ``TrainingJobSummaries`` (best first) and shortcuts."""
+
+    @property
+    def best_training_job(self) -> Properties:
+        """The best training job's name (``BestTrainingJob.TrainingJobName``)."""
+        return Properties(self._step, "BestTrainingJob.TrainingJobName", "String")
+
+    @property
+    def best_objective(self) -> Properties:
+        """The best training job's objective value
+        (``BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value``)."""
+        return Properties(self._step,
+                          "BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value",
+                          "Float")

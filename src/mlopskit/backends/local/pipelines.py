@@ -319,6 +319,8 @@ class LocalPipelines:
                     backend.describe_processing_job(step["job"])
                 elif step["type"] == "Transform":
                     backend.serving.describe_transform_job(step["job"])
+                elif step["type"] == "Tuning":
+                    backend.tuning.describe(step["job"])
 
     def close(self) -> None:
         """Stop the executions this process runs, and give them a moment to end (the
@@ -551,7 +553,8 @@ class _Run:
                            "execution = ? AND name = ?", (self.arn, name))
                 attempt = db.execute("SELECT attempts FROM pipeline_steps WHERE execution = ? "
                                      "AND name = ?", (self.arn, name)).fetchone()["attempts"]
-            job = _job_name(self.execution_id, name, attempt)
+            job = _job_name(self.execution_id, name, attempt,
+                            limit=TUNING_NAME_LIMIT if kind == "Tuning" else 63)
             with self.store.transaction() as db:
                 db.execute("UPDATE pipeline_steps SET job = ? WHERE execution = ? AND name = ?",
                            (job, self.arn, name))
@@ -608,18 +611,28 @@ class _Run:
 
 
 def _job_stopper(backend: LocalBackend, kind: str) -> Callable[[str], None] | None:
-    """How to stop the job a step of ``kind`` runs (only training and processing steps
-    run jobs that can be stopped)."""
-    family = {"Training": "training", "Processing": "processing"}.get(kind)
+    """How to stop the job a step of ``kind`` runs (only training, processing and tuning
+    steps run jobs that can be stopped)."""
+    family = {"Training": "training", "Processing": "processing",
+              "Tuning": "tuning"}.get(kind)
     return None if family is None else functools.partial(backend.stop_job, family)
 
 
-def _job_name(execution_id: str, step: str, attempt: int) -> str:
-    """``pipelines-<execution>-<step>[-<attempt>]``, a valid SageMaker job name."""
+TUNING_NAME_LIMIT = 32  # a tuning job's name is at most 32 characters
+
+
+def _job_name(execution_id: str, step: str, attempt: int, limit: int = 63) -> str:
+    """``pipelines-<execution>-<step>[-<attempt>]``, a valid SageMaker job name of at most
+    ``limit`` characters. Under 63 (tuning jobs) the head is ``p-<execution>-``, and a step
+    name cut to fit ends with 4 hex digits of its digest, so two steps stay apart."""
     cleaned = re.sub(r"[^a-zA-Z0-9-]+", "-", step).strip("-") or "step"
     suffix = f"-{attempt}" if attempt > 1 else ""
-    head = f"pipelines-{execution_id}-"
-    return head + cleaned[: 63 - len(head) - len(suffix)].rstrip("-") + suffix
+    head = f"pipelines-{execution_id}-" if limit >= 63 else f"p-{execution_id}-"
+    room = limit - len(head) - len(suffix)
+    if limit < 63 and len(cleaned) > room:
+        digest = hashlib.sha256(step.encode()).hexdigest()[:4]
+        cleaned = f"{cleaned[: room - 5].rstrip('-')}-{digest}"
+    return head + cleaned[:room].rstrip("-") + suffix
 
 
 def _cache_material(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -632,6 +645,7 @@ def _cache_material(arguments: dict[str, Any]) -> dict[str, Any]:
     material = json.loads(json.dumps(arguments))
     material.pop("OutputDataConfig", None)
     material.pop("TransformOutput", None)
+    (material.get("TrainingJobDefinition") or {}).pop("OutputDataConfig", None)
     for output in (material.get("ProcessingOutputConfig") or {}).get("Outputs") or ():
         (output.get("S3Output") or {}).pop("S3Uri", None)
     return dict(material)
@@ -640,12 +654,15 @@ def _cache_material(arguments: dict[str, Any]) -> dict[str, Any]:
 def _code_locations(kind: str, arguments: dict[str, Any]) -> list[str]:
     """The S3 URIs of the code a job step runs, so a code change misses the cache."""
     found: list[str] = []
-    if kind == "Training":
-        source = (arguments.get("HyperParameters") or {}).get("sagemaker_submit_directory")
-        if isinstance(source, str):
-            with contextlib.suppress(ValueError):
-                source = json.loads(source)
-            found.append(str(source))
+    hyperparameters: Any = {
+        "Training": arguments.get("HyperParameters"),
+        "Tuning": (arguments.get("TrainingJobDefinition") or {}).get("StaticHyperParameters"),
+    }.get(kind)
+    source = (hyperparameters or {}).get("sagemaker_submit_directory")
+    if isinstance(source, str):
+        with contextlib.suppress(ValueError):
+            source = json.loads(source)
+        found.append(str(source))
     if kind == "Processing":
         for entry in arguments.get("ProcessingInputs") or ():
             if entry.get("InputName") == "code":
@@ -714,12 +731,92 @@ def run_job_step(backend: Any, kind: str, arguments: dict[str, Any],
         return _job_properties(kind, arguments, job, described)
     if kind == "RegisterModel":
         return _register(backend, arguments, job)
+    if kind == "Tuning":
+        return _tune(backend, arguments, job)
     raise CapabilityError(f"{kind} steps do not run on the local backend; supported: "
                           f"{', '.join(LOCAL_STEP_TYPES)}")
 
 
 LOCAL_STEP_TYPES = ("Training", "Processing", "Model", "RegisterModel", "Transform",
-                    "Condition", "Fail")
+                    "Tuning", "Condition", "Fail")
+
+
+def _tune(backend: Any, arguments: dict[str, Any], job: str) -> dict[str, Any]:
+    """Tuning: a local tuning job run in this step's thread; its properties are
+    DescribeHyperParameterTuningJob's, plus ListTrainingJobsFor...'s TrainingJobSummaries
+    (at most 50, best first, as a pipeline's tuning step keeps them)."""
+    from ...sagemaker_api.tuning import tuning_spec_from_request
+
+    spec = tuning_spec_from_request(arguments, name=job)
+    backend.tuning.check(spec)
+    backend.tuning.create(spec, attached=True)
+    found = _completed(backend.tuning.describe(job), "tuning", job)
+    return {**arguments, **_tuning_properties(
+        found, {t.job: backend.describe_training_job(t.job) for t in found.trials})}
+
+
+TOP_TRAINING_JOBS = 50  # the trials a tuning step's TrainingJobSummaries holds
+
+
+def _tuning_properties(found: Any, trainings: dict[str, Any]) -> dict[str, Any]:
+    """A tuning job's describe-shaped fields: its name, ARN and status, the best training
+    job, the counters, and the trials' summaries ranked best first (trials that ended with
+    an objective, completed or stopped early, by value; then the others in the order they
+    started)."""
+    metric = found.objective_metric
+    maximize = found.objective_type != "Minimize"
+
+    def summary(trial: Any) -> dict[str, Any]:
+        training = trainings[trial.job]
+        entry: dict[str, Any] = {
+            "TrainingJobName": trial.job, "TrainingJobArn": training.arn,
+            "TuningJobName": found.name, "TrainingJobStatus": trial.status,
+            "TunedHyperParameters": dict(trial.params),
+            "ObjectiveStatus": "Succeeded" if trial.objective is not None else (
+                "Pending" if trial.status == "InProgress" else "Failed")}
+        for key, when in (("CreationTime", training.creation_time),
+                          ("TrainingStartTime", training.start_time),
+                          ("TrainingEndTime", training.end_time)):
+            if when is not None:
+                entry[key] = when.isoformat()
+        if training.failure_reason:
+            entry["FailureReason"] = training.failure_reason
+        if trial.objective is not None:
+            entry["FinalHyperParameterTuningJobObjectiveMetric"] = {
+                "MetricName": metric, "Value": trial.objective}
+        return entry
+
+    def rank(item: tuple[int, Any]) -> tuple[int, float, int]:
+        index, trial = item
+        if trial.job == found.best_training_job:
+            return (0, 0.0, index)
+        if trial.status in ("Completed", "Stopped") and trial.objective is not None:
+            return (1, -trial.objective if maximize else trial.objective, index)
+        return (2, 0.0, index)
+
+    ranked = [summary(t) for _, t in sorted(enumerate(found.trials), key=rank)]
+    statuses = [t.status for t in found.trials]
+    objectives = [s["ObjectiveStatus"] for s in ranked]
+    properties: dict[str, Any] = {
+        "HyperParameterTuningJobName": found.name,
+        "HyperParameterTuningJobArn": found.arn,
+        "HyperParameterTuningJobStatus": found.status,
+        "TrainingJobStatusCounters": {
+            "Completed": statuses.count("Completed"),
+            "InProgress": statuses.count("InProgress"),
+            "RetryableError": 0, "NonRetryableError": statuses.count("Failed"),
+            "Stopped": statuses.count("Stopped")},
+        "ObjectiveStatusCounters": {key: objectives.count(key)
+                                    for key in ("Succeeded", "Pending", "Failed")},
+        "TrainingJobSummaries": ranked[:TOP_TRAINING_JOBS],
+    }
+    if found.best_training_job is not None and ranked:
+        properties["BestTrainingJob"] = ranked[0]
+    if found.creation_time is not None:
+        properties["CreationTime"] = found.creation_time.isoformat()
+    if found.end_time is not None:
+        properties["HyperParameterTuningEndTime"] = found.end_time.isoformat()
+    return properties
 
 
 def _register(backend: Any, arguments: dict[str, Any], job: str) -> dict[str, Any]:

@@ -29,6 +29,11 @@ DESCRIBE_OPERATIONS = {
     "CreateModel": "DescribeModel", "RegisterModel": "DescribeModelPackage",
     "Tuning": "DescribeHyperParameterTuningJob",
 }
+# Responses whose top-level fields a step's properties also have: a tuning step's
+# TrainingJobSummaries (its trials, best first) are ListTrainingJobsFor...'s.
+EXTRA_PROPERTY_OPERATIONS = {
+    "Tuning": ("ListTrainingJobsForHyperParameterTuningJob",),
+}
 # The API whose request a step's Arguments is, and the name field the pipeline fills in.
 CREATE_OPERATIONS = {
     "Training": ("CreateTrainingJob", "TrainingJobName"),
@@ -36,6 +41,7 @@ CREATE_OPERATIONS = {
     "Transform": ("CreateTransformJob", "TransformJobName"),
     "Model": ("CreateModel", "ModelName"),
     "RegisterModel": ("CreateModelPackage", None),
+    "Tuning": ("CreateHyperParameterTuningJob", "HyperParameterTuningJobName"),
 }
 ORDERING = ("GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo")
 _PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
@@ -130,7 +136,12 @@ def _check_shape(step: str, kind: str, parts: list[str | int], where: str) -> No
     if operation is None:
         raise _fail(f"{where}: step {step!r} is a {kind} step, which has no properties",
                     where)
-    shape: Any = _sagemaker_model().operation_model(operation).output_shape
+    model = _sagemaker_model()
+    shape: Any = model.operation_model(operation).output_shape
+    for extra in EXTRA_PROPERTY_OPERATIONS.get(kind, ()):
+        other: Any = model.operation_model(extra).output_shape
+        if parts and parts[0] not in shape.members and parts[0] in other.members:
+            operation, shape = extra, other
     walked = ""
     for part in parts:
         if shape.type_name == "structure":

@@ -4,7 +4,8 @@ Two halves, both standard-library only at import time:
 
 - HTML: ``card`` and friends build the ``_repr_html_`` of jobs, endpoints, packages and
   pipelines; every piece of user text goes through :func:`esc`. ``dag_svg`` draws a pipeline
-  DAG as inline SVG with a layered layout (no JavaScript, no network). ``safe_html`` turns
+  DAG as inline SVG with a layered layout (no JavaScript, no network), and
+  ``objective_chart`` a tuning job's objective over its trials. ``safe_html`` turns
   any failure while rendering into a short note: a repr never raises.
 - Progress: :func:`progress_enabled` decides whether a wait shows a bar (argument, then
   ``MLOPSKIT_PROGRESS``, then: off under pytest and CI, on in a Jupyter kernel or when
@@ -21,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import functools
@@ -28,6 +30,7 @@ import html
 import importlib
 import importlib.util
 import itertools
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -44,6 +47,7 @@ __all__ = [
     "esc",
     "kv_table",
     "note",
+    "objective_chart",
     "progress_enabled",
     "progress_sink",
     "safe_html",
@@ -384,6 +388,132 @@ def dag_svg(nodes: Sequence[str], parents: Mapping[str, Iterable[str]], *,
             f'fill="{ink}" font-weight="600">{esc(_short(node))}</text>'
             f'<text x="{x + _NODE_W / 2:.1f}" y="{y + 27:.1f}" text-anchor="middle" '
             f'fill="{ink}" font-size="9">{esc(_short(sub, 28))}</text></g>')
+    parts.append("</svg>")
+    return Html("".join(parts))
+
+
+# -- the objective chart of a tuning job ---------------------------------------------------
+
+_CHART_W, _CHART_H = 480, 232
+_CHART_LEFT, _CHART_RIGHT, _CHART_TOP, _CHART_BOTTOM = 64, 14, 12, 52
+_BEST_RING = "#f9a825"
+_COUNTED = ("Completed", "Stopped")  # the statuses tuning_search.best_trial ranks
+
+
+def _tick(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def objective_chart(points: Sequence[tuple[str, str, float | None]], objective_type: str,
+                    metric: str, *, best: str | None = None) -> Html:
+    """The objective over a tuning job's trials as an inline SVG.
+
+    ``points`` are ``(trial name, status, objective)`` in start order; trial ``i`` (from 1)
+    is drawn at ``x = i``. Each trial with a finite objective is one ``mlopskit-trial``
+    circle coloured by its status; an ended trial without one (failed, or stopped before
+    reporting) is an ``mlopskit-unscored`` cross on the bottom edge. The
+    ``mlopskit-best-so-far`` step line follows the running best (max for ``Maximize``, min
+    for ``Minimize``) of the trials that count for the best, as in
+    ``tuning_search.best_trial``: completed, or stopped with a value (early stopping and
+    Hyperband stop trials that then count); the ``best`` trial's circle is ringed.
+    No trials give an empty string (no chart).
+
+    Example:
+        >>> svg = objective_chart([("t-1", "Completed", 0.8), ("t-2", "Failed", None),
+        ...                        ("t-3", "Completed", 0.9)], "Maximize", "auc",
+        ...                       best="t-3")
+        >>> svg.count("<circle"), svg.count('class="mlopskit-unscored"')
+        (2, 1)
+        >>> objective_chart([], "Maximize", "auc")
+        ''
+    """
+    if not points:
+        return Html("")
+    scored = [(i, name, status, value) for i, (name, status, value) in enumerate(points, 1)
+              if value is not None and math.isfinite(value)]
+    unscored = [(i, name, status) for i, (name, status, value) in enumerate(points, 1)
+                if (value is None or not math.isfinite(value)) and status != "InProgress"]
+    if not scored and not unscored:
+        return Html("")
+    values = [value for *_, value in scored] or [0.0]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.06 or abs(high) * 0.05 or 1.0
+    y_low, y_high = low - pad, high + pad
+    plot_w = _CHART_W - _CHART_LEFT - _CHART_RIGHT
+    plot_h = _CHART_H - _CHART_TOP - _CHART_BOTTOM
+    count = len(points)
+
+    def x(number: float) -> float:  # 10 px inside the frame, so edge dots are whole
+        return _CHART_LEFT + 10 + (plot_w / 2 - 10 if count == 1 else
+                                   (number - 1) / (count - 1) * (plot_w - 20))
+
+    def y(value: float) -> float:
+        return _CHART_TOP + (y_high - value) / (y_high - y_low) * plot_h
+
+    bottom = _CHART_TOP + plot_h
+    mid_y = _CHART_TOP + plot_h / 2
+    parts = [f'<svg class="mlopskit-objective-chart" xmlns="http://www.w3.org/2000/svg" '
+             f'width="{_CHART_W}" height="{_CHART_H}" viewBox="0 0 {_CHART_W} {_CHART_H}" '
+             f'style="font-family:system-ui,sans-serif;font-size:10px">',
+             f'<title>{esc(f"{metric} ({objective_type}) over trials")}</title>',
+             f'<rect x="{_CHART_LEFT}" y="{_CHART_TOP}" width="{plot_w}" height="{plot_h}" '
+             f'fill="#fafafa" stroke="#bdbdbd"/>']
+    ticks = [(_tick(high), y(high)), (_tick(low), y(low))] if scored else []
+    for label, at in ticks[: 1 if low == high else 2]:
+        parts.append(f'<line x1="{_CHART_LEFT - 4}" y1="{at:.1f}" x2="{_CHART_LEFT}" '
+                     f'y2="{at:.1f}" stroke="#757575"/><text class="mlopskit-tick" '
+                     f'x="{_CHART_LEFT - 6}" y="{at + 3:.1f}" text-anchor="end" '
+                     f'fill="#424242">{esc(label)}</text>')
+    for number in sorted({1, count}):
+        parts.append(f'<text class="mlopskit-tick" x="{x(number):.1f}" y="{bottom + 13}" '
+                     f'text-anchor="middle" fill="#424242">{number}</text>')
+    parts.append(f'<text x="{_CHART_LEFT + plot_w / 2:.1f}" y="{bottom + 27}" '
+                 f'text-anchor="middle" fill="#424242">trial (in start order)</text>')
+    legend = [(status_colour(status), "\u25cf", f"{status} {n}") for status, n in
+              sorted(collections.Counter(status for *_, status, _v in scored).items())]
+    legend += [(status_colour(status), "\u2715", f"{status} {n} (no objective)")
+               for status, n in sorted(collections.Counter(s for *_, s in unscored).items())]
+    if any(status in _COUNTED for *_, status, _v in scored):
+        legend.append((_BEST_RING, "\u2014", "best so far"))
+    parts.append(f'<text class="mlopskit-legend" x="{_CHART_LEFT}" y="{_CHART_H - 6}" '
+                 f'fill="#424242">' + " \u00b7 ".join(
+                     f'<tspan fill="{colour}">{mark}</tspan> {esc(label)}'
+                     for colour, mark, label in legend) + "</text>")
+    parts.append(f'<text class="mlopskit-axis-label" x="12" y="{mid_y:.1f}" '
+                 f'text-anchor="middle" fill="#424242" transform="rotate(-90 12 '
+                 f'{mid_y:.1f})">{esc(_short(metric, 32))}</text>')
+    sign = 1.0 if objective_type == "Maximize" else -1.0
+    running: float | None = None
+    line: list[tuple[float, float]] = []
+    for number, _name, status, value in scored:
+        if status not in _COUNTED:
+            continue
+        if running is None or sign * value > sign * running:
+            if running is not None:
+                line.append((x(number), y(running)))
+            running = value
+            line.append((x(number), y(running)))
+    if line:
+        if line[-1][0] < x(count):
+            line.append((x(count), line[-1][1]))
+        coordinates = " ".join(f"{a:.1f},{b:.1f}" for a, b in line)
+        parts.append(f'<polyline class="mlopskit-best-so-far" points="{coordinates}" '
+                     f'fill="none" stroke="{_BEST_RING}" stroke-width="1.5"/>')
+    for number, name, status in unscored:
+        cx = x(number)
+        parts.append(f'<path class="mlopskit-unscored" data-trial="{esc(name)}" '
+                     f'd="M {cx - 3:.1f} {bottom - 7} l 6 6 m 0 -6 l -6 6" '
+                     f'stroke="{status_colour(status)}" stroke-width="1.5">'
+                     f'<title>{esc(f"{name}: {status}, no objective")}</title></path>')
+    for number, name, status, value in scored:
+        ring = (f' stroke="{_BEST_RING}" stroke-width="2.5"' if name == best
+                else ' stroke="#ffffff" stroke-width="0.8"')
+        kind = "mlopskit-trial mlopskit-best" if name == best else "mlopskit-trial"
+        tip = f"{name}: {status}, {metric}={value:.6g}" + (" (best)" if name == best else "")
+        parts.append(f'<circle class="{kind}" data-trial="{esc(name)}" cx="{x(number):.1f}" '
+                     f'cy="{y(value):.1f}" r="{5 if name == best else 3.5}" '
+                     f'fill="{status_colour(status)}"{ring}><title>{esc(tip)}</title>'
+                     f'</circle>')
     parts.append("</svg>")
     return Html("".join(parts))
 

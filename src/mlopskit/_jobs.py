@@ -156,7 +156,7 @@ def submit(handle: type[JobT], session: Session, spec: SpecT, name: str, *,
     uploaded: list[str] = []
     try:
         upload(uploaded)
-        with progress_sink(f"{verbs.kind} {name}", unit="file",
+        with progress_sink(f"{verbs.kind} {name}", unit=handle._progress_unit,
                            progress=progress) as on_progress:
             verbs.create(spec, attached, print_line if logs else None, on_progress)
     except BaseException:
@@ -211,6 +211,7 @@ class Job(Generic[DescriptionT]):
     """
 
     _title: ClassVar[str] = "Job"  # "Training job": cards and messages
+    _progress_unit: ClassVar[str] = "file"  # what an attached create counts (uploads)
     _stop_capability: ClassVar[Capability | None] = None  # what stop() needs, if anything
     _default_timeout: ClassVar[float | None] = None  # a kind without a runtime limit of its own
 

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from ._jobs import Job, described, free_name, submit
 from ._waiting import DEFAULT_PIPELINE_TIMEOUT
 from .backends.base import Backend, Capability, JobVerbs, TuningJobDescription
-from .errors import ConflictError, ValidationError
-from .session import resolve_session
+from .errors import ConflictError, NotFoundError, ValidationError
+from .session import Session, resolve_session
 from .specs._common import build, check_name
 from .specs.tuning import TuningJobSpec
 from .training import Estimator, TrainingJob, _metric
@@ -105,6 +105,8 @@ class HyperparameterTuner:
         self.hyperparameter_ranges = dict(hyperparameter_ranges)
         self.metric_definitions = ([_metric(m) for m in metric_definitions]
                                    if metric_definitions is not None else None)
+        if base_tuning_job_name is not None:
+            checked_tuning_name(base_tuning_job_name, field="base_tuning_job_name")
         self.base_tuning_job_name = base_tuning_job_name
         self._settings: dict[str, Any] = {
             "objective": {"metric_name": objective_metric_name, "type": objective_type},
@@ -152,6 +154,7 @@ class HyperparameterTuner:
                             "Hyperband or early_stopping_type='Auto'")
         if spec.warm_start is not None:
             session.require(Capability.TUNING_WARM_START, "warm_start")
+            _check_parents(session, spec)
         job = submit(TuningJob, session, spec, name, name_given=job_name is not None,
                      upload=upload, wait=wait, logs=False, progress=progress,
                      started=self._started)
@@ -176,6 +179,27 @@ class HyperparameterTuner:
     def create_model(self, **kwargs: Any) -> Model:
         """A model of the best training job's artifact (see ``TrainingJob.create_model``)."""
         return self.best_estimator().create_model(**kwargs)
+
+
+def _check_parents(session: Session, spec: TuningJobSpec) -> None:
+    """A warm start's parents must exist, have ended and have tuned the same objective
+    metric, as SageMaker requires; checked before anything is uploaded."""
+    assert spec.warm_start is not None
+    for parent in spec.warm_start.parents:
+        try:
+            described = session.backend.tuning.describe(parent)
+        except NotFoundError:
+            raise NotFoundError(f"warm_start.parents: tuning job {parent!r} does not exist"
+                                ) from None
+        if not described.is_terminal:
+            raise ConflictError(
+                f"warm_start.parents: tuning job {parent!r} is {described.status}; a parent "
+                "must have ended (allowed: Completed, Stopped or Failed)")
+        if described.objective_metric != spec.objective.metric_name:
+            raise ValidationError(
+                f"warm_start.parents: tuning job {parent!r} tuned "
+                f"{described.objective_metric!r}, not {spec.objective.metric_name!r}; a "
+                "parent must have the same objective metric", field="warm_start.parents")
 
 
 def checked_tuning_name(job_name: str | None, field: str = "job_name") -> str | None:
@@ -213,6 +237,7 @@ class TuningJob(Job[TuningJobDescription]):
     """
 
     _title = "Tuning job"
+    _progress_unit = "trial"
     _default_timeout = DEFAULT_PIPELINE_TIMEOUT
 
     @classmethod
@@ -226,6 +251,10 @@ class TuningJob(Job[TuningJobDescription]):
 
     best_objective = described[float | None](lambda d: d.best_objective,
                                               "The best trial's objective value so far.")
+    overall_best_training_job = described[str | None](
+        lambda d: d.overall_best_training_job,
+        "With warm start: the best training job of this job and its parents "
+        "(SageMaker's ``OverallBestTrainingJob``); None without warm start.")
 
     def best_training_job(self) -> str:
         """The name of the best training job (ConflictError until one has completed with an
@@ -273,7 +302,14 @@ class TuningJob(Job[TuningJobDescription]):
                                   ", ".join(f"{k}={v}" for k, v in sorted(t.params.items())))
                                  for t in d.trials], caption="Trials", limit=30)] \
             if d.trials else []
-        return rows, parts
+        # Start order: creation times where the backend reports them all (AWS lists trials
+        # in its own order), else the order listed (locally, the order started).
+        trials = (sorted(d.trials, key=lambda t: t.creation_time or 0)
+                  if all(t.creation_time is not None for t in d.trials) else d.trials)
+        chart = _display.objective_chart([(t.job, t.status, t.objective) for t in trials],
+                                         d.objective_type, d.objective_metric,
+                                         best=d.best_training_job)
+        return rows, [chart, *parts] if chart else parts
 
 
 def _number(value: str) -> Any:

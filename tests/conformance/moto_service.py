@@ -6,9 +6,10 @@ until stopped), ``tests/monitoring_moto.py`` (monitoring schedules) and
 
 - DeleteModelPackageGroup;
 - UpdateEndpoint (it switches the endpoint's config and its data capture);
-- ListTrainingJobsForHyperParameterTuningJob (none: moto runs no trials) and
-  StopHyperParameterTuningJob; a tuning job starts ``InProgress`` (moto makes it
-  ``Completed`` at once, with a made-up best job);
+- ListTrainingJobsForHyperParameterTuningJob (paged and sorted as the API does, over the
+  trials a test gives the job: moto runs none) and StopHyperParameterTuningJob; a tuning
+  job starts ``InProgress`` (moto makes it ``Completed`` at once, with a made-up best
+  job), and its best job is the best of its trials;
 - pipeline executions that start ``Executing``, end ``Succeeded`` on their third describe
   unless stopped, ListPipelineExecutionSteps (one step per top-level step of the
   definition) and StopPipelineExecution.
@@ -114,18 +115,53 @@ def patch_pipelines(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def patch_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tuning job starts InProgress with no trials; a test gives it trials by appending
+    TrainingJobSummaries to the moto job's ``trials`` (moto runs none). Describe then
+    reports the best of them as ``BestTrainingJob``, and ListTrainingJobsFor...TuningJob
+    pages, filters and sorts them as the API does (MaxResults 1 to 100, default 10;
+    SortBy Name by default, FinalObjectiveMetricValue leaving out trials with no
+    objective; SortOrder Ascending by default)."""
     original_init = sm_models.HyperParameterTuningJob.__init__
+    original_describe = sm_models.HyperParameterTuningJob.describe
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         self.hyper_parameter_tuning_job_status = "InProgress"
         self.best_training_job = None
-        self.overall_best_training_job = None
+        self.OverallBestTrainingJob = None  # moto's name; SageMaker sends it on warm start
+        self.trials = []
+
+    def objective(trial: dict[str, Any]) -> float | None:
+        value = (trial.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")
+        return None if value is None else float(value)
+
+    def describe(self: Any) -> dict[str, Any]:
+        scored = [t for t in self.trials if objective(t) is not None]
+        if scored:
+            kind = self.hyper_parameter_tuning_job_config[
+                "HyperParameterTuningJobObjective"]["Type"]
+            pick = max if kind == "Maximize" else min
+            self.best_training_job = pick(scored, key=objective)
+        return original_describe(self)
 
     def list_trials(self: Any) -> ActionResult:
-        self.sagemaker_backend.hyper_parameter_tuning_jobs[  # NotFound like SageMaker
+        job = self.sagemaker_backend.hyper_parameter_tuning_jobs[  # NotFound like SageMaker
             self._get_param("HyperParameterTuningJobName")]
-        return ActionResult({"TrainingJobSummaries": []})
+        found = [t for t in job.trials if self._get_param("StatusEquals") in
+                 (None, t["TrainingJobStatus"])]
+        sort_by = self._get_param("SortBy") or "Name"
+        if sort_by == "FinalObjectiveMetricValue":
+            found = [t for t in found if objective(t) is not None]
+        key = {"Name": "TrainingJobName", "CreationTime": "CreationTime",
+               "Status": "TrainingJobStatus"}.get(sort_by)
+        found.sort(key=(lambda t: t[key]) if key else objective,
+                   reverse=self._get_param("SortOrder") == "Descending")
+        start = int(self._get_param("NextToken") or 0)
+        size = int(self._get_param("MaxResults") or 10)
+        page: dict[str, Any] = {"TrainingJobSummaries": found[start:start + size]}
+        if start + size < len(found):
+            page["NextToken"] = str(start + size)
+        return ActionResult(page)
 
     def stop(self: Any) -> ActionResult:
         job = self.sagemaker_backend.hyper_parameter_tuning_jobs[
@@ -134,6 +170,7 @@ def patch_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
         return ActionResult({})
 
     monkeypatch.setattr(sm_models.HyperParameterTuningJob, "__init__", init)
+    monkeypatch.setattr(sm_models.HyperParameterTuningJob, "describe", describe)
     monkeypatch.setattr(sm_responses.SageMakerResponse,
                         "list_training_jobs_for_hyper_parameter_tuning_job", list_trials,
                         raising=False)

@@ -540,3 +540,104 @@ def test_a_stop_request_starts_nothing_more():
                         max_parallel=1, start=jobs.start, state=jobs.state,
                         pause=lambda s: None, stop_requested=lambda: len(jobs.seen) >= 2)
     assert len(trials) == 2
+
+
+class _EpochJobs:
+    """Jobs that report ``value(params) * step`` once per look, for ``epochs`` looks, then
+    complete; ``stop`` ends a job at its next look, as a stopped training job does."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+        self.looks: dict[str, int] = {}
+        self.params: dict[str, dict[str, object]] = {}
+        self.stopped: set[str] = set()
+
+    def start(self, number: int, params: dict[str, object]) -> str:
+        job = f"job-{number}"
+        self.looks[job], self.params[job] = 0, dict(params)
+        return job
+
+    def value(self, job: str) -> float:
+        return float(self.params[job]["x"])  # type: ignore[arg-type]
+
+    def values(self, job: str) -> list[tuple[int, float]]:
+        return [(step, self.value(job) * step)
+                for step in range(1, min(self.looks[job], self.epochs) + 1)]
+
+    def state(self, job: str) -> tuple[str, float | None]:
+        self.looks[job] += 1
+        if job in self.stopped:
+            return "Stopped", None
+        if self.looks[job] > self.epochs:
+            return "Completed", self.value(job) * self.epochs
+        return "InProgress", None
+
+
+def test_hyperband_trials_are_stopped_at_their_budget_with_the_value_there():
+    from mlopskit.tuning_search import EarlyStopping, HyperbandSearch, run_search
+
+    jobs = _EpochJobs(epochs=9)
+    search = HyperbandSearch([ContinuousRange("x", 0.0, 1.0)], seed=2, min_resource=1,
+                             max_resource=9)
+    trials = run_search(search, max_jobs=100, max_parallel=3, start=jobs.start,
+                        state=jobs.state, pause=lambda s: None,
+                        watch=EarlyStopping(jobs.values, jobs.stopped.add))
+    assert search.done and len(trials) == search.total_trials
+    for trial in trials:
+        assert trial.budget is not None
+        assert trial.objective == pytest.approx(jobs.value(trial.job) * trial.budget)
+        # Smaller budgets are stopped; the full budget runs to its own end.
+        assert trial.status == ("Completed" if trial.budget == 9 else "Stopped")
+        assert trial.early_stopped == (trial.budget < 9)
+    assert sorted({t.budget for t in trials}) == [1, 3, 9]
+
+
+def test_the_median_rule_stops_a_running_trial_below_the_median():
+    from mlopskit.tuning_search import (
+        CategoricalRange,
+        EarlyStopping,
+        GridSearch,
+        MedianStoppingRule,
+        run_search,
+    )
+
+    jobs = _EpochJobs(epochs=4)
+    grid = GridSearch([CategoricalRange("x", ("4", "5", "6", "1", "7"))])
+    trials = run_search(grid, max_jobs=5, max_parallel=1, start=jobs.start,
+                        state=jobs.state, pause=lambda s: None,
+                        watch=EarlyStopping(jobs.values, jobs.stopped.add,
+                                            MedianStoppingRule("Maximize")))
+    outcome = {t.params["x"]: (t.status, t.objective) for t in trials}
+    assert outcome["1"] == ("Stopped", 1.0)  # stopped after its first value
+    assert outcome["7"] == ("Completed", 28.0)  # above the median: runs on
+    assert [outcome[x][0] for x in ("4", "5", "6")] == ["Completed"] * 3
+
+
+def test_best_trial_counts_trials_stopped_with_an_objective():
+    from mlopskit.tuning_search import Trial, best_trial
+
+    trials = [Trial(1, "a", {}, "Completed", 0.4), Trial(2, "b", {}, "Stopped", 0.9),
+              Trial(3, "c", {}, "Stopped", None), Trial(4, "d", {}, "Failed", None)]
+    best = best_trial(trials, "Maximize")
+    assert best is not None and best.job == "b"
+
+
+def test_a_warm_start_parent_trial_is_typed_to_the_new_ranges_or_left_out():
+    from mlopskit.backends.local.tuning import _typed
+    from mlopskit.specs import build
+    from mlopskit.specs.tuning import TuningJobSpec
+
+    spec = build(TuningJobSpec, "", name="child", training={
+        "name": "child", "entry_point": "train.py", "instance_type": "ml.m5.large",
+        "source_uri": "s3://bkt/code.tar.gz", "output_path": "s3://bkt/out",
+        "metric_definitions": [{"name": "auc", "regex": "auc=([0-9.]+)"}]},
+        ranges={"lr": {"kind": "continuous", "min_value": 0.01, "max_value": 0.5},
+                "depth": {"kind": "integer", "min_value": 2, "max_value": 8},
+                "kernel": {"kind": "categorical", "values": ["rbf", "linear"]}},
+        objective={"metric_name": "auc"}, strategy="Random", max_jobs=2)
+    assert _typed(spec, {"lr": "0.1", "depth": "3", "kernel": "rbf"}) == {
+        "lr": 0.1, "depth": 3, "kernel": "rbf"}
+    assert _typed(spec, {"lr": "0.9", "depth": "3", "kernel": "rbf"}) is None  # outside
+    assert _typed(spec, {"lr": "0.1", "depth": "3", "kernel": "poly"}) is None
+    assert _typed(spec, {"lr": "0.1", "depth": "3"}) is None  # another set of names
+    assert _typed(spec, {"lr": "x", "depth": "3", "kernel": "rbf"}) is None

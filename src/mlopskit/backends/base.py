@@ -199,6 +199,10 @@ class TuningJobDescription:
     start_time: _dt.datetime | None = None
     end_time: _dt.datetime | None = None
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    # A warm start job's best training job over its parents' and its own
+    # (``OverallBestTrainingJob``); None without warm start.
+    overall_best_training_job: str | None = None
+    overall_best_objective: float | None = None
 
     @property
     def is_terminal(self) -> bool:

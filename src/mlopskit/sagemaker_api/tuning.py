@@ -421,7 +421,8 @@ def tuning_description_fields(response: Mapping[str, Any]) -> dict[str, Any]:
     """A ``DescribeHyperParameterTuningJob`` response as the fields of the description
     every backend reports (``name``, ``arn``, ``status``, ``failure_reason``,
     ``strategy``, ``objective_metric``, ``objective_type``, ``best_training_job``,
-    ``best_objective``, the times) plus ``counts``, SageMaker's
+    ``best_objective``, a warm start job's ``overall_best_training_job`` and
+    ``overall_best_objective``, the times) plus ``counts``, SageMaker's
     ``TrainingJobStatusCounters``.
 
     Example:
@@ -442,6 +443,9 @@ def tuning_description_fields(response: Mapping[str, Any]) -> dict[str, Any]:
     counters = response.get("TrainingJobStatusCounters") or {}
     best = response.get("BestTrainingJob") or {}
     value = (best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")
+    overall = response.get("OverallBestTrainingJob") or {}
+    overall_value = (overall.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get(
+        "Value")
     config = response.get("HyperParameterTuningJobConfig") or {}
     objective = config.get("HyperParameterTuningJobObjective") or {}
     created = aware_time(response.get("CreationTime"))
@@ -455,6 +459,8 @@ def tuning_description_fields(response: Mapping[str, Any]) -> dict[str, Any]:
         "objective_type": str(objective.get("Type", "")),
         "best_training_job": best.get("TrainingJobName"),
         "best_objective": None if value is None else float(value),
+        "overall_best_training_job": overall.get("TrainingJobName"),
+        "overall_best_objective": None if overall_value is None else float(overall_value),
         "creation_time": created, "start_time": created,
         "end_time": aware_time(response.get("HyperParameterTuningEndTime")),
         "counts": {key: int(counters.get(key, 0)) for key in _COUNTERS},

@@ -316,6 +316,10 @@ class TuningJobSpec(Spec):
     completion_criteria: CompletionCriteria | None = None
     tags: Tags = Field(default_factory=dict)
 
+    # True is not a count or a seed (pydantic would take it as 1).
+    _counts = field_validator("max_jobs", "max_parallel_jobs", "random_seed", "max_runtime",
+                              mode="before")(_no_bool)
+
     @field_validator("training")
     @classmethod
     def _definition_environment(cls, value: TrainingJobSpec) -> TrainingJobSpec:
@@ -380,7 +384,9 @@ class TuningJobSpec(Spec):
     @field_validator("max_jobs")
     @classmethod
     def _max_jobs(cls, value: int | None, info: ValidationInfo) -> int | None:
-        strategy = info.data.get("strategy")
+        if "strategy" not in info.data:  # the strategy was refused: that error says it all
+            return value
+        strategy = info.data["strategy"]
         if strategy == "Grid":
             ranges = info.data.get("ranges") or {}
             combinations = math.prod(len(r.values) for r in ranges.values()
@@ -426,8 +432,8 @@ class TuningJobSpec(Spec):
         strategy = info.data.get("strategy")
         if strategy == "Hyperband" and value is None:
             raise ValueError("required for strategy 'Hyperband': give min_resource and "
-                             "max_resource (allowed: whole numbers >= 1)")
+                             "max_resource in strategy_config (allowed: whole numbers >= 1)")
         if strategy is not None and strategy != "Hyperband" and value is not None:
-            raise ValueError(f"only for strategy 'Hyperband' (strategy is {strategy!r}); "
-                             "allowed: None")
+            raise ValueError(f"strategy_config is only for strategy 'Hyperband' (strategy "
+                             f"is {strategy!r}); allowed: None")
         return value

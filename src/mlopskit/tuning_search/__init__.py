@@ -21,7 +21,7 @@ from .hyperband import (
     hyperband_brackets,
     successive_halving,
 )
-from .loop import Trial, best_trial, run_search
+from .loop import EarlyStopping, Trial, best_trial, run_search
 from .metrics import parse_metric, running_values
 from .ranges import (
     SCALINGS,
@@ -45,6 +45,7 @@ from .strategies import (
 )
 
 __all__ = [
+    "EarlyStopping",
     "Trial",
     "best_trial",
     "run_search",

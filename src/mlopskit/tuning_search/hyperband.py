@@ -159,6 +159,7 @@ class HyperbandSearch:
                  objective_type: ObjectiveType = "Maximize") -> None:
         self.ranges = check_ranges(ranges)
         self.brackets = hyperband_brackets(min_resource, max_resource, eta)
+        self.max_resource = max_resource
         if objective_type not in ("Maximize", "Minimize"):
             raise ValidationError(
                 f"objective_type must be 'Maximize' or 'Minimize', got {objective_type!r}",

@@ -142,7 +142,8 @@ class AwsBackend:
         summaries = self.call.collect(
             self.clients.sagemaker, "list_training_jobs_for_hyper_parameter_tuning_job",
             "ListTrainingJobsForHyperParameterTuningJob", fields["name"],
-            "TrainingJobSummaries", HyperParameterTuningJobName=fields["name"])
+            "TrainingJobSummaries", HyperParameterTuningJobName=fields["name"],
+            PaginationConfig={"PageSize": 100})  # the API's most; its default is 10
         trials = tuple(TrialSummary(
             job=s["TrainingJobName"], params=dict(s.get("TunedHyperParameters", {})),
             status=s.get("TrainingJobStatus", "InProgress"),

@@ -65,9 +65,7 @@ class LocalBackend:
     name = "local"
     capabilities = frozenset(Capability) - {Capability.CONTAINER_IMAGES,
                                             Capability.RECORDIO_SPLIT,
-                                            Capability.TRANSFORM_STOP,
-                                            Capability.TUNING_EARLY_STOPPING,
-                                            Capability.TUNING_WARM_START}
+                                            Capability.TRANSFORM_STOP}
 
     def __init__(self, root: Path, *, region: str, clock: Clock,
                  python: str | None = None, serverless_idle_seconds: float = 300.0,

@@ -18,23 +18,27 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...errors import CapabilityError, ConflictError, MlopsKitError, NotFoundError
+from ...errors import ConflictError, MlopsKitError, NotFoundError
 from ...specs.tuning import TuningJobSpec
 from ...tuning_search import (
     BayesianSearch,
     CategoricalRange,
     ContinuousRange,
+    EarlyStopping,
     GridSearch,
+    HyperbandSearch,
     IntegerRange,
+    MedianStoppingRule,
     ParameterRange,
     RandomSearch,
     Strategy,
     Trial,
     best_trial,
     run_search,
+    running_values,
 )
 from ...tuning_search.bayesian import require_optuna
 from ..base import JobVerbs, LogSink, ProgressSink, TrialSummary, TuningJobDescription
@@ -76,7 +80,35 @@ def _strategy(spec: TuningJobSpec) -> Strategy:
         return GridSearch(ranges)
     if spec.strategy == "Bayesian":
         return BayesianSearch(ranges, spec.random_seed, spec.objective.type)
+    if spec.strategy == "Hyperband":
+        assert spec.hyperband is not None  # the spec requires it
+        return HyperbandSearch(ranges, spec.random_seed, spec.hyperband.min_resource,
+                               spec.hyperband.max_resource,
+                               objective_type=spec.objective.type)
     return RandomSearch(ranges, spec.random_seed)
+
+
+def _typed(spec: TuningJobSpec, params: Mapping[str, str]) -> dict[str, Any] | None:
+    """A parent trial's hyperparameters (recorded as sent, strings) as values of this job's
+    ranges, or None when they do not fit them (another name, or outside a range)."""
+    if set(params) != set(spec.ranges):
+        return None
+    typed: dict[str, Any] = {}
+    for name, value in params.items():
+        kind = spec.ranges[name]
+        try:
+            if kind.kind == "categorical":
+                if value not in [str(v) for v in kind.values]:
+                    return None
+                typed[name] = value
+                continue
+            number = int(value) if kind.kind == "integer" else float(value)
+        except ValueError:
+            return None
+        if not kind.min_value <= number <= kind.max_value:
+            return None
+        typed[name] = number
+    return typed
 
 
 def _time(value: str | None) -> _dt.datetime | None:
@@ -104,15 +136,8 @@ class LocalTuning:
                 f"hyper-parameter-tuning-job/{name.lower()}")
 
     def check(self, spec: TuningJobSpec) -> None:
-        """What the local tuner does not run yet is refused before anything starts."""
-        missing = [what for what, present in (
-            ("strategy='Hyperband'", spec.strategy == "Hyperband"),
-            ("early_stopping_type='Auto'", spec.early_stopping_type == "Auto"),
-            ("warm_start", spec.warm_start is not None)) if present]
-        if missing:
-            raise CapabilityError(f"the local backend does not run {', '.join(missing)} yet "
-                                  "(Random, Grid and Bayesian tuning without early stopping "
-                                  "run locally; on SageMaker all of them run)")
+        """Refuse, before anything starts, what cannot run: a training definition the local
+        backend refuses, or Bayesian search without optuna."""
         self.backend.check_training_job(spec.training)
         if spec.strategy == "Bayesian":
             require_optuna()  # MissingDependencyError before anything starts
@@ -143,7 +168,9 @@ class LocalTuning:
              on_progress: ProgressSink | None) -> None:
         max_jobs = spec.max_jobs if spec.max_jobs is not None else 1_000_000
         suffix = secrets.token_hex(4)
-        deadline = None if spec.max_runtime is None else time.monotonic() + spec.max_runtime
+        clock = self.backend.clock  # the session's: max_runtime and pauses read it
+        deadline = (None if spec.max_runtime is None
+                    else clock.monotonic() + spec.max_runtime)
 
         # Categorical values are searched as strings; the trial gets the value as given.
         originals = {name: {str(v): v for v in r.values} for name, r in spec.ranges.items()
@@ -167,8 +194,11 @@ class LocalTuning:
             values = {m.name: m.value for m in described.metrics}
             return described.status, values.get(spec.objective.metric_name)
 
+        timed_out: list[bool] = []  # the loop ended at max_runtime
+
         def stop_requested() -> bool:
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and clock.monotonic() > deadline:
+                timed_out.append(True)
                 return True
             row = self.store.query_one("SELECT stop_requested FROM tuning_jobs WHERE name = ?",
                                        (spec.name,))
@@ -185,11 +215,16 @@ class LocalTuning:
         try:
             target = (spec.completion_criteria.target_objective_value
                       if spec.completion_criteria is not None else None)
+            strategy = _strategy(spec)
+            self._warm_start(spec, strategy)
             trials = run_search(
-                _strategy(spec), max_jobs=max_jobs, max_parallel=spec.max_parallel_jobs,
-                start=start, state=state, pause=time.sleep,
+                strategy, max_jobs=max_jobs, max_parallel=spec.max_parallel_jobs,
+                start=start, state=state, pause=clock.sleep,
                 objective_type=spec.objective.type, target=target,
-                stop_requested=stop_requested, on_change=changed, interval=0.1)
+                stop_requested=stop_requested, on_change=changed,
+                # Looks cost a describe per running trial: more often with fewer.
+                interval=min(0.1, 0.02 * spec.max_parallel_jobs),
+                watch=self._watch(spec))
         except BaseException as exc:
             self._stop_trials(trials)
             self._end(spec.name, "Failed", f"the tuning loop failed: {exc}"[:1024])
@@ -200,13 +235,55 @@ class LocalTuning:
         self._stop_trials(trials)
         self._settle_trials(trials, state)
         self._record(spec.name, trials)
-        if stopped or self._stop_was_requested(spec.name):
-            self._end(spec.name, "Stopped", None)
+        late = bool(timed_out)
+        if stopped or late or self._stop_was_requested(spec.name):
+            self._end(spec.name, "Stopped", f"MaxRuntimeExceeded: the tuning job ran longer "
+                      f"than max_runtime={spec.max_runtime}s" if late else None)
         elif trials and best_trial(trials, spec.objective.type) is None:
             self._end(spec.name, "Failed", "every training job failed or reported no "
                       f"value for the objective metric {spec.objective.metric_name!r}")
         else:
             self._end(spec.name, "Completed", None)
+
+    def _warm_start(self, spec: TuningJobSpec, strategy: Strategy) -> None:
+        """Tell the strategy the parents' trials that fit this job's ranges, as SageMaker
+        seeds a warm start tuning job with its parents' results (a Bayesian search learns
+        from them; random search has nothing to learn)."""
+        if spec.warm_start is None:
+            return
+        for parent in spec.warm_start.parents:
+            for trial in self.describe(parent).trials:
+                params = _typed(spec, trial.params)
+                if params is not None and trial.objective is not None and \
+                        trial.status in ("Completed", "Stopped"):
+                    strategy.observe(trial.job, params, trial.objective, "Completed")
+
+    def _watch(self, spec: TuningJobSpec) -> EarlyStopping | None:
+        """How the loop reads running trials' intermediate objective values (from their
+        logs, with the objective's regex) and stops them: for Hyperband, and for
+        ``early_stopping_type='Auto'`` with the median rule."""
+        if spec.strategy != "Hyperband" and spec.early_stopping_type != "Auto":
+            return None
+        regex = next(m.regex for m in spec.training.metric_definitions
+                     if m.name == spec.objective.metric_name)
+        read = self.backend.training.read_logs
+        seen: dict[str, tuple[Any, list[tuple[int, float]]]] = {}
+
+        def values(job: str) -> list[tuple[int, float]]:
+            cursor, found = seen.get(job, (None, []))
+            more, cursor = read(job, cursor)
+            found = found + [(len(found) + step, value)
+                             for step, value in running_values(more, regex)]
+            seen[job] = (cursor, found)
+            return found
+
+        def stop(job: str) -> None:
+            with contextlib.suppress(MlopsKitError):
+                self.backend.stop_job("training", job)
+
+        rule = (MedianStoppingRule(spec.objective.type)
+                if spec.early_stopping_type == "Auto" else None)
+        return EarlyStopping(values, stop, rule)
 
     @staticmethod
     def _settle_trials(trials: Sequence[Trial],
@@ -273,6 +350,7 @@ class LocalTuning:
                        for t in json.loads(row["trials"]))
         best = best_trial([Trial(i, t.job, {}, t.status, t.objective)
                            for i, t in enumerate(trials, 1)], spec.objective.type)
+        overall = self._overall_best(spec, best)
         return TuningJobDescription(
             name=name, arn=row["arn"], status=row["status"],
             failure_reason=row["failure_reason"], strategy=spec.strategy,
@@ -281,7 +359,26 @@ class LocalTuning:
             best_training_job=best.job if best else None,
             best_objective=best.objective if best else None, trials=trials,
             creation_time=_time(row["created"]), start_time=_time(row["started"]),
-            end_time=_time(row["ended"]), tags=dict(spec.tags))
+            end_time=_time(row["ended"]), tags=dict(spec.tags),
+            overall_best_training_job=overall.job if overall else None,
+            overall_best_objective=overall.objective if overall else None)
+
+    def _overall_best(self, spec: TuningJobSpec, best: Trial | None) -> Trial | None:
+        """A warm start job's best over its own and its parents' (``OverallBestTrainingJob``):
+        None without warm start."""
+        if spec.warm_start is None:
+            return None
+        candidates = [best] if best is not None else []
+        for parent in spec.warm_start.parents:
+            with contextlib.suppress(NotFoundError):
+                described = self.describe(parent)
+                name = described.overall_best_training_job or described.best_training_job
+                value = (described.overall_best_objective
+                         if described.overall_best_training_job else described.best_objective)
+                if name is not None:
+                    candidates.append(Trial(len(candidates) + 1, name, {}, "Completed",
+                                            value))
+        return best_trial(candidates, spec.objective.type)
 
     def exists(self, name: str) -> bool:
         return self.store.query_one("SELECT 1 FROM tuning_jobs WHERE name = ?",

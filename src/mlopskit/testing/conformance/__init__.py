@@ -60,6 +60,7 @@ from .serving import EndpointUrlConformance, ServingConformance
 from .training import TrainingConformance
 from .transform import TransformConformance
 from .tuning import TuningConformance
+from .tuning_bad_input import TuningBadInputConformance
 
 __all__ = [
     "ALL",
@@ -83,6 +84,7 @@ __all__ = [
     "SessionDataConformance",
     "TrainingConformance",
     "TransformConformance",
+    "TuningBadInputConformance",
     "TuningConformance",
 ]
 
@@ -93,5 +95,5 @@ ALL: tuple[type[Conformance], ...] = (
     DataCaptureConformance, MonitoringConformance, PipelineConformance,
     ObjectDigestConformance, SessionDataConformance, BadInputConformance, DisplayConformance,
     RegistryCliConformance, ResourcesCliConformance, MonitorCliConformance,
-    TuningConformance,
+    TuningConformance, TuningBadInputConformance,
 )

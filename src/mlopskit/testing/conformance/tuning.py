@@ -12,12 +12,16 @@ from typing import Any
 import pytest
 
 import mlopskit
-from mlopskit.errors import CapabilityError, ConflictError, JobFailedError, ValidationError
+from mlopskit.errors import ConflictError, JobFailedError, NotFoundError, ValidationError
 
-from ...backends.base import Capability
 from ...session import Session
-from ...tuning import CategoricalParameter, ContinuousParameter, IntegerParameter
-from ..plugin import Emulation, Inventory, notimpl
+from ...tuning import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    WarmStartConfig,
+)
+from ..plugin import Emulation, Inventory
 from ._support import IMAGE, Conformance, run_cli
 
 __all__ = ["TuningConformance"]
@@ -35,6 +39,19 @@ open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write(str(depth
 """
 METRICS = [{"Name": "validation:score", "Regex": r"validation:score=([-0-9.]+)"}]
 
+# A script that trains in epochs and reports the metric after each (as Keras or XGBoost
+# scripts log theirs): the score is depth * epoch, so a trial's value at any step is known.
+EPOCH_SCRIPT = """\
+import json, os, time
+depth = int(json.loads(os.environ["SM_HP_DEPTH"]))
+epochs = int(json.loads(os.environ["SM_HP_EPOCHS"]))
+for epoch in range(1, epochs + 1):
+    print(f"epoch {epoch}: validation:score={depth * epoch:.1f}", flush=True)
+    if epoch < epochs:
+        time.sleep(float(json.loads(os.environ["SM_HP_EPOCH_SECONDS"])))  # the next epoch
+open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write(str(depth))
+"""
+
 
 def _estimator(session: Session, code: Path, **kwargs: Any) -> mlopskit.Estimator:
     return mlopskit.Estimator(entry_point="train.py", source_dir=code, image_uri=IMAGE,
@@ -51,6 +68,27 @@ def _tuner(session: Session, code: Path, ranges: dict[str, Any] | None = None,
         _estimator(session, code), "validation:score",
         ranges or {"depth": IntegerParameter(1, 8),
                    "rate": ContinuousParameter(0.01, 1.0, "Logarithmic")}, **kwargs)
+
+
+def _grid_fit(session: Session, code: Path, depths: list[int],
+              **kwargs: Any) -> mlopskit.TuningJob:
+    """A Grid tuning job over these depths, waited for."""
+    return _tuner(session, code, {"depth": CategoricalParameter(depths)}, strategy="Grid",
+                  **kwargs).fit()
+
+
+def _epoch_tuning(session: Session, code: Path, emulation: Emulation,
+                  epochs: tuple[int, float], ranges: dict[str, Any],
+                  **kwargs: Any) -> mlopskit.TuningJob:
+    """Tune EPOCH_SCRIPT (``epochs``: how many, seconds each) and wait; skipped where the
+    service runs the trials."""
+    if not emulation.executes:
+        pytest.skip("the service runs the trials and stops them; nothing runs here")
+    (code / "train.py").write_text(EPOCH_SCRIPT)
+    estimator = _estimator(session, code, hyperparameters={
+        "epochs": epochs[0], "epoch_seconds": epochs[1]})
+    return mlopskit.HyperparameterTuner(estimator, "validation:score", ranges,
+                                        **kwargs).fit()
 
 
 class TuningConformance(Conformance):
@@ -124,8 +162,7 @@ class TuningConformance(Conformance):
             self, session: Session, code: Path, conformance_emulation: Emulation) -> None:
         if not conformance_emulation.executes:
             pytest.skip("the service runs the trials; nothing runs here")
-        job = _tuner(session, code, {"depth": CategoricalParameter([99, 4])},
-                     strategy="Grid").fit()
+        job = _grid_fit(session, code, [99, 4])
         statuses = {t.params["depth"]: t.status for t in job.describe().trials}
         assert statuses == {"99": "Failed", "4": "Completed"}
         assert job.status == "Completed"
@@ -191,19 +228,72 @@ class TuningConformance(Conformance):
             mlopskit.HyperparameterTuner(_estimator(session, code), "auc",
                                          {"depth": IntegerParameter(1, 8)}, max_jobs=2)
 
-    @notimpl(Capability.TUNING_EARLY_STOPPING,
-             reason="the local tuner runs Random, Grid and Bayesian without early stopping")
-    def test_hyperband_is_accepted_where_the_backend_runs_it(
-            self, session: Session, code: Path) -> None:
+    def test_hyperband_is_accepted(self, session: Session, code: Path) -> None:
         tuner = _tuner(session, code, {"depth": IntegerParameter(1, 8)},
                        strategy="Hyperband", max_jobs=4,
                        strategy_config={"min_resource": 1, "max_resource": 9})
-        try:
-            job = tuner.fit(wait=False)
-        except CapabilityError:
-            assert mlopskit.TuningJob.list(session=session) == []  # refused up front
-            raise
+        job = tuner.fit(wait=False)
         assert job.describe().strategy == "Hyperband"
+        job.stop()
+
+    def test_hyperband_stops_trials_at_their_budget_and_promotes_the_best(
+            self, session: Session, code: Path, conformance_emulation: Emulation) -> None:
+        # min 1, max 3 epochs: bracket 1 runs 3 configurations for 1 epoch and the best
+        # for 3; bracket 0 runs 2 new configurations for 3 epochs.
+        job = _epoch_tuning(session, code, conformance_emulation, (3, 1.5),
+                            {"depth": IntegerParameter(1, 50)}, strategy="Hyperband",
+                            max_jobs=10, max_parallel_jobs=3, random_seed=5,
+                            strategy_config={"min_resource": 1, "max_resource": 3})
+        assert job.status == "Completed"
+        trials = job.describe().trials
+        depth = [int(t.params["depth"]) for t in trials]
+        assert len(trials) == 6
+        first, promoted, fresh = trials[:3], trials[3], trials[4:]
+        # One epoch each, stopped by the tuner with the value of their first epoch.
+        assert [t.status for t in first] == ["Stopped"] * 3
+        assert [t.objective for t in first] == [float(d) for d in depth[:3]]
+        assert depth[3] == max(depth[:3])  # the best goes on, with the full budget
+        for trial, d in zip([promoted, *fresh], depth[3:], strict=True):
+            assert (trial.status, trial.objective) == ("Completed", 3.0 * d)
+        assert job.best_objective == max(t.objective or 0.0 for t in trials)
+        assert job.best_job().model_data is not None
+
+    def test_early_stopping_stops_a_trial_below_the_median(
+            self, session: Session, code: Path, conformance_emulation: Emulation) -> None:
+        job = _epoch_tuning(session, code, conformance_emulation, (4, 0.4),
+                            {"depth": CategoricalParameter([4, 5, 6, 1])}, strategy="Grid",
+                            early_stopping_type="Auto")
+        assert job.status == "Completed"
+        ended = {t.params["depth"]: (t.status, t.objective) for t in job.describe().trials}
+        # Three complete; depth 1 reports 1.0 against a median running average of 5.0 at
+        # epoch 1, and is stopped there with its last value.
+        assert {d: ended[d] for d in ("4", "5", "6")} == {
+            "4": ("Completed", 16.0), "5": ("Completed", 20.0), "6": ("Completed", 24.0)}
+        assert ended["1"][0] == "Stopped" and ended["1"][1] is not None \
+            and ended["1"][1] < 4.0
+
+    def test_a_warm_start_reports_the_best_over_its_parents(
+            self, session: Session, code: Path, conformance_emulation: Emulation) -> None:
+        if not conformance_emulation.executes:
+            pytest.skip("the service runs both jobs; nothing runs here")
+        parent = _grid_fit(session, code, [4, 2])
+        child = _grid_fit(session, code, [6, 7], warm_start=WarmStartConfig([parent.name]))
+        assert child.best_objective == pytest.approx(6.0)  # depth 6: 10 - 2 ** 2
+        assert child.overall_best_training_job == parent.best_training_job()
+        assert parent.overall_best_training_job is None  # no warm start
+
+    def test_a_warm_start_from_a_missing_or_running_parent_is_refused(
+            self, session: Session, code: Path, conformance_inventory: Inventory) -> None:
+        before = conformance_inventory(session)
+        with pytest.raises(NotFoundError, match="no-such-parent"):
+            _tuner(session, code, warm_start=WarmStartConfig(["no-such-parent"])).fit()
+        assert conformance_inventory(session) == before
+        (code / "train.py").write_text("import time\ntime.sleep(60)\n")
+        running = _tuner(session, code, max_jobs=1).fit(wait=False)
+        with pytest.raises(ConflictError, match=r"warm_start\.parents"):
+            _tuner(session, code, warm_start=WarmStartConfig([running.name])).fit()
+        assert [j.name for j in mlopskit.TuningJob.list(session=session)] == [running.name]
+        running.stop()
 
     def test_the_tuning_command_lists_shows_and_stops(
             self, session: Session, code: Path, conformance_emulation: Emulation,

@@ -1,8 +1,9 @@
 """moto, made a little more like SageMaker where our tests need it.
 
-moto creates training jobs already Completed and has no StopTrainingJob. The fixture below
-patches moto (never mlopskit) so a job stays InProgress for a few describes, and can be
-stopped.
+moto creates training jobs already Completed, has no StopTrainingJob, and describes every job
+with a metric definition of its own. The fixture below patches moto (never mlopskit) so a
+job stays InProgress for a few describes, can be stopped, and keeps the metric definitions
+it was created with.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def moto_lifecycle(monkeypatch: pytest.MonkeyPatch) -> Lifecycle:
     original_describe = sm_models.SageMakerModelBackend.describe_training_job
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        sent = dict(kwargs.get("algorithm_specification") or {})
         original_init(self, *args, **kwargs)
+        if "MetricDefinitions" in sent:  # moto puts a fixed one of its own in their place
+            self.algorithm_specification["MetricDefinitions"] = sent["MetricDefinitions"]
         self.training_job_status = "InProgress"
         self.secondary_status = "Training"
         self.remaining = lifecycle.describes_until_done

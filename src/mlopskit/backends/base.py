@@ -239,6 +239,9 @@ class JobVerbs(Generic[SpecT, DescriptionT]):
     names: Callable[[str | None], Sequence[str]]  # newest first; only those containing it
     read_logs: Callable[[str, Any], tuple[list[str], Any]] = _no_logs
     stop: Callable[[str], None] | None = None
+    # Every value of the job's metrics its log reported, in order, with the time of the
+    # line (the full series; ``describe`` has the last of each): training jobs only.
+    metric_series: Callable[[str], Sequence[MetricValue]] | None = None
 
 
 @runtime_checkable

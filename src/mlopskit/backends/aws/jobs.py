@@ -8,12 +8,14 @@ SageMaker names the verbs of every kind of job alike (``CreateTrainingJob``,
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ...errors import ConflictError, NotFoundError
-from ..base import JobVerbs, LogSink, ProgressSink
+from ...sagemaker_api.metrics import metric_values
+from ..base import JobVerbs, LogSink, MetricValue, ProgressSink
 
 if TYPE_CHECKING:
     from .backend import AwsBackend
@@ -37,7 +39,8 @@ class SageMakerJobs(Generic[SpecT, DescriptionT]):
         self._backend = backend
         self._noun = noun
         self._snake = re.sub(r"(?<!^)([A-Z])", r"_\1", noun).lower()  # training_job
-        self.kind = self._snake.removesuffix("_job")
+        self.kind = {"hyper_parameter_tuning": "tuning"}.get(
+            self._snake.removesuffix("_job"), self._snake.removesuffix("_job"))
         self._check = check
         self._request = request
         self._read = read
@@ -118,4 +121,17 @@ class SageMakerJobs(Generic[SpecT, DescriptionT]):
 
     def verbs(self) -> JobVerbs[SpecT, DescriptionT]:
         return JobVerbs(self.kind, self.check, self.create, self.describe, self.exists,
-                        self.names, self.read_logs, self.stop)
+                        self.names, self.read_logs, self.stop,
+                        self.metric_series if self._noun == "TrainingJob" else None)
+
+    def metric_series(self, name: str) -> list[MetricValue]:
+        """Every value of the job's metric definitions in its CloudWatch log events, with
+        each event's time (what SageMaker itself reads its metrics from)."""
+        response = self._call("describe", name)
+        definitions = (response.get("AlgorithmSpecification") or {}).get(
+            "MetricDefinitions") or []
+        if self._logs is None or not definitions:
+            return []
+        events, _ = self._logs.events(name)
+        return [MetricValue(metric, value, _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc))
+                for metric, value, ms in metric_values(definitions, events)]

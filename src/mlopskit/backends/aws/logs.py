@@ -29,6 +29,12 @@ class TrainingLogReader:
         self._group = log_group
 
     def read(self, name: str, cursor: Any = None) -> tuple[list[str], dict[str, str]]:
+        events, tokens = self.events(name, cursor)
+        return [line for _, line in events], tokens
+
+    def events(self, name: str, cursor: Any = None
+               ) -> tuple[list[tuple[int, str]], dict[str, str]]:
+        """As :meth:`read`, each line with its event's timestamp (ms since the epoch)."""
         tokens: dict[str, str] = dict(cursor or {})
         logs = self._clients.logs
         try:
@@ -38,7 +44,7 @@ class TrainingLogReader:
         except NotFoundError:
             return [], tokens
         streams = sorted(s["logStreamName"] for s in described)
-        lines: list[str] = []
+        lines: list[tuple[int, str]] = []
         for stream in streams:
             host = stream.split("/", 1)[1].rsplit("-", 1)[0]
             prefix = f"[{host}] " if len(streams) > 1 else ""
@@ -52,7 +58,8 @@ class TrainingLogReader:
                 except NotFoundError:
                     break
                 events = page.get("events", [])
-                lines.extend(prefix + str(e["message"]).rstrip("\n") for e in events)
+                lines.extend((int(e.get("timestamp", 0)), prefix + str(e["message"]).rstrip("\n"))
+                             for e in events)
                 token = page.get("nextForwardToken")
                 if not token or token == tokens.get(stream) or not events:
                     if token:

@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator
 
 __all__ = [
+    "METRIC_SERIES",
     "identity",
     "parse_recorded",
     "processes_marked",
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 _PROC = "/proc"
+# In a training job's logs/ folder: every metric value its log reported, one JSON per line.
+METRIC_SERIES = "metrics.jsonl"
 HAVE_PROC = os.path.exists(f"{_PROC}/self/stat")
 
 

@@ -30,7 +30,7 @@ from ..base import (
     TrainingJobDescription,
     TuningJobDescription,
 )
-from ._processes import identity, parse_recorded, running, stop_group
+from ._processes import METRIC_SERIES, identity, parse_recorded, running, stop_group
 from .objectstore import LocalObjectStore
 from .registry import LocalRegistry
 from .store import Store, dumps
@@ -147,7 +147,22 @@ class LocalBackend:
             kind, check,
             lambda spec, attached, on_log, _: create(spec, attached=attached, on_log=on_log),
             describe, functools.partial(self._exists, kind), functools.partial(self._list, kind),
-            functools.partial(self._read_logs, kind), functools.partial(self.stop_job, kind))
+            functools.partial(self._read_logs, kind), functools.partial(self.stop_job, kind),
+            self._metric_series if kind == "training" else None)
+
+    def _metric_series(self, name: str) -> list[MetricValue]:
+        """What the training job's runner recorded of each metric line (``metrics.jsonl``
+        beside its log)."""
+        series = Path(self._job_row("training", name)["job_dir"]) / "logs" / METRIC_SERIES
+        if not series.is_file():
+            return []
+        found = []
+        for line in series.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                entry = json.loads(line)
+                found.append(MetricValue(str(entry["MetricName"]), float(entry["Value"]),
+                                         _dt.datetime.fromisoformat(entry["Timestamp"])))
+        return found
 
     @property
     def transforms(self) -> JobVerbs[TransformJobSpec, TransformJobDescription]:

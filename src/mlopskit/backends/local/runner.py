@@ -24,6 +24,7 @@ from ..._archive import make_tar_gz, safe_extract
 from ...errors import MlopsKitError
 from ...specs.training import TrainingJobSpec
 from ._hosts import STOP_GRACE_SECONDS, HostProcesses, JobRecord, host_share, resource_config
+from ._processes import METRIC_SERIES
 from .environments import RequirementsError, layered_python, python_path
 from .objectstore import objects_under
 from .store import dumps
@@ -69,6 +70,7 @@ class TrainingRunner(JobRecord):
                                  for m in self.spec.metric_definitions]
         self._log_lock = threading.Lock()
         self._log_file: IO[str] | None = None
+        self._series_file: IO[str] | None = None  # every metric value, as it was logged
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -106,7 +108,12 @@ class TrainingRunner(JobRecord):
                 match = pattern.search(line if raw is None else raw)
                 if match:
                     with contextlib.suppress(ValueError, IndexError):
-                        self._metrics[metric] = (float(match.group(1)), self._now())
+                        value, now = float(match.group(1)), self._now()
+                        self._metrics[metric] = (value, now)
+                        if self._series_file is not None:
+                            self._series_file.write(json.dumps(
+                                {"MetricName": metric, "Value": value, "Timestamp": now})
+                                + "\n")
         if self.on_log is not None:
             self.on_log(line)
 
@@ -120,6 +127,8 @@ class TrainingRunner(JobRecord):
         # Closed in the finally below; a with-block would not fit the phases' structure.
         self._log_file = open(  # noqa: SIM115
             self.job_dir / "logs" / "training.log", "a", encoding="utf-8")
+        self._series_file = open(  # noqa: SIM115
+            self.job_dir / "logs" / METRIC_SERIES, "a", encoding="utf-8")
         deadline = time.monotonic() + self.spec.max_run
         try:
             self._set(started=self._now(), secondary_status="Downloading")
@@ -144,8 +153,9 @@ class TrainingRunner(JobRecord):
             if not isinstance(exc, Exception):
                 raise
         finally:
-            if self._log_file is not None:
-                self._log_file.close()
+            for handle in (self._log_file, self._series_file):
+                if handle is not None:
+                    handle.close()
             self._cleanup_inputs()
 
     def _prepare(self) -> None:

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "Endpoint": "mlopskit.serving.endpoint",
     "ErrorRateAbove": "mlopskit.serving.rollout",
     "Estimator": "mlopskit.training",
+    "Experiment": "mlopskit.tracking.experiment",
     "FakeClock": "mlopskit.clock",
     "HyperparameterTuner": "mlopskit.tuner",
     "LatencyAbove": "mlopskit.serving.rollout",
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
     from .session import default_session as default_session
     from .session import session_from_env as session_from_env
     from .session import set_default_session as set_default_session
+    from .tracking.experiment import Experiment as Experiment
     from .training import Estimator as Estimator
     from .training import TrainingInput as TrainingInput
     from .training import TrainingJob as TrainingJob

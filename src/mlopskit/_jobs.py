@@ -34,6 +34,8 @@ from .specs._common import check_name, refuse_variables, with_tokens
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from .tracking.jobs import RunPlan
+
 __all__ = ["Job", "check_spec", "checked_job_name", "described", "free_name", "print_line",
            "submit", "upload_local"]
 
@@ -134,7 +136,8 @@ def upload_local(objects: ObjectStore, sources: Iterable[tuple[str, str]],
 def submit(handle: type[JobT], session: Session, spec: SpecT, name: str, *,
            name_given: bool, upload: Callable[[list[str]], None], wait: bool,
            logs: bool, progress: bool | None = None,
-           started: Callable[[JobT], None] | None = None) -> JobT:
+           started: Callable[[JobT], None] | None = None,
+           tracking: RunPlan | None = None) -> JobT:
     """Start a job: the one submit path of every kind.
 
     ``verbs.check`` refuses a spec before anything is uploaded; a name the caller chose is
@@ -146,12 +149,19 @@ def submit(handle: type[JobT], session: Session, spec: SpecT, name: str, *,
 
     Returns the job's ``handle``, after waiting for the job when ``wait``; ``started`` gets
     the handle first (an estimator's ``latest_job`` is set even when the wait raises).
+    With ``tracking``, the job's experiment run is made after the checks, and deleted with
+    the uploads if the job is refused (see :mod:`mlopskit.tracking.jobs`).
     """
     backend = session.backend
     verbs = handle._verbs(backend)
     verbs.check(spec)
     if name_given and verbs.exists(name):
         raise ConflictError(f"{verbs.kind} job {name!r} already exists; job names are unique")
+    run_id: str | None = None
+    if tracking is not None:
+        from .tracking.jobs import start_job_run
+
+        spec, run_id = start_job_run(session, tracking, verbs.kind, name, spec)
     attached = wait and Capability.IN_PROCESS_WAIT in backend.capabilities
     uploaded: list[str] = []
     try:
@@ -166,6 +176,10 @@ def submit(handle: type[JobT], session: Session, spec: SpecT, name: str, *,
                     backend.objects.delete(uri)
                 except MlopsKitError:
                     continue  # best effort: the first failure is the one to report
+            if run_id is not None:
+                from .tracking.jobs import discard_run
+
+                discard_run(session, run_id)
         raise
     job = handle(name, session=session)
     if started is not None:
@@ -313,11 +327,36 @@ class Job(Generic[DescriptionT]):
             progress=None if logs and not progress else WaitProgress.create(
                 f"{self._kind} {self.name}", lambda d: (self._state(d), None, None),
                 progress=progress))
+        self._record_run(described)
         if raise_on_failure and described.status != "Completed":
             reason = described.failure_reason or self._state(described)
             raise JobFailedError(f"{self._kind} job {self.name!r} ended {described.status}: "
                                  f"{reason}", job=self, status=described.status)
         return self
+
+    @property
+    def run_id(self) -> str | None:
+        """The id of the job's experiment run (MLflow), or None when it was started without
+        ``experiment=`` (or its tracking store could not be reached)."""
+        tags: dict[str, str] = getattr(self._current(), "tags", None) or {}
+        return tags.get("mlopskit:mlflow-run-id")
+
+    @property
+    def tracking_error(self) -> str | None:
+        """Why the job runs without the experiment run it asked for, or None."""
+        tags: dict[str, str] = getattr(self._current(), "tags", None) or {}
+        return tags.get("mlopskit:tracking-error")
+
+    def _record_run(self, described: DescriptionT) -> None:
+        """Record an ended job's outcome on its experiment run, once."""
+        tags = getattr(described, "tags", None) or {}
+        if "mlopskit:mlflow-run-id" not in tags or getattr(self, "_run_recorded", False):
+            return
+        from .tracking.jobs import finish_job_run
+
+        finish_job_run(self.session, self._kind, described,  # type: ignore[arg-type]
+                       self._verbs(self.session.backend).metric_series)
+        self._run_recorded = True
 
     def logs(self) -> str:
         """The whole log so far, as one string."""

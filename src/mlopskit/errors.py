@@ -41,6 +41,7 @@ __all__ = [
     "MlopsKitError",
     "NotFoundError",
     "ThrottledError",
+    "TrackingError",
     "ValidationError",
     "WaitTimeoutError",
 ]
@@ -213,3 +214,22 @@ class IntegrityError(DeploymentFailedError):
         self.uri = uri
         self.expected = expected
         self.actual = actual
+
+
+class TrackingError(MlopsKitError):
+    """The experiment tracking store (MLflow) could not be reached or refused a call; the
+    message names the tracking URI (never its credentials) and what failed.
+
+    A job started with tracking still runs when its run cannot be made: the error is
+    given as a warning and kept on the job handle (``job.tracking_error``).
+
+    Example:
+        >>> err = TrackingError("http://127.0.0.1:5000: connection refused",
+        ...                     tracking_uri="http://127.0.0.1:5000")
+        >>> err.tracking_uri
+        'http://127.0.0.1:5000'
+    """
+
+    def __init__(self, message: str, *, tracking_uri: str | None = None) -> None:
+        super().__init__(message)
+        self.tracking_uri = tracking_uri

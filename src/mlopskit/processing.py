@@ -56,6 +56,7 @@ from .specs.processing import (
     ProcessingJobSpec,
     ProcessingPath,
 )
+from .tracking.jobs import checked_plan
 
 if TYPE_CHECKING:
     from .pipeline.variables import PipelineVariable
@@ -192,6 +193,7 @@ class Processor:
         base_job_name: str | None = None,
         tags: Mapping[str, str] | None = None,
         session: Session | None = None,
+        experiment: str | None = None,
     ) -> None:
         if isinstance(command, (str, bytes)) or not isinstance(command, Sequence):
             raise ValidationError(f"command: expected a list such as ['python3'], got "
@@ -219,6 +221,8 @@ class Processor:
         self.base_job_name = base_job_name
         self.tags = dict(tags or {})
         self.session = session
+        checked_plan(experiment, None)  # a bad name is refused here, before any run
+        self.experiment = experiment
         self.latest_job: ProcessingJob | None = None
         # Run the full spec checks now, with stand-in values, so mistakes surface here.
         self._spec("validation-probe", "s3://probe-bucket/p/probe.py", "probe.py", [], [], [])
@@ -278,7 +282,8 @@ class Processor:
     def run(self, code: str | os.PathLike[str], inputs: Sequence[ProcessingInput] | None = None,
             outputs: Sequence[ProcessingOutput] | None = None,
             arguments: Sequence[str] | None = None, wait: bool = True, logs: bool = True,
-            job_name: str | None = None) -> ProcessingJob:
+            job_name: str | None = None, *, experiment: str | None = None,
+            run_name: str | None = None) -> ProcessingJob:
         """Start a processing job running ``code``; with ``wait`` (default) block until it ends.
 
         ``code`` is a local script (uploaded to ``s3://<bucket>/<job>/input/code/``) or the
@@ -286,12 +291,15 @@ class Processor:
         <input name>/``. Raises :class:`~mlopskit.errors.JobFailedError` when a waited-on
         job fails; bad input raises :class:`~mlopskit.errors.ValidationError` (a command
         this backend cannot run, :class:`~mlopskit.errors.CapabilityError`) and creates
-        nothing.
+        nothing. ``experiment`` (else the processor's) makes the job an MLflow run (see
+        docs/experiments.md).
         """
         session = resolve_session(self.session)
         backend = session.backend
         session.require(Capability.PROCESSING, "a processing job")
         code_uri, code_path, script = self._code(code)
+        plan = checked_plan(experiment or self.experiment, run_name,
+                            code_path.parent if code_path is not None else None)
         input_entries: list[ProcessingInput] = _entries("inputs", inputs, ProcessingInput)
         output_entries: list[ProcessingOutput] = _entries("outputs", outputs, ProcessingOutput)
         argument_list = self._arguments(arguments)
@@ -327,7 +335,8 @@ class Processor:
                                    if entry.is_local], uploaded)
 
         return submit(ProcessingJob, session, spec, name, name_given=job_name is not None,
-                      upload=upload, wait=wait, logs=logs, started=self._started)
+                      upload=upload, wait=wait, logs=logs, started=self._started,
+                      tracking=plan)
 
 
 class ProcessingJob(Job[ProcessingJobDescription]):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from .errors import CapabilityError, ValidationError
 
 if TYPE_CHECKING:
     from .backends.base import Backend, Capability
+    from .tracking.recorder import Tracker
 
 __all__ = [
     "AwsSession",
@@ -66,6 +68,36 @@ class Session:
         self.clock: Clock = clock or SystemClock()
         self._backend: Backend | None = None
         self._lock = threading.Lock()
+        self._tracker: Tracker | None = None
+
+    @property
+    def tracking_uri(self) -> str | None:
+        """Where experiment runs are tracked (an MLflow tracking URI), or None when this
+        session has no tracking store."""
+        return None
+
+    @property
+    def tracking_artifact_root(self) -> str | None:
+        """Where experiments this session creates keep their artifacts (None: the
+        tracking server's default)."""
+        return None
+
+    def tracker(self) -> Tracker:
+        """The MLflow tracking client of this session (``pip install
+        "mlopskit[tracking]"``), made on first use; CapabilityError when the session has no
+        tracking store."""
+        uri = self.tracking_uri
+        if uri is None:
+            raise CapabilityError(self._no_tracking())
+        with self._lock:
+            if self._tracker is None:
+                from .tracking.recorder import Tracker
+
+                self._tracker = Tracker(uri, artifact_root=self.tracking_artifact_root)
+            return self._tracker
+
+    def _no_tracking(self) -> str:
+        return f"the {self.backend_name} session has no experiment tracking store"
 
     @property
     def backend_name(self) -> str:
@@ -266,6 +298,24 @@ class Session:
         return sorted(self.backend.objects.list(checked_uri(uri, "uri")))
 
 
+def _checked_tracking_uri(uri: str | None) -> str | None:
+    """A tracking URI MLflow can use (http(s), sqlite, file, databricks, an ARN), or a
+    ValidationError naming ``tracking_uri``."""
+    if uri is None:
+        return None
+    allowed = ("http://", "https://", "sqlite:///", "file:", "databricks", "arn:aws")
+    if not isinstance(uri, str) or not uri.startswith(allowed):
+        raise ValidationError(
+            f"tracking_uri: expected an MLflow tracking URI starting with one of "
+            f"{', '.join(allowed)}, got {_redacted(uri)!r}", field="tracking_uri")
+    return uri
+
+
+def _redacted(uri: object) -> str:
+    """A URI without the password of its user part (for messages and reprs)."""
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", str(uri))
+
+
 def _object_uri(uri: object) -> str:
     """``uri`` when it is a valid S3 URI naming an object (not a bucket or a prefix)."""
     from ._data import checked_uri, split_uri
@@ -305,12 +355,28 @@ class LocalSession(Session):
         python: str | None = None,
         serverless_idle_seconds: float = 300.0,
         seed: int | None = None,
+        tracking_uri: str | None = None,
     ) -> None:
         super().__init__(region=region, bucket=bucket, role_arn=role_arn, clock=clock)
         self.root = Path(root or os.environ.get("MLOPSKIT_ROOT") or ".mlopskit").absolute()
         self.python = python
         self.serverless_idle_seconds = serverless_idle_seconds
         self.seed = seed
+        self._tracking_uri = _checked_tracking_uri(tracking_uri)
+
+    @property
+    def tracking_uri(self) -> str:
+        """``tracking_uri=`` if given (your own MLflow server), else MLflow's SQLite store
+        under the root: ``sqlite:///<root>/mlflow.db``."""
+        return self._tracking_uri or f"sqlite:///{self.root / 'mlflow.db'}"
+
+    @property
+    def tracking_artifact_root(self) -> str | None:
+        """Experiments this session creates in its own store keep their artifacts in the
+        local S3 folder (``s3://<bucket>/mlflow``); a server of yours keeps its default."""
+        if self._tracking_uri is not None:
+            return None
+        return (self.root / "s3" / self.default_bucket / "mlflow").as_uri()
 
     @property
     def backend_name(self) -> str:
@@ -379,6 +445,8 @@ class AwsSession(Session):
         max_attempts: int = 8,
         max_backoff: float = 20.0,
         default_tags: Mapping[str, str] | None = None,
+        mlflow_tracking_arn: str | None = None,
+        tracking_uri: str | None = None,
     ) -> None:
         resolved = (
             region
@@ -393,6 +461,17 @@ class AwsSession(Session):
                                   field="max_attempts")
         self.boto3_session = boto3_session
         self.max_attempts = max_attempts
+        if mlflow_tracking_arn is not None and tracking_uri is not None:
+            raise ValidationError("mlflow_tracking_arn, tracking_uri: give one of them",
+                                  field="tracking_uri")
+        if mlflow_tracking_arn is not None and not re.fullmatch(
+                r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mlflow-tracking-server/"
+                r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", mlflow_tracking_arn):
+            raise ValidationError(
+                f"mlflow_tracking_arn: {mlflow_tracking_arn!r} is not a SageMaker MLflow "
+                "tracking server ARN (arn:aws:sagemaker:REGION:ACCOUNT:"
+                "mlflow-tracking-server/NAME)", field="mlflow_tracking_arn")
+        self._tracking_uri = mlflow_tracking_arn or _checked_tracking_uri(tracking_uri)
         self.max_backoff = max_backoff
         from .specs._common import check_tags
 
@@ -404,6 +483,17 @@ class AwsSession(Session):
     @property
     def backend_name(self) -> str:
         return "aws"
+
+    @property
+    def tracking_uri(self) -> str | None:
+        """``mlflow_tracking_arn=`` (a SageMaker managed MLflow tracking server, reached
+        through the ``sagemaker-mlflow`` plugin) or ``tracking_uri=``; None without."""
+        return self._tracking_uri
+
+    def _no_tracking(self) -> str:
+        return ("the aws session has no experiment tracking store; give "
+                "AwsSession(mlflow_tracking_arn=...) (a SageMaker managed MLflow tracking "
+                "server) or AwsSession(tracking_uri=...)")
 
     def _make_backend(self) -> Backend:
         try:

@@ -37,6 +37,7 @@ from .specs._common import (
     is_variable,
 )
 from .specs.training import DEFAULT_MAX_RUN, MetricDefinition, TrainingJobSpec
+from .tracking.jobs import checked_plan
 
 if TYPE_CHECKING:
     from .models import Model
@@ -146,6 +147,7 @@ class Estimator:
         base_job_name: str | None = None,
         session: Session | None = None,
         validate_paths: bool = True,
+        experiment: str | None = None,
     ) -> None:
         if entry_point is None or str(entry_point) == "":
             raise ValidationError("entry_point: required (the training script)",
@@ -166,6 +168,8 @@ class Estimator:
                     "most 39 characters", field="base_job_name")
         self.base_job_name = base_job_name
         self.session = session
+        checked_plan(experiment, None)  # a bad name is refused here, before any fit
+        self.experiment = experiment
         # A pipeline variable as the count: checked as 1 now, a value when the pipeline runs.
         self.instance_count_variable = instance_count if is_variable(instance_count) else None
         self._checked = build(
@@ -272,21 +276,28 @@ class Estimator:
         return channels
 
     def fit(self, inputs: Any = None, wait: bool = True, logs: bool = True,
-            job_name: str | None = None) -> TrainingJob:
+            job_name: str | None = None, *, experiment: str | None = None,
+            run_name: str | None = None) -> TrainingJob:
         """Start a training job; with ``wait`` (default) block until it ends.
 
         ``inputs`` maps channel names to S3 URIs, local paths (uploaded first) or
         :class:`TrainingInput`; a single value becomes the ``training`` channel. Raises
         :class:`~mlopskit.errors.JobFailedError` when a waited-on job fails; bad input
         raises :class:`~mlopskit.errors.ValidationError` and creates nothing.
+
+        ``experiment`` (else the estimator's) makes the job an MLflow run of that
+        experiment, named ``run_name`` (else the job's name): see docs/experiments.md.
         """
         session = resolve_session(self.session)
+        plan = checked_plan(experiment or self.experiment, run_name,
+                            self._code_layout()[0])
         channels = self._channels(inputs)
         name = checked_job_name(job_name) or free_name(
             session, session.backend.training, self.base_job_name or Path(self.entry_point).stem)
         spec, upload = self._prepare(session, channels, name)
         return submit(TrainingJob, session, spec, name, name_given=job_name is not None,
-                      upload=upload, wait=wait, logs=logs, started=self._started)
+                      upload=upload, wait=wait, logs=logs, started=self._started,
+                      tracking=plan)
 
     def _prepare(self, session: Session, channels: list[tuple[str, TrainingInput]],
                  name: str) -> tuple[TrainingJobSpec, Callable[[list[str]], None]]:

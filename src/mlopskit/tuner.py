@@ -36,6 +36,7 @@ from .errors import ConflictError, NotFoundError, ValidationError
 from .session import Session, resolve_session
 from .specs._common import build, check_name
 from .specs.tuning import TuningJobSpec
+from .tracking.jobs import checked_plan
 from .training import Estimator, TrainingJob, _metric
 from .tuning import CategoricalParameter, ContinuousParameter, IntegerParameter, WarmStartConfig
 
@@ -83,7 +84,8 @@ class HyperparameterTuner:
                  completion_criteria: Mapping[str, Any] | None = None,
                  strategy_config: Mapping[str, Any] | None = None,
                  tags: Mapping[str, str] | None = None,
-                 base_tuning_job_name: str | None = None) -> None:
+                 base_tuning_job_name: str | None = None,
+                 experiment: str | None = None) -> None:
         if not isinstance(estimator, Estimator):
             raise ValidationError(f"estimator: expected an mlopskit.Estimator, got "
                                   f"{type(estimator).__name__}", field="estimator")
@@ -108,6 +110,8 @@ class HyperparameterTuner:
         if base_tuning_job_name is not None:
             checked_tuning_name(base_tuning_job_name, field="base_tuning_job_name")
         self.base_tuning_job_name = base_tuning_job_name
+        checked_plan(experiment, None)
+        self.experiment = experiment
         self._settings: dict[str, Any] = {
             "objective": {"metric_name": objective_metric_name, "type": objective_type},
             "strategy": strategy, "max_jobs": max_jobs,
@@ -133,15 +137,22 @@ class HyperparameterTuner:
                      **self._settings)
 
     def fit(self, inputs: Any = None, wait: bool = True, job_name: str | None = None,
-            progress: bool | None = None) -> TuningJob:
+            progress: bool | None = None, *, experiment: str | None = None,
+            run_name: str | None = None) -> TuningJob:
         """Start the tuning job; with ``wait`` (default) block until it ends.
 
         ``inputs`` are the estimator's (channels, as for ``Estimator.fit``): uploaded once,
         under the tuning job's name, and read by every trial. Raises
         :class:`~mlopskit.errors.JobFailedError` when a waited-on tuning job fails (every
         trial failed, or none reported the objective).
+
+        ``experiment`` (else the tuner's, else the estimator's) makes the tuning job an
+        MLflow run, and each trial a run nested under it, recorded when a wait sees the
+        tuning job end (see docs/experiments.md).
         """
         session = resolve_session(self.estimator.session)
+        plan = checked_plan(experiment or self.experiment or self.estimator.experiment,
+                            run_name, self.estimator._code_layout()[0])
         channels = self.estimator._channels(inputs)
         verbs = session.backend.tuning
         name = checked_tuning_name(job_name) or free_name(
@@ -157,7 +168,7 @@ class HyperparameterTuner:
             _check_parents(session, spec)
         job = submit(TuningJob, session, spec, name, name_given=job_name is not None,
                      upload=upload, wait=wait, logs=False, progress=progress,
-                     started=self._started)
+                     started=self._started, tracking=plan)
         return job
 
     def _started(self, job: TuningJob) -> None:

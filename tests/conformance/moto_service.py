@@ -120,7 +120,7 @@ def patch_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
     reports the best of them as ``BestTrainingJob``, and ListTrainingJobsFor...TuningJob
     pages, filters and sorts them as the API does (MaxResults 1 to 100, default 10;
     SortBy Name by default, FinalObjectiveMetricValue leaving out trials with no
-    objective; SortOrder Ascending by default)."""
+    objective; SortOrder Ascending by default). ListTags answers for tuning jobs too."""
     original_init = sm_models.HyperParameterTuningJob.__init__
     original_describe = sm_models.HyperParameterTuningJob.describe
 
@@ -130,6 +130,7 @@ def patch_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
         self.best_training_job = None
         self.OverallBestTrainingJob = None  # moto's name; SageMaker sends it on warm start
         self.trials = []
+        self.tags = self.tags or []  # moto keeps None without Tags; ListTags needs a list
 
     def objective(trial: dict[str, Any]) -> float | None:
         value = (trial.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")

@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "mlopskit"
 # The public modules (what users import); everything they reach goes through the session.
 PUBLIC = {"training", "processing", "models", "registry", "serving", "pipeline",
           "monitoring", "session", "demo", "cli", "plugins", "_jobs", "testing", "serializers",
-          "tuning", "tuner"}
+          "tuning", "tuner", "tracking"}
 # What the neutral layer may use besides itself.
 NEUTRAL_ALLOWED = {"sagemaker_api", "specs", "errors", "clock", "_archive", "_data"}
 

@@ -48,7 +48,8 @@ def test_public_names_are_pinned():
     assert mlopskit.__all__ == sorted([
         "AllAtOnce", "ApprovalStatus", "AwsSession", "Canary", "DataCaptureConfig", "Endpoint",
         "ErrorRateAbove",
-        "Estimator", "FakeClock", "HyperparameterTuner", "LatencyAbove", "Linear", "LocalSession",
+        "Estimator", "Experiment", "FakeClock", "HyperparameterTuner", "LatencyAbove", "Linear",
+        "LocalSession",
         "MetricThreshold", "Model", "ModelPackage", "ModelPackageGroup", "Pipeline", "Predictor",
         "ProcessingInput", "ProcessingJob", "ProcessingOutput", "Processor",
         "ProductionVariant", "RealtimeConfig", "ServerlessConfig", "Session", "SystemClock",

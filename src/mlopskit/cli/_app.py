@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from .. import __version__
 from ..errors import MlopsKitError, ValidationError
 from ..plugins import BUILTIN_BACKENDS, available_backends
-from . import demo, doctor, endpoints, jobs, monitor, pipelines, registry, tuning
+from . import demo, doctor, endpoints, experiments, jobs, monitor, pipelines, registry, tuning
 from ._output import one_line
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 # The command groups that act on the session the global options pick, in --help order
 # (demo comes first and makes its own local session).
 _COMMANDS = {"jobs": jobs, "endpoints": endpoints, "pipelines": pipelines, "doctor": doctor,
-             "registry": registry, "monitor": monitor, "tuning": tuning}
+             "registry": registry, "monitor": monitor, "tuning": tuning,
+             "experiments": experiments}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -78,7 +78,7 @@ class AwsBackend:
             self.serving.transforms.verbs()
         self.tuning: JobVerbs[TuningJobSpec, TuningJobDescription] = SageMakerJobs(
             self, "HyperParameterTuningJob", check=self._check_tuning,
-            request=self._tuning_request, read=self._tuning_description, tags=False).verbs()
+            request=self._tuning_request, read=self._tuning_description).verbs()
         self.pipelines = AwsPipelines(self)
         self.monitoring = AwsMonitoring(self)
 

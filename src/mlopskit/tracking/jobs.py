@@ -1,0 +1,303 @@
+"""Jobs as MLflow runs: the run a job gets when it starts, and what is recorded when it ends.
+
+A job started with ``experiment=`` gets a RUNNING run before it is created; the job's
+environment carries ``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_NAME``,
+``MLFLOW_EXPERIMENT_ID`` and ``MLFLOW_RUN_ID`` (so ``mlflow.log_metric`` in the script logs
+into that run) and its tags name the run (``mlopskit:mlflow-run-id``), so a handle attached
+later finds it. When a wait sees the job end, :func:`finish_job_run` records the outcome
+once: the status, the metrics' full series from the log (with each line's time), the
+artifacts as URIs (nothing is copied) and the failure reason.
+
+The run is made before anything is uploaded or created, and deleted if the job is refused,
+so a refused call leaves no run behind. A tracking store that cannot be reached does not
+stop the job: it runs untracked, a :class:`TrackingWarning` says why, and the job is
+tagged ``mlopskit:tracking-error``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import shutil
+import subprocess
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MlopsKitError, TrackingError, ValidationError
+
+if TYPE_CHECKING:
+    from ..backends.base import JobDescription, MetricValue, ObjectStore
+    from ..session import Session
+    from .recorder import DatasetRef, MetricPoint
+
+__all__ = ["RUN_TAG", "EXPERIMENT_TAG", "ERROR_TAG", "RunPlan", "TrackingWarning",
+           "checked_plan", "finish_job_run", "start_job_run"]
+
+RUN_TAG = "mlopskit:mlflow-run-id"
+EXPERIMENT_TAG = "mlopskit:experiment"
+ERROR_TAG = "mlopskit:tracking-error"
+_MAX_NAME = 250
+_DIGEST_OBJECTS = 100  # a channel of more objects is recorded by URI, without a digest
+_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Stopped": "KILLED"}
+
+
+class TrackingWarning(UserWarning):
+    """A job ran, or ended, without its experiment run being made or completed."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The run a job should be: its experiment, run name (the job's name when None), the
+    parent run (tuning jobs and pipelines nest theirs) and the local code folder (for the
+    git commit)."""
+
+    experiment: str
+    run_name: str | None = None
+    parent_run_id: str | None = None
+    code_dir: Path | None = None
+
+
+def checked_plan(experiment: str | None, run_name: str | None,
+                 code_dir: Path | None = None) -> RunPlan | None:
+    """A :class:`RunPlan`, or None without an experiment; ValidationError naming the field
+    for a bad name (1 to 250 printable characters).
+
+    Example:
+        >>> checked_plan("churn", None).experiment
+        'churn'
+        >>> checked_plan(None, "first")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.ValidationError: run_name: only with experiment= ...
+    """
+    for field, value in (("experiment", experiment), ("run_name", run_name)):
+        if value is None:
+            continue
+        if not isinstance(value, str) or not 1 <= len(value) <= _MAX_NAME \
+                or not value.isprintable():
+            raise ValidationError(f"{field}: expected 1 to {_MAX_NAME} printable characters, "
+                                  f"got {value!r}", field=field)
+    if experiment is None:
+        if run_name is not None:
+            raise ValidationError("run_name: only with experiment= (the experiment the run "
+                                  "belongs to)", field="run_name")
+        return None
+    return RunPlan(experiment, run_name, code_dir=code_dir)
+
+
+def _git_commit(folder: Path | None) -> str | None:
+    """The commit checked out where the code lives, when it is a git checkout."""
+    git = shutil.which("git")
+    if folder is None or git is None:
+        return None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run([git, "-C", str(folder), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, timeout=5, check=False)
+        commit = done.stdout.strip()
+        if done.returncode == 0 and len(commit) == 40:
+            return commit
+    return None
+
+
+def _job_tags(session: Session, kind: str, name: str, spec: Any,
+              plan: RunPlan) -> dict[str, str]:
+    tags = {"mlopskit.kind": kind, "mlopskit.job_name": name,
+            "mlopskit.backend": session.backend_name, "mlopskit.status": "InProgress"}
+    for key, attribute in (("mlopskit.instance_type", "instance_type"),
+                           ("mlopskit.instance_count", "instance_count"),
+                           ("mlopskit.image", "image_uri"), ("mlopskit.framework", "framework"),
+                           ("mlopskit.framework_version", "framework_version")):
+        value = getattr(spec, attribute, None)
+        if value is not None:
+            tags[key] = str(value)
+    commit = _git_commit(plan.code_dir)
+    if commit is not None:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
+def _params(spec: Any) -> dict[str, str]:
+    """Hyperparameters as sent (training); a processing job's arguments as one param; a
+    tuning job's settings and its trials' fixed hyperparameters."""
+    training = getattr(spec, "training", None)
+    if training is not None:
+        return {**_params(training), "strategy": str(spec.strategy),
+                "objective": f"{spec.objective.type} {spec.objective.metric_name}",
+                "max_jobs": str(spec.max_jobs), "max_parallel_jobs": str(spec.max_parallel_jobs),
+                **{f"range.{k}": _range_text(v) for k, v in sorted(spec.ranges.items())}}
+    hyperparameters = getattr(spec, "hyperparameters", None)
+    if hyperparameters is not None:
+        return {str(k): str(v) for k, v in hyperparameters.items()}
+    arguments = getattr(spec, "arguments", None)
+    return {"arguments": " ".join(arguments)} if arguments else {}
+
+
+def _range_text(value: Any) -> str:
+    if value.kind == "categorical":
+        return ", ".join(str(v) for v in value.values)
+    return f"{value.min_value}..{value.max_value} ({value.scaling_type})"
+
+
+def _respec(spec: Any, environment: Mapping[str, str], tags: Mapping[str, str]) -> Any:
+    """The spec with these variables in its job's environment and these tags. A tuning
+    job's variables go to its trials' definition, without ``MLFLOW_RUN_ID``: each trial is
+    a run of its own, nested under the tuning job's."""
+    from ..specs._common import build
+
+    values = spec.model_dump()
+    if "training" in values:
+        trial_env = {k: v for k, v in environment.items() if k != "MLFLOW_RUN_ID"}
+        values["training"] = _respec(spec.training, trial_env, {}).model_dump()
+    else:
+        values["environment"] = {**spec.environment, **environment}
+    values["tags"] = {**spec.tags, **tags}
+    return build(type(spec), "", **values)
+
+
+def start_job_run(session: Session, plan: RunPlan, kind: str, name: str,
+                  spec: Any) -> tuple[Any, str | None]:
+    """Make the job's RUNNING run and return the spec with the run's variables and tags (and
+    the run id); an unreachable store gives the spec tagged with the error, and None."""
+    tracker = session.tracker()  # CapabilityError when the session tracks nowhere
+    try:
+        run_id = tracker.start_run(plan.experiment, plan.run_name or name,
+                                   tags=_job_tags(session, kind, name, spec, plan),
+                                   params=_params(spec), parent_run_id=plan.parent_run_id)
+        experiment_id = tracker.experiment_id(plan.experiment)
+    except TrackingError as exc:
+        warnings.warn(f"{kind} job {name!r} runs without experiment tracking: {exc}",
+                      TrackingWarning, stacklevel=3)
+        return _respec(spec, {}, {ERROR_TAG: str(exc)[:256]}), None
+    environment = {"MLFLOW_TRACKING_URI": tracker.tracking_uri,
+                   "MLFLOW_EXPERIMENT_NAME": plan.experiment,
+                   "MLFLOW_EXPERIMENT_ID": experiment_id, "MLFLOW_RUN_ID": run_id}
+    try:
+        return _respec(spec, environment, {RUN_TAG: run_id,
+                                           EXPERIMENT_TAG: plan.experiment[:256]}), run_id
+    except MlopsKitError:
+        discard_run(session, run_id)  # the job cannot take the variables: no run stays
+        raise
+
+
+def discard_run(session: Session, run_id: str) -> None:
+    """Delete a run whose job was refused (best effort: the refusal is the error)."""
+    with contextlib.suppress(MlopsKitError):
+        session.tracker().delete_run(run_id)
+
+
+def _points(series: Sequence[MetricValue]) -> list[MetricPoint]:
+    from .recorder import MetricPoint
+
+    steps: dict[str, int] = {}
+    points = []
+    for value in series:
+        steps[value.name] = steps.get(value.name, 0) + 1
+        points.append(MetricPoint(value.name, value.value, steps[value.name],
+                                  int(value.timestamp.timestamp() * 1000)))
+    return points
+
+
+def _digest(objects: ObjectStore, uri: str) -> str | None:
+    """A digest of what a channel held: of each object's SHA-256 under the URI, or None
+    when it holds more than a hundred objects (then the URI alone is recorded)."""
+    with contextlib.suppress(MlopsKitError):
+        keys = sorted(objects.list(uri))[: _DIGEST_OBJECTS + 1]
+        if not keys or len(keys) > _DIGEST_OBJECTS:
+            return None
+        digest = hashlib.sha256()
+        for key in keys:
+            digest.update(f"{key} {objects.sha256(key)}\n".encode())
+        return digest.hexdigest()
+    return None
+
+
+def _inputs(session: Session, described: JobDescription) -> list[DatasetRef]:
+    from .recorder import DatasetRef
+
+    found = getattr(described, "inputs", None) or {}
+    return [DatasetRef(channel, uri, _digest(session.backend.objects, uri),
+                       context=channel if channel != "code" else "code")
+            for channel, uri in sorted(found.items())]
+
+
+def _finish_trials(session: Session, plan_experiment: str, parent: str,
+                   described: Any) -> None:
+    """A tuning job's trials as runs nested under its run: the tuned hyperparameters as
+    params, the trial's metric series, its status and objective."""
+    tracker = session.tracker()
+    training = session.backend.training
+    for trial in described.trials:
+        try:
+            job = training.describe(trial.job)
+        except MlopsKitError:
+            continue
+        run_id = tracker.start_run(
+            plan_experiment, trial.job, parent_run_id=parent,
+            params={**{str(k): str(v) for k, v in job.hyperparameters.items()
+                       if not str(k).startswith("sagemaker_")}, **trial.params},
+            tags={"mlopskit.kind": "trial", "mlopskit.job_name": trial.job,
+                  "mlopskit.backend": session.backend_name,
+                  "mlopskit.tuning_job": described.name})
+        values = list(training.metric_series(trial.job)) if training.metric_series else []
+        _finish(tracker, run_id, job, values or list(job.metrics), inputs=[])
+
+
+def _finish(tracker: Any, run_id: str, described: Any, values: Sequence[MetricValue], *,
+            inputs: Sequence[DatasetRef], extra: Mapping[str, str] | None = None) -> None:
+    tags = {"mlopskit.status": described.status, "mlopskit.job_arn": described.arn,
+            **(extra or {})}
+    for key, attribute in (("mlopskit.model_data", "model_data"),
+                           ("mlopskit.output_data", "output_data")):
+        value = getattr(described, attribute, None)
+        if value:
+            tags[key] = str(value)
+    outputs = getattr(described, "outputs", None) or {}
+    tags.update({f"mlopskit.output.{k}": v for k, v in sorted(outputs.items())})
+    if described.failure_reason:
+        tags["mlopskit.failure_reason"] = described.failure_reason[:5000]
+    end = described.end_time
+    tracker.finish_run(run_id, status=_STATUS.get(described.status, "FAILED"),
+                       metrics=_points(values), tags=tags, inputs=inputs,
+                       end_time_ms=int(end.timestamp() * 1000) if end else None)
+
+
+def finish_job_run(session: Session, kind: str, described: JobDescription,
+                   series: Callable[[str], Sequence[MetricValue]] | None) -> None:
+    """Record a job's outcome on its run, once (later calls find it recorded): the run's
+    status, the metrics (the whole series when the backend reads it from the log, else the
+    final values), the artifacts as URIs, the failure reason and the inputs. A store that
+    cannot be reached gives a TrackingWarning, never an exception."""
+    run_id = described.tags.get(RUN_TAG)
+    if run_id is None or session.tracking_uri is None:
+        return
+    try:
+        tracker = session.tracker()
+        if tracker.get_run(run_id).data.tags.get("mlopskit.finished") == "1":
+            return  # recorded already (another wait, another process)
+        values = list(series(described.name)) if series is not None else []
+        if not values:
+            values = list(getattr(described, "metrics", ()))
+        extra: dict[str, str] = {}
+        trials = getattr(described, "trials", None)
+        if trials is not None:  # a tuning job: its best, and its trials as nested runs
+            _finish_trials(session, described.tags.get(EXPERIMENT_TAG, ""), run_id,
+                           described)
+            best = getattr(described, "best_training_job", None)
+            if best is not None:
+                extra["mlopskit.best_training_job"] = best
+                objective = getattr(described, "best_objective", None)
+                if objective is not None:
+                    from ..backends.base import MetricValue as _Value
+
+                    when = described.end_time or described.creation_time
+                    assert when is not None
+                    values = [_Value(f"best:{described.objective_metric}",  # type: ignore[attr-defined]
+                                     float(objective), when)]
+        _finish(tracker, run_id, described, values, inputs=_inputs(session, described),
+                extra=extra)
+    except (TrackingError, MlopsKitError) as exc:
+        warnings.warn(f"{kind} job {described.name!r} ended {described.status}, but its run "
+                      f"{run_id} was not completed: {exc}", TrackingWarning, stacklevel=3)

@@ -1,0 +1,287 @@
+"""Jobs as MLflow runs, on both backends: the local backend with its own SQLite store, and
+AWS (moto) with a real MLflow tracking server on 127.0.0.1 standing in for SageMaker's
+managed one. Written as a data scientist would use it: ``experiment=`` on the estimator or
+processor, MLflow calls inside the script, and the runs read back with MLflow's client."""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mlopskit
+from mlopskit.errors import CapabilityError, JobFailedError, ValidationError
+from mlopskit.testing import MotoEmulation, emulation_of, set_emulation
+from mlopskit.tracking.jobs import TrackingWarning
+
+from ..tracking_support import mlflow_server_fixture  # noqa: F401 - a fixture
+
+pytest.importorskip("mlflow")
+
+# A training script as scikit-learn examples write them: SM_* variables and argparse, a
+# metric printed per step (read with a regex), and MLflow calls of its own, which land in
+# the job's run because MLFLOW_RUN_ID is set.
+TRAIN = """\
+import argparse, os
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int, default=5)
+parser.add_argument("--fail", type=int, default=0)
+parser.add_argument("--use-mlflow", type=int, default=0)
+args, _ = parser.parse_known_args()
+if args.fail:
+    raise SystemExit("the data is not what I expected")
+if args.use_mlflow:
+    import mlflow
+
+    with mlflow.start_run():
+        for step in range(1, 1001):
+            mlflow.log_metric("script_loss", 1.0 / step, step=step)
+        mlflow.log_param("script_param", "from-the-script")
+for epoch in range(1, args.epochs + 1):
+    print(f"epoch {epoch}: validation:auc={0.5 + epoch / 100:.3f}")
+with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
+    f.write("ok")
+"""
+METRICS = [{"Name": "validation:auc", "Regex": r"validation:auc=([0-9.]+)"}]
+
+
+@pytest.fixture
+def tracked_session(any_session: mlopskit.Session, tmp_path: Path,
+                    request: pytest.FixtureRequest,
+                    moto_service: Any) -> Iterator[mlopskit.Session]:
+    """The local session (its own SQLite store) or an AWS session on moto whose tracking
+    server is a real MLflow server started for the test module."""
+    if isinstance(any_session, mlopskit.LocalSession):
+        yield any_session
+        return
+    assert isinstance(any_session, mlopskit.AwsSession)
+    server = request.getfixturevalue("mlflow_server")
+    session = mlopskit.AwsSession(
+        region=any_session.region, role_arn=any_session.role_arn,
+        bucket=any_session.default_bucket, boto3_session=any_session.boto3_session,
+        clock=any_session.clock, tracking_uri=server)
+    set_emulation(session, MotoEmulation(session.region))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _executes(session: mlopskit.Session) -> bool:
+    return not isinstance(emulation_of(session), MotoEmulation)
+
+
+@pytest.fixture
+def exp(request: pytest.FixtureRequest) -> str:
+    """An experiment name of this test's own (the tracking server lives for the module)."""
+    return "exp-" + request.node.name.replace("[", "-").rstrip("]")
+
+
+@pytest.fixture
+def code(tmp_path: Path) -> Path:
+    folder = tmp_path / "code"
+    folder.mkdir()
+    (folder / "train.py").write_text(TRAIN)
+    return folder
+
+
+def _estimator(session: mlopskit.Session, code: Path, **kwargs: Any) -> mlopskit.Estimator:
+    return mlopskit.Estimator(entry_point="train.py", source_dir=code, instance_type="ml.m5.large",
+                              image_uri="111122223333.dkr.ecr.us-east-1.amazonaws.com/t:1",
+                              metric_definitions=METRICS, session=session, **kwargs)
+
+
+def _sent(session: mlopskit.Session, operation: str) -> list[dict[str, Any]]:
+    """The parameters of each ``operation`` call an AWS session's SageMaker client sends
+    (botocore's own event hook); always empty locally."""
+    seen: list[dict[str, Any]] = []
+    if isinstance(session, mlopskit.AwsSession):
+        session.backend.clients.sagemaker.meta.events.register(  # type: ignore[attr-defined]
+            f"before-parameter-build.sagemaker.{operation}",
+            lambda params, **_: seen.append(dict(params)))
+    return seen
+
+
+def _client(session: mlopskit.Session) -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=session.tracking_uri)
+
+
+def test_a_training_job_is_a_run_of_its_experiment(tracked_session: mlopskit.Session,
+                                                   code: Path, exp: str) -> None:
+    session = tracked_session
+    data = code.parent / "train.csv"
+    data.write_text("1,2\n3,4\n")
+    sent = _sent(session, "CreateTrainingJob")
+    job = _estimator(session, code, hyperparameters={"epochs": 4, "use-mlflow": 1}).fit(
+        {"train": str(data)}, experiment=exp, run_name="first-try",
+        wait=_executes(session), logs=False)
+    client = _client(session)
+    run = client.get_run(job.run_id)
+    experiment = client.get_experiment_by_name(exp)
+    assert run.info.experiment_id == experiment.experiment_id
+    assert run.info.run_name == "first-try"
+    assert (run.data.params["epochs"], run.data.params["use-mlflow"]) == ("4", "1")
+    tags = run.data.tags
+    assert tags["mlopskit.job_name"] == job.name
+    assert tags["mlopskit.kind"] == "training"
+    assert tags["mlopskit.backend"] == session.backend_name
+    assert tags["mlopskit.instance_type"] == "ml.m5.large"
+    if not _executes(session):
+        # SageMaker runs it: the job carries the run for the container's MLflow calls.
+        [request] = sent
+        environment = request["Environment"]
+        assert environment["MLFLOW_RUN_ID"] == job.run_id
+        assert environment["MLFLOW_EXPERIMENT_NAME"] == exp
+        assert environment["MLFLOW_TRACKING_URI"] == session.tracking_uri
+        assert run.info.status == "RUNNING"
+        return
+    assert run.info.status == "FINISHED"
+    assert tags["mlopskit.status"] == "Completed"
+    assert tags["mlopskit.model_data"] == job.model_data
+    # The regex series, step by step, with the log's times; the script's own 1,000 steps.
+    history = client.get_metric_history(job.run_id, "validation:auc")
+    assert [(m.step, m.value) for m in history] == [
+        (epoch, pytest.approx(0.5 + epoch / 100)) for epoch in range(1, 5)]
+    assert all(m.timestamp > 0 for m in history)
+    script = client.get_metric_history(job.run_id, "script_loss")
+    assert len(script) == 1000 and script[-1].value == pytest.approx(0.001)
+    assert run.data.params["script_param"] == "from-the-script"
+    inputs = {d.dataset.name: d.dataset for d in run.inputs.dataset_inputs}
+    assert inputs["train"].source and "train" in inputs["train"].source
+    assert inputs["train"].digest
+
+
+def test_a_failed_job_is_a_failed_run_with_its_reason(tracked_session: mlopskit.Session,
+                                                      code: Path, exp: str) -> None:
+    if not _executes(tracked_session):
+        pytest.skip("the service runs the job; nothing ends here")
+    with pytest.raises(JobFailedError):
+        _estimator(tracked_session, code, hyperparameters={"fail": 1}).fit(
+            experiment=exp, logs=False)
+    runs = _client(tracked_session).search_runs(
+        [_client(tracked_session).get_experiment_by_name(exp).experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
+    assert "not what I expected" in runs[0].data.tags["mlopskit.failure_reason"]
+
+
+def test_the_estimators_experiment_is_used_and_a_bad_name_creates_nothing(
+        tracked_session: mlopskit.Session, code: Path, exp: str) -> None:
+    with pytest.raises(ValidationError, match="experiment"):
+        _estimator(tracked_session, code, experiment="")
+    estimator = _estimator(tracked_session, code)
+    with pytest.raises(ValidationError, match="run_name"):
+        estimator.fit(run_name="x" * 300, experiment=exp)
+    with pytest.raises(ValidationError, match="run_name"):
+        estimator.fit(run_name="alone")
+    assert mlopskit.TrainingJob.list(session=tracked_session) == []
+    assert _client(tracked_session).get_experiment_by_name(exp) is None
+    job = _estimator(tracked_session, code, experiment=exp + "-default").fit(
+        wait=_executes(tracked_session), logs=False)
+    assert _client(tracked_session).get_run(job.run_id).info.run_name == job.name
+
+
+def test_a_refused_job_leaves_no_run(tracked_session: mlopskit.Session, code: Path,
+                                     exp: str) -> None:
+    estimator = _estimator(tracked_session, code)
+    first = estimator.fit(job_name="taken-name", wait=_executes(tracked_session), logs=False)
+    with pytest.raises(mlopskit.errors.ConflictError):
+        estimator.fit(job_name=first.name, experiment=exp)
+    assert _client(tracked_session).get_experiment_by_name(exp) is None or not \
+        _client(tracked_session).search_runs(
+            [_client(tracked_session).get_experiment_by_name(exp).experiment_id])
+
+
+def test_a_processing_job_is_a_run(tracked_session: mlopskit.Session, tmp_path: Path,
+                                   exp: str) -> None:
+    script = tmp_path / "prep.py"
+    script.write_text("print('prepared')\n")
+    processor = mlopskit.Processor(framework="sklearn", framework_version="1.2-1",
+                                   instance_type="ml.m5.large", session=tracked_session)
+    job = processor.run(str(script), arguments=["--rows", "10"], experiment=exp,
+                        wait=_executes(tracked_session), logs=False)
+    run = _client(tracked_session).get_run(job.run_id)
+    assert run.data.tags["mlopskit.kind"] == "processing"
+    assert run.data.params["arguments"] == "--rows 10"
+    if _executes(tracked_session):
+        assert run.info.status == "FINISHED"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_tracking_server_that_is_down_does_not_stop_the_job(
+        code: Path, tmp_path: Path, exp: str) -> None:
+    down = f"http://user:secret@127.0.0.1:{_free_port()}"
+    session = mlopskit.LocalSession(root=tmp_path / "down", tracking_uri=down)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        job = _estimator(session, code).fit(experiment=exp, logs=False)
+    assert job.status == "Completed"  # the job ran
+    assert job.run_id is None
+    assert job.tracking_error is not None and "127.0.0.1" in job.tracking_error
+    assert "secret" not in job.tracking_error
+    messages = [str(w.message) for w in caught if issubclass(w.category, TrackingWarning)]
+    assert messages and "without experiment tracking" in messages[0]
+    assert all("secret" not in m for m in messages)
+    session.close()
+
+
+def test_an_aws_session_without_a_tracking_server_refuses_before_anything(
+        aws_session: mlopskit.AwsSession, code: Path, exp: str) -> None:
+    with pytest.raises(CapabilityError, match="mlflow_tracking_arn"):
+        _estimator(aws_session, code).fit(experiment=exp)
+    assert mlopskit.TrainingJob.list(session=aws_session) == []
+    assert aws_session.list(f"s3://{aws_session.default_bucket}/") == []
+
+
+def test_session_tracking_settings_are_checked() -> None:
+    with pytest.raises(ValidationError, match="tracking_uri"):
+        mlopskit.LocalSession(tracking_uri="ftp://nowhere")
+    with pytest.raises(ValidationError, match="mlflow_tracking_arn"):
+        mlopskit.AwsSession(region="us-east-1", mlflow_tracking_arn="arn:aws:s3:::bucket")
+    arn = "arn:aws:sagemaker:us-east-1:111122223333:mlflow-tracking-server/team"
+    assert mlopskit.AwsSession(region="us-east-1", mlflow_tracking_arn=arn).tracking_uri == arn
+    with_password = mlopskit.LocalSession(tracking_uri="http://u:pw@h:1")
+    assert "pw" not in repr(with_password.tracker())
+
+
+def test_a_tuning_job_is_a_run_with_its_trials_nested(tracked_session: mlopskit.Session,
+                                                      code: Path, exp: str) -> None:
+    from mlopskit.tuning import CategoricalParameter
+
+    session = tracked_session
+    sent = _sent(session, "CreateHyperParameterTuningJob")
+    tuner = mlopskit.HyperparameterTuner(
+        _estimator(session, code), "validation:auc", {"epochs": CategoricalParameter([2, 3])},
+        strategy="Grid", experiment=exp)
+    job = tuner.fit(wait=_executes(session))
+    client = _client(session)
+    parent = client.get_run(job.run_id)
+    assert parent.data.tags["mlopskit.kind"] == "tuning"
+    assert parent.data.params["strategy"] == "Grid"
+    if not _executes(session):
+        [request] = sent
+        environment = request["TrainingJobDefinition"]["Environment"]
+        assert environment["MLFLOW_EXPERIMENT_NAME"] == exp
+        assert "MLFLOW_RUN_ID" not in environment  # each trial is a run of its own
+        return
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["mlopskit.best_training_job"] == job.best_training_job()
+    experiment_id = client.get_experiment_by_name(exp).experiment_id
+    children = client.search_runs([experiment_id],
+                                  f"tags.mlflow.parentRunId = '{job.run_id}'")
+    assert sorted(r.data.params["epochs"] for r in children) == ["2", "3"]
+    for child in children:
+        assert child.info.status == "FINISHED" and child.data.tags["mlopskit.kind"] == "trial"
+        history = client.get_metric_history(child.info.run_id, "validation:auc")
+        assert len(history) == int(child.data.params["epochs"])

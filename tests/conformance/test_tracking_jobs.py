@@ -285,3 +285,40 @@ def test_a_tuning_job_is_a_run_with_its_trials_nested(tracked_session: mlopskit.
         assert child.info.status == "FINISHED" and child.data.tags["mlopskit.kind"] == "trial"
         history = client.get_metric_history(child.info.run_id, "validation:auc")
         assert len(history) == int(child.data.params["epochs"])
+
+
+def test_a_pipeline_execution_is_a_run_with_a_run_per_step(
+        tracked_session: mlopskit.Session, code: Path, exp: str) -> None:
+    from mlopskit.pipeline import ParameterInteger, Pipeline, TrainingStep
+
+    session = tracked_session
+    epochs = ParameterInteger("Epochs", default_value=3)
+    train = TrainingStep("Train", _estimator(session, code, hyperparameters={"epochs": epochs}))
+    pipeline = Pipeline("tracked", parameters=[epochs], steps=[train], session=session)
+    pipeline.upsert()
+    with pytest.raises(ValidationError, match="run_name"):
+        pipeline.start(run_name="alone")  # refused before an execution exists
+    assert pipeline.executions() == []
+    execution = pipeline.start({"Epochs": 2}, experiment=exp)
+    client = _client(session)
+    parent = client.get_run(execution.run_id)
+    assert parent.data.tags["mlopskit.kind"] == "pipeline"
+    assert parent.data.tags["mlopskit.execution_arn"] == execution.arn
+    assert parent.data.params["Epochs"] == "2"
+    if not _executes(session):
+        assert parent.info.status == "RUNNING"  # SageMaker runs it; nothing ends here
+        return
+    execution.wait(timeout=600)
+    parent = client.get_run(execution.run_id)
+    assert (parent.info.status, parent.data.tags["mlopskit.status"]) == ("FINISHED",
+                                                                          "Succeeded")
+    experiment_id = client.get_experiment_by_name(exp).experiment_id
+    [step] = client.search_runs([experiment_id],
+                                f"tags.mlflow.parentRunId = '{execution.run_id}'")
+    assert step.info.run_name == "Train" and step.info.status == "FINISHED"
+    assert step.data.tags["mlopskit.step_type"] == "Training"
+    assert step.data.params["epochs"] == "2"
+    assert [m.value for m in client.get_metric_history(step.info.run_id, "validation:auc")] \
+        == [pytest.approx(0.51), pytest.approx(0.52)]
+    # A handle attached later finds the run by the execution's tag.
+    assert type(execution)(execution.arn, session).run_id == execution.run_id

@@ -45,6 +45,18 @@ class PipelineExecution:
         self.arn = arn
         self.session = session
         self._info: DefinitionInfo | None = None  # the DAG it runs, read once when needed
+        self._run_id: str | None = None  # its experiment run, when started with one
+        self._run_recorded = False
+
+    @property
+    def run_id(self) -> str | None:
+        """The id of the execution's experiment run (MLflow), or None when it was started
+        without ``experiment=``."""
+        if self._run_id is None and self.session.tracking_uri is not None:
+            from ..tracking.jobs import execution_run_id
+
+            self._run_id = execution_run_id(self.session, self.arn)
+        return self._run_id
 
     def describe(self) -> ExecutionRecord:
         return pipeline_engine(self.session).describe_execution(self.arn)
@@ -104,6 +116,8 @@ class PipelineExecution:
         # thread here to join, and the timeout must hold either way.
         self._poll(engine, limit, bar)
         record = engine.describe_execution(self.arn)
+        if record.status in TERMINAL:
+            self._record_run(record)
         if record.status not in TERMINAL:
             raise WaitTimeoutError(f"pipeline execution {self.arn} is still {record.status} "
                                    f"after waiting {limit:g} s; it was left as it is: wait "
@@ -113,6 +127,15 @@ class PipelineExecution:
                                  f"{record.failure_reason or 'stopped on request'}",
                                  job=self, status=record.status)
         return self
+
+    def _record_run(self, record: ExecutionRecord) -> None:
+        """Record an ended execution on its experiment run (and its steps), once."""
+        if self._run_recorded or self._run_id is None:
+            return  # no run started by this handle (an attached one: see run_id)
+        from ..tracking.jobs import finish_execution_run
+
+        finish_execution_run(self.session, self._run_id, record, self.steps())
+        self._run_recorded = True
 
     def _poll(self, engine: PipelineBackend, timeout: float,
               bar: WaitProgress[tuple[ExecutionRecord, list[StepRecord]]] | None) -> None:

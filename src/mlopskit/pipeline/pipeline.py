@@ -191,18 +191,25 @@ class Pipeline:
 
     def start(self, parameters: Mapping[str, Any] | None = None,
               execution_name: str | None = None, *,
-              workers: int | None = None) -> PipelineExecution:
+              workers: int | None = None, experiment: str | None = None,
+              run_name: str | None = None) -> PipelineExecution:
         """Start an execution of the upserted pipeline; returns at once.
 
         ``parameters`` override the defaults (unknown names, wrong types and missing values
         are refused before anything starts). ``workers`` is how many steps run at a time
         (locally 2 when not given; on AWS it is sent as ``ParallelismConfiguration`` only when
-        given, so SageMaker's default applies otherwise).
+        given, so SageMaker's default applies otherwise). ``experiment`` makes the execution
+        an MLflow run of it, each step a run nested under it, recorded when a wait sees the
+        execution end (see docs/experiments.md).
         """
         from ..session import resolve_session
+        from ..tracking.jobs import checked_plan
         from .execution import PipelineExecution, pipeline_engine
 
         session = resolve_session(self.session)
+        plan = checked_plan(experiment, run_name)
+        if plan is not None:
+            session.tracker()  # CapabilityError before anything starts
         values = self.resolve_parameters(parameters)
         if execution_name is not None and not PIPELINE_NAME.match(execution_name):
             raise ValidationError(f"execution_name: {execution_name!r} must be letters, digits "
@@ -215,7 +222,12 @@ class Pipeline:
         engine.describe_pipeline(self.name)  # NotFoundError: upsert() first
         arn = engine.start_execution(self.name, values, display_name=execution_name,
                                      workers=workers)
-        return PipelineExecution(arn, session)
+        execution = PipelineExecution(arn, session)
+        if plan is not None:
+            from ..tracking.jobs import start_execution_run
+
+            execution._run_id = start_execution_run(session, plan, self.name, arn, values)
+        return execution
 
     def executions(self) -> list[PipelineExecution]:
         """This pipeline's executions, newest first."""

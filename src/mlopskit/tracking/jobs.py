@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import MlopsKitError, TrackingError, ValidationError
 
@@ -41,7 +41,9 @@ EXPERIMENT_TAG = "mlopskit:experiment"
 ERROR_TAG = "mlopskit:tracking-error"
 _MAX_NAME = 250
 _DIGEST_OBJECTS = 100  # a channel of more objects is recorded by URI, without a digest
-_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Stopped": "KILLED"}
+RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
+_STATUS: dict[str, RunStatus] = {"Completed": "FINISHED", "Failed": "FAILED",
+                                 "Stopped": "KILLED"}
 
 
 class TrackingWarning(UserWarning):
@@ -301,3 +303,94 @@ def finish_job_run(session: Session, kind: str, described: JobDescription,
     except (TrackingError, MlopsKitError) as exc:
         warnings.warn(f"{kind} job {described.name!r} ended {described.status}, but its run "
                       f"{run_id} was not completed: {exc}", TrackingWarning, stacklevel=3)
+
+
+# -- pipeline executions ------------------------------------------------------------------
+
+_EXECUTION_STATUS: dict[str, RunStatus] = {"Succeeded": "FINISHED", "Failed": "FAILED",
+                                            "Stopped": "KILLED"}
+EXECUTION_TAG = "mlopskit.execution_arn"
+
+
+def start_execution_run(session: Session, plan: RunPlan, pipeline: str, arn: str,
+                        parameters: Mapping[str, Any]) -> str | None:
+    """The RUNNING run of a pipeline execution just started (the parent of its steps'
+    runs), or None with a TrackingWarning when the store cannot be reached (the execution
+    runs anyway)."""
+    tracker = session.tracker()
+    try:
+        return tracker.start_run(
+            plan.experiment, plan.run_name or f"{pipeline}-{arn.rsplit('/', 1)[-1]}",
+            params={str(k): str(v) for k, v in parameters.items()},
+            tags={"mlopskit.kind": "pipeline", "mlopskit.pipeline": pipeline,
+                  EXECUTION_TAG: arn, "mlopskit.backend": session.backend_name,
+                  "mlopskit.status": "Executing"})
+    except TrackingError as exc:
+        warnings.warn(f"pipeline execution {arn} runs without experiment tracking: {exc}",
+                      TrackingWarning, stacklevel=3)
+        return None
+
+
+def execution_run_id(session: Session, arn: str) -> str | None:
+    """The run of a pipeline execution, found by its tag in any experiment of the store
+    (None when it has none, or the session tracks nowhere)."""
+    if session.tracking_uri is None:
+        return None
+    tracker = session.tracker()
+    for experiment in tracker.experiments():
+        runs = tracker.runs(experiment.name, f"tags.`{EXECUTION_TAG}` = '{arn}'")
+        if runs:
+            return str(runs[0].info.run_id)
+    return None
+
+
+def finish_execution_run(session: Session, run_id: str, record: Any,
+                         steps: Sequence[Any]) -> None:
+    """Record an ended execution on its run, once: each step a nested run (its type,
+    status, cache hit and job; a training step's hyperparameters and metric series), then
+    the execution's status. A store that cannot be reached gives a TrackingWarning."""
+    try:
+        tracker = session.tracker()
+        parent = tracker.get_run(run_id)
+        if parent.data.tags.get("mlopskit.finished") == "1":
+            return
+        experiment = parent.info.experiment_id
+        name = next(e.name for e in tracker.experiments() if e.experiment_id == experiment)
+        for step in sorted(steps, key=lambda s: (s.start_time is None, s.start_time)):
+            _step_run(session, tracker, name, run_id, step)
+        tags = {"mlopskit.status": record.status}
+        if record.failure_reason:
+            tags["mlopskit.failure_reason"] = str(record.failure_reason)[:5000]
+        end = record.end_time
+        tracker.finish_run(run_id, status=_EXECUTION_STATUS.get(record.status, "FAILED"),
+                           tags=tags, end_time_ms=int(end.timestamp() * 1000) if end else None)
+    except (TrackingError, MlopsKitError) as exc:
+        warnings.warn(f"pipeline execution {record.arn} ended {record.status}, but its run "
+                      f"{run_id} was not completed: {exc}", TrackingWarning, stacklevel=3)
+
+
+def _step_run(session: Session, tracker: Any, experiment: str, parent: str,
+              step: Any) -> None:
+    params: dict[str, str] = {}
+    values: list[MetricValue] = []
+    training = session.backend.training
+    if step.type == "Training" and step.job and not step.cache_hit:
+        with contextlib.suppress(MlopsKitError):
+            job = training.describe(step.job)
+            params = {str(k): str(v) for k, v in job.hyperparameters.items()
+                      if not str(k).startswith("sagemaker_")}
+            values = list(training.metric_series(step.job)) if training.metric_series \
+                else []
+            values = values or list(job.metrics)
+    tags = {"mlopskit.kind": "step", "mlopskit.step_type": step.type,
+            "mlopskit.status": step.status, "mlopskit.cache_hit": str(bool(step.cache_hit))}
+    if step.job:
+        tags["mlopskit.job_name"] = step.job
+    if step.failure_reason:
+        tags["mlopskit.failure_reason"] = str(step.failure_reason)[:5000]
+    run_id = tracker.start_run(experiment, step.name, parent_run_id=parent, params=params,
+                               tags=tags)
+    end = step.end_time
+    tracker.finish_run(run_id, status=_EXECUTION_STATUS.get(step.status, "FAILED"),
+                       metrics=_points(values),
+                       end_time_ms=int(end.timestamp() * 1000) if end else None)

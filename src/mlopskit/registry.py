@@ -256,6 +256,8 @@ class ModelPackageGroup:
         note: str = "registered",
         metrics_report_uri: str | None = None,
         tags: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        copy_run_metrics: bool = False,
     ) -> ModelPackage:
         """Register ``model`` as the group's next version.
 
@@ -271,6 +273,11 @@ class ModelPackageGroup:
         package's metrics (not both). ``inference_instance_types`` and
         ``transform_instance_types`` are where it may serve (the first also picks a CPU or
         GPU image for a ``framework=`` model); ``tags`` go on the package.
+
+        ``run_id`` (else the run of ``source_job``, when it was tracked) links the package to
+        its MLflow run both ways: the package's metadata holds ``mlflow.run_id``, the run is
+        tagged with the package's ARN and version. ``copy_run_metrics`` makes the run's
+        latest metric values the package's metrics (``metrics=`` given win on a name).
         """
         if not isinstance(model, Model):
             raise ValidationError(f"model: expected a mlopskit.Model, got "
@@ -285,6 +292,13 @@ class ModelPackageGroup:
             raise ValidationError("metrics: give metrics= or metrics_report_uri=, not both (the "
                                   "package's metrics are read from the report)",
                                   field="metrics")
+        if run_id is None and source_job is not None and self.session.tracking_uri:
+            run_id = source_job.run_id
+        run = _linked_run(self.session, run_id, copy_run_metrics)  # checked before writes
+        if run is not None:
+            metadata = {**(metadata or {}), RUN_METADATA: run.info.run_id}
+            if copy_run_metrics:
+                metrics = {**run.data.metrics, **(metrics or {})}
         spec_values: dict[str, Any] = {
             "group": self.name, "model": model._spec_values(None, probe=True),
             "approval_status": status,
@@ -309,7 +323,14 @@ class ModelPackageGroup:
             self._check_policies(_Candidate(spec, self), ())
         entry = HistoryEntry(status=status.value, previous=None, by=_actor(by),
                              at=self.session.clock.now().isoformat(), note=note)
-        return ModelPackage(registry.register(spec, entry), self)
+        package = ModelPackage(registry.register(spec, entry), self)
+        if run is not None:
+            from .tracking.jobs import tag_run
+
+            tag_run(self.session, run.info.run_id, {
+                "mlopskit.model_package_arn": package.arn,
+                "mlopskit.model_package_version": str(package.version)})
+        return package
 
     def _check_policies(self, package: Any, extra: Sequence[ApprovalPolicy]) -> None:
         for policy in (*self.policies, *extra):
@@ -415,6 +436,27 @@ def _lineage(session: Session, model: Model, job: TrainingJob | None) -> dict[st
     return lineage
 
 
+RUN_METADATA = "mlflow.run_id"  # the package metadata key naming its MLflow run
+
+
+def _linked_run(session: Session, run_id: str | None, copy_metrics: bool) -> Any:
+    """The MLflow run a package is registered from (NotFoundError naming ``run_id`` when the
+    session's store has no such run), or None without one."""
+    if run_id is None:
+        if copy_metrics:
+            raise ValidationError("copy_run_metrics: needs run_id= or a tracked source_job "
+                                  "(a job fitted with experiment=)", field="copy_run_metrics")
+        return None
+    if not isinstance(run_id, str) or not re.fullmatch(r"[0-9a-f]{32}", run_id):
+        raise ValidationError(f"run_id: expected an MLflow run id (32 hex digits), got "
+                              f"{run_id!r}", field="run_id")
+    try:
+        return session.tracker().get_run(run_id)
+    except NotFoundError:
+        raise NotFoundError(f"run_id: run {run_id!r} is not in the tracking store "
+                            f"{session.tracker().display_uri}") from None
+
+
 class ModelPackage:
     """One registered version. Read its state; change it with approve/reject/set_metadata.
 
@@ -463,6 +505,12 @@ class ModelPackage:
     @property
     def metadata(self) -> dict[str, str]:
         return dict(self._record.metadata)
+
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run the package was registered from (its ``mlflow.run_id``
+        metadata), or None."""
+        return self._record.metadata.get(RUN_METADATA)
 
     @property
     def lineage(self) -> dict[str, Any]:

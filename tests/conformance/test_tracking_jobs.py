@@ -322,3 +322,31 @@ def test_a_pipeline_execution_is_a_run_with_a_run_per_step(
         == [pytest.approx(0.51), pytest.approx(0.52)]
     # A handle attached later finds the run by the execution's tag.
     assert type(execution)(execution.arn, session).run_id == execution.run_id
+
+
+def test_a_model_package_and_its_run_name_each_other(tracked_session: mlopskit.Session,
+                                                     code: Path, exp: str) -> None:
+    from mlopskit.errors import NotFoundError
+
+    session = tracked_session
+    estimator = _estimator(session, code)
+    job = estimator.fit(experiment=exp, logs=False)
+    assert job.model_data is not None
+    if not _executes(session):  # nothing ran the script: stand in for its artifact
+        session.backend.objects.put_bytes(b"artifact", job.model_data)
+    group = mlopskit.ModelPackageGroup("tracked-models", session=session).create()
+    with pytest.raises(ValidationError, match="run_id"):
+        group.register(estimator.create_model(), run_id="not-a-run")
+    with pytest.raises(NotFoundError, match="run_id"):
+        group.register(estimator.create_model(), run_id="0" * 32)
+    with pytest.raises(ValidationError, match="copy_run_metrics"):
+        group.register(estimator.create_model(), copy_run_metrics=True)
+    assert list(group.versions()) == []  # refused before anything was written
+    package = group.register(estimator.create_model(), source_job=job, copy_run_metrics=True)
+    assert package.run_id == job.run_id
+    run = _client(session).get_run(job.run_id)
+    assert run.data.tags["mlopskit.model_package_arn"] == package.arn
+    assert run.data.tags["mlopskit.model_package_version"] == "1"
+    assert package.metrics == run.data.metrics
+    if _executes(session):
+        assert package.metrics["validation:auc"] == pytest.approx(0.55)

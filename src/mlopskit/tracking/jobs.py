@@ -394,3 +394,13 @@ def _step_run(session: Session, tracker: Any, experiment: str, parent: str,
     tracker.finish_run(run_id, status=_EXECUTION_STATUS.get(step.status, "FAILED"),
                        metrics=_points(values),
                        end_time_ms=int(end.timestamp() * 1000) if end else None)
+
+
+def tag_run(session: Session, run_id: str, tags: Mapping[str, str]) -> None:
+    """Tag a run (the registry marks the run a package came from); a store that cannot be
+    reached gives a TrackingWarning, never an exception, as the package exists already."""
+    try:
+        session.tracker().log_tags(run_id, tags)
+    except MlopsKitError as exc:
+        warnings.warn(f"run {run_id} was not tagged with {sorted(tags)}: {exc}",
+                      TrackingWarning, stacklevel=3)

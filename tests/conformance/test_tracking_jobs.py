@@ -32,6 +32,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--fail", type=int, default=0)
 parser.add_argument("--use-mlflow", type=int, default=0)
+parser.add_argument("--steps", type=int, default=1000)
 args, _ = parser.parse_known_args()
 if args.fail:
     raise SystemExit("the data is not what I expected")
@@ -39,7 +40,7 @@ if args.use_mlflow:
     import mlflow
 
     with mlflow.start_run():
-        for step in range(1, 1001):
+        for step in range(1, args.steps + 1):
             mlflow.log_metric("script_loss", 1.0 / step, step=step)
         mlflow.log_param("script_param", "from-the-script")
 for epoch in range(1, args.epochs + 1):
@@ -350,3 +351,21 @@ def test_a_model_package_and_its_run_name_each_other(tracked_session: mlopskit.S
     assert package.metrics == run.data.metrics
     if _executes(session):
         assert package.metrics["validation:auc"] == pytest.approx(0.55)
+
+
+@pytest.mark.slow  # three jobs importing MLflow at once: about 30 s on 2 cores
+def test_concurrent_jobs_log_into_one_experiment(tracked_session: mlopskit.Session,
+                                                code: Path, exp: str) -> None:
+    if not _executes(tracked_session):
+        pytest.skip("the service runs the jobs; nothing logs here")
+    estimator = _estimator(tracked_session, code,
+                           hyperparameters={"use-mlflow": 1, "steps": 50})
+    jobs = [estimator.fit(experiment=exp, wait=False, logs=False) for _ in range(3)]
+    for job in jobs:  # three processes wrote to the store at once
+        job.wait(timeout=600)
+    client = _client(tracked_session)
+    for job in jobs:
+        history = client.get_metric_history(job.run_id, "script_loss")
+        assert [m.step for m in history] == list(range(1, 51))
+        assert client.get_run(job.run_id).info.status == "FINISHED"
+    assert len({job.run_id for job in jobs}) == 3

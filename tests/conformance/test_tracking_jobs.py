@@ -6,6 +6,7 @@ processor, MLflow calls inside the script, and the runs read back with MLflow's 
 from __future__ import annotations
 
 import socket
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -369,3 +370,19 @@ def test_concurrent_jobs_log_into_one_experiment(tracked_session: mlopskit.Sessi
         assert [m.step for m in history] == list(range(1, 51))
         assert client.get_run(job.run_id).info.status == "FINISHED"
     assert len({job.run_id for job in jobs}) == 3
+
+
+def test_a_job_never_waited_on_is_recorded_when_its_experiment_is_read(
+        tracked_session: mlopskit.Session, code: Path, exp: str) -> None:
+    if not _executes(tracked_session):
+        pytest.skip("the service runs the job; nothing ends here")
+    job = _estimator(tracked_session, code).fit(experiment=exp, wait=False, logs=False)
+    # Looked at, never waited on (describe records nothing), until it has ended.
+    other = mlopskit.TrainingJob(job.name, session=tracked_session)
+    deadline = time.monotonic() + 600
+    while other.describe().status == "InProgress" and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling a running job
+    assert _client(tracked_session).get_run(job.run_id).info.status == "RUNNING"
+    frame = mlopskit.Experiment(exp, session=tracked_session).runs()
+    assert list(frame["status"]) == ["FINISHED"]
+    assert frame["metrics.validation:auc"].iloc[0] == pytest.approx(0.55)

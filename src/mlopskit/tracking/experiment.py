@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._display import card, safe_html, table
 from ..errors import NotFoundError, ValidationError
 from .chart import Comparison
+from .jobs import settle_runs
 from .recorder import MetricPoint, Tracker
 
 if TYPE_CHECKING:
@@ -163,7 +164,11 @@ class Experiment:
         """The MLflow runs, newest first; an unknown experiment names the known ones."""
         tracker = self.tracker
         try:
-            return tracker.runs(self._name, filter_string)
+            found = tracker.runs(self._name, filter_string)
+            # Jobs started without waiting that have ended since: recorded now, read again.
+            if settle_runs(self.session, found):
+                found = tracker.runs(self._name, filter_string)
+            return found
         except NotFoundError:
             known = sorted(e.name for e in tracker.experiments())
             shown = ", ".join(known[:_KNOWN_SHOWN]) + (

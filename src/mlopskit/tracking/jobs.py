@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import MlopsKitError, TrackingError, ValidationError
 
 if TYPE_CHECKING:
-    from ..backends.base import JobDescription, MetricValue, ObjectStore
+    from ..backends.base import JobDescription, JobVerbs, MetricValue, ObjectStore
     from ..session import Session
     from .recorder import DatasetRef, MetricPoint
 
@@ -404,3 +404,27 @@ def tag_run(session: Session, run_id: str, tags: Mapping[str, str]) -> None:
     except MlopsKitError as exc:
         warnings.warn(f"run {run_id} was not tagged with {sorted(tags)}: {exc}",
                       TrackingWarning, stacklevel=3)
+
+
+def settle_runs(session: Session, runs: Sequence[Any]) -> bool:
+    """Record the outcome of the jobs whose runs are still RUNNING but which have ended
+    (started with ``wait=False`` and never waited on); True when any was recorded. Runs of
+    another backend's jobs, or of jobs that are gone, are left as they are."""
+    verbs: dict[str, JobVerbs[Any, Any]] = {
+        "training": session.backend.training, "processing": session.backend.processing,
+        "tuning": session.backend.tuning}
+    recorded = False
+    for run in runs:
+        tags = run.data.tags
+        kind, name = tags.get("mlopskit.kind"), tags.get("mlopskit.job_name")
+        if run.info.status != "RUNNING" or kind not in verbs or name is None \
+                or tags.get("mlopskit.backend") != session.backend_name:
+            continue
+        try:
+            described = verbs[kind].describe(name)
+        except MlopsKitError:
+            continue
+        if described.is_terminal and described.tags.get(RUN_TAG) == run.info.run_id:
+            finish_job_run(session, kind, described, verbs[kind].metric_series)
+            recorded = True
+    return recorded

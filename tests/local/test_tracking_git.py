@@ -31,6 +31,12 @@ def test_the_code_folders_commit_is_a_run_tag(tmp_path: Path) -> None:
         experiment="git", logs=False)
     run = session.tracker().get_run(job.run_id)
     assert run.data.tags["mlflow.source.git.commit"] == commit
+    subprocess.run([git, "pack-refs", "--all"], cwd=code, check=True)  # as after a gc
+    packed = mlopskit.Estimator(entry_point="train.py", source_dir=code,
+                                instance_type="ml.m5.large", session=session).fit(
+        experiment="git", logs=False)
+    assert session.tracker().get_run(packed.run_id).data.tags[
+        "mlflow.source.git.commit"] == commit
     untracked = tmp_path / "plain"
     untracked.mkdir()
     (untracked / "train.py").write_text("print('x')\n")

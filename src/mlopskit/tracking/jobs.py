@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import shutil
-import subprocess
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,17 +89,48 @@ def checked_plan(experiment: str | None, run_name: str | None,
     return RunPlan(experiment, run_name, code_dir=code_dir)
 
 
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
 def _git_commit(folder: Path | None) -> str | None:
-    """The commit checked out where the code lives, when it is a git checkout."""
-    git = shutil.which("git")
-    if folder is None or git is None:
+    """The commit checked out where the code lives, when it is a git checkout: read from
+    ``.git`` (HEAD, its ref, packed refs; worktrees too), with no git process to start.
+
+    Example:
+        >>> _git_commit(None) is None
+        True
+    """
+    if folder is None:
         return None
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run([git, "-C", str(folder), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, timeout=5, check=False)
-        commit = done.stdout.strip()
-        if done.returncode == 0 and len(commit) == 40:
-            return commit
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        here = folder.resolve()
+        for parent in (here, *here.parents):
+            git = parent / ".git"
+            if git.is_file():  # a worktree or submodule: "gitdir: <path>"
+                text = git.read_text(encoding="utf-8").strip()
+                if not text.startswith("gitdir:"):
+                    return None
+                git = (parent / text.removeprefix("gitdir:").strip()).resolve()
+            if not git.is_dir():
+                continue
+            head = (git / "HEAD").read_text(encoding="utf-8").strip()
+            if not head.startswith("ref:"):
+                return head if _SHA.fullmatch(head) else None  # a detached HEAD
+            ref = head.removeprefix("ref:").strip()
+            common = git
+            if (git / "commondir").is_file():
+                common = (git / (git / "commondir").read_text(encoding="utf-8").strip()
+                          ).resolve()
+            for base in (git, common):
+                if (base / ref).is_file():
+                    value = (base / ref).read_text(encoding="utf-8").strip()
+                    return value if _SHA.fullmatch(value) else None
+            if (common / "packed-refs").is_file():
+                for line in (common / "packed-refs").read_text(encoding="utf-8").splitlines():
+                    sha, _, name = line.partition(" ")
+                    if name == ref and _SHA.fullmatch(sha):
+                        return sha
+            return None  # a branch with no commit yet
     return None
 
 
@@ -236,8 +266,10 @@ def _finish_trials(session: Session, plan_experiment: str, parent: str,
             job = training.describe(trial.job)
         except MlopsKitError:
             continue
+        began = job.start_time or job.creation_time
         run_id = tracker.start_run(
             plan_experiment, trial.job, parent_run_id=parent,
+            start_time_ms=int(began.timestamp() * 1000),
             params={**{str(k): str(v) for k, v in job.hyperparameters.items()
                        if not str(k).startswith("sagemaker_")}, **trial.params},
             tags={"mlopskit.kind": "trial", "mlopskit.job_name": trial.job,
@@ -277,13 +309,16 @@ def finish_job_run(session: Session, kind: str, described: JobDescription,
         return
     try:
         tracker = session.tracker()
-        if tracker.get_run(run_id).data.tags.get("mlopskit.finished") == "1":
-            return  # recorded already (another wait, another process)
+        trials = getattr(described, "trials", None)
+        # finish_run itself leaves a recorded run alone; a tuning job looks first, so its
+        # trials' runs are not made twice.
+        if trials is not None and \
+                tracker.get_run(run_id).data.tags.get("mlopskit.finished") == "1":
+            return
         values = list(series(described.name)) if series is not None else []
         if not values:
             values = list(getattr(described, "metrics", ()))
         extra: dict[str, str] = {}
-        trials = getattr(described, "trials", None)
         if trials is not None:  # a tuning job: its best, and its trials as nested runs
             _finish_trials(session, described.tags.get(EXPERIMENT_TAG, ""), run_id,
                            described)
@@ -388,8 +423,9 @@ def _step_run(session: Session, tracker: Any, experiment: str, parent: str,
         tags["mlopskit.job_name"] = step.job
     if step.failure_reason:
         tags["mlopskit.failure_reason"] = str(step.failure_reason)[:5000]
-    run_id = tracker.start_run(experiment, step.name, parent_run_id=parent, params=params,
-                               tags=tags)
+    run_id = tracker.start_run(
+        experiment, step.name, parent_run_id=parent, params=params, tags=tags,
+        start_time_ms=int(step.start_time.timestamp() * 1000) if step.start_time else None)
     end = step.end_time
     tracker.finish_run(run_id, status=_EXECUTION_STATUS.get(step.status, "FAILED"),
                        metrics=_points(values),

@@ -21,8 +21,10 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -136,7 +138,18 @@ def _seed_sqlite_store(uri: str) -> None:
 
             folder = Path(tempfile.mkdtemp(prefix="mlopskit-mlflow-template-"))
             template = folder / "mlflow.db"
-            MlflowClient(tracking_uri=f"sqlite:///{template}").search_experiments()
+            store_log = logging.getLogger("mlflow.store.db.utils")
+            level = store_log.level
+            store_log.setLevel(logging.WARNING)  # its "Creating initial tables" notices
+            try:
+                MlflowClient(tracking_uri=f"sqlite:///{template}").search_experiments()
+            finally:
+                store_log.setLevel(level)
+            # Write-ahead logging: one sync per commit instead of several, and readers that
+            # do not block the writer (jobs logging while the caller reads). It is a
+            # property of the file, so every copy has it.
+            with contextlib.closing(sqlite3.connect(template)) as db:
+                db.execute("PRAGMA journal_mode=WAL")
             _TEMPLATE.append(template)
         staged = target.with_name(f".{target.name}.{os.getpid()}.seed")
         shutil.copyfile(_TEMPLATE[0], staged)
@@ -317,24 +330,31 @@ class Tracker:
 
     def start_run(self, experiment: str, run_name: str, *, tags: Mapping[str, str] = {},
                   params: Mapping[str, str] = {}, parent_run_id: str | None = None,
-                  inputs: Sequence[DatasetRef] = ()) -> str:
+                  inputs: Sequence[DatasetRef] = (), start_time_ms: int | None = None) -> str:
         """Make a RUNNING run in ``experiment`` (created if missing) and return its id.
 
-        ``tags`` and ``params`` go in one ``log_batch`` (more when they pass MLflow's 100
-        per call), a parent through the ``mlflow.parentRunId`` tag, ``inputs`` as MLflow
-        datasets whose ``mlflow.data.context`` tag is the ref's context. If any of it is
-        refused the run is deleted again: nothing half-made stays.
+        ``tags`` (at most 100) go with the run's creation and ``params`` in one
+        ``log_batch`` (more when they pass MLflow's 100 per call), a parent through the
+        ``mlflow.parentRunId`` tag, ``inputs`` as MLflow datasets whose
+        ``mlflow.data.context`` tag is the ref's context; ``start_time_ms`` (default: now)
+        is when the work began (a trial recorded after it ended). If any of it is refused
+        the run is deleted again: nothing half-made stays.
         """
         experiment_id = self.experiment_id(experiment)
         all_tags = {str(k): str(v) for k, v in tags.items()}
         if parent_run_id is not None:
             all_tags[PARENT_TAG] = parent_run_id
+        first = dict(list(all_tags.items())[:_MAX_PARAMS_TAGS])
+        rest = {k: v for k, v in all_tags.items() if k not in first}
+        started = start_time_ms if start_time_ms is not None else _now_ms()
         run = self._call(f"starting run {run_name!r}", lambda c: c.create_run(
-            experiment_id, start_time=_now_ms(), run_name=run_name), field="run_name")
+            experiment_id, start_time=started, run_name=run_name, tags=first),
+            field="run_name")
         run_id: str = run.info.run_id
         try:
-            self._log(run_id, params={str(k): str(v) for k, v in params.items()},
-                      tags=all_tags)
+            if params or rest:
+                self._log(run_id, params={str(k): str(v) for k, v in params.items()},
+                          tags=rest)
             self._log_inputs(run_id, inputs)
         except BaseException:
             self._discard(run_id)
@@ -377,7 +397,13 @@ class Tracker:
                             tag_list[start:start + _MAX_PARAMS_TAGS]))
         metric_list = [Metric(p.name, float(p.value), int(p.timestamp_ms), int(p.step))
                        for p in metrics]
-        batches += [(list(chunk), [], []) for chunk in _chunks(metric_list, _MAX_ENTITIES)]
+        chunks = [list(chunk) for chunk in _chunks(metric_list, _MAX_ENTITIES)]
+        if chunks and batches:  # the first metrics ride with the last params and tags
+            _, last_params, last_tags = batches[-1]
+            room = _MAX_ENTITIES - len(last_params) - len(last_tags)
+            batches[-1] = (chunks[0][:room], last_params, last_tags)
+            chunks = [chunks[0][room:], *chunks[1:]] if chunks[0][room:] else chunks[1:]
+        batches += [(chunk, [], []) for chunk in chunks]
         for batch in batches:
             self._call(f"logging to run {run_id}", _log_batch(run_id, *batch),
                        missing=f"run {run_id!r} does not exist in {self._shown}",
@@ -388,20 +414,22 @@ class Tracker:
                    metrics: Sequence[MetricPoint] = (), tags: Mapping[str, str] = {},
                    end_time_ms: int | None = None, inputs: Sequence[DatasetRef] = ()) -> None:
         """Record a run's outcome: ``inputs`` (datasets known only now), ``metrics``
-        (1,000 per call), ``tags``, the terminal ``status`` and end time, then
-        ``mlopskit.finished=1``. A run that already carries that tag is left alone, so
-        finishing is idempotent."""
+        (1,000 per call) and ``tags`` with ``mlopskit.finished=1`` in as few batches as
+        MLflow allows, then the terminal ``status`` and end time. A run that carries that
+        tag is left alone, so finishing is idempotent."""
         if status not in _RUN_STATUSES:
             raise ValidationError(f"status: {status!r} is not one of "
                                   f"{', '.join(_RUN_STATUSES)}", field="status")
+        # Not the run's status: a script's own ``with mlflow.start_run():`` ends the run it
+        # joined before the job has ended.
         if self.get_run(run_id).data.tags.get(FINISHED_TAG) == "1":
             return
         self._log_inputs(run_id, inputs)
-        self._log(run_id, metrics=metrics, tags={str(k): str(v) for k, v in tags.items()})
+        self._log(run_id, metrics=metrics,
+                  tags={**{str(k): str(v) for k, v in tags.items()}, FINISHED_TAG: "1"})
         self._call(f"ending run {run_id}", lambda c: c.set_terminated(
             run_id, status=status, end_time=end_time_ms if end_time_ms is not None
             else _now_ms()))
-        self.log_tags(run_id, {FINISHED_TAG: "1"})
 
     def log_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set ``tags`` on a run (100 per call)."""

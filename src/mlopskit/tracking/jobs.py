@@ -280,7 +280,8 @@ def _finish_trials(session: Session, plan_experiment: str, parent: str,
 
 
 def _finish(tracker: Any, run_id: str, described: Any, values: Sequence[MetricValue], *,
-            inputs: Sequence[DatasetRef], extra: Mapping[str, str] | None = None) -> None:
+            inputs: Sequence[DatasetRef], extra: Mapping[str, str] | None = None,
+            check: bool = True) -> None:
     tags = {"mlopskit.status": described.status, "mlopskit.job_arn": described.arn,
             **(extra or {})}
     for key, attribute in (("mlopskit.model_data", "model_data"),
@@ -295,7 +296,8 @@ def _finish(tracker: Any, run_id: str, described: Any, values: Sequence[MetricVa
     end = described.end_time
     tracker.finish_run(run_id, status=_STATUS.get(described.status, "FAILED"),
                        metrics=_points(values), tags=tags, inputs=inputs,
-                       end_time_ms=int(end.timestamp() * 1000) if end else None)
+                       end_time_ms=int(end.timestamp() * 1000) if end else None,
+                       check=check)
 
 
 def finish_job_run(session: Session, kind: str, described: JobDescription,
@@ -333,8 +335,10 @@ def finish_job_run(session: Session, kind: str, described: JobDescription,
                     assert when is not None
                     values = [_Value(f"best:{described.objective_metric}",  # type: ignore[attr-defined]
                                      float(objective), when)]
+        # A job's outcome written twice (two waits in two processes) is the same outcome:
+        # no look first. A tuning job looked above, before making its trials' runs.
         _finish(tracker, run_id, described, values, inputs=_inputs(session, described),
-                extra=extra)
+                extra=extra, check=False)
     except (TrackingError, MlopsKitError) as exc:
         warnings.warn(f"{kind} job {described.name!r} ended {described.status}, but its run "
                       f"{run_id} was not completed: {exc}", TrackingWarning, stacklevel=3)
@@ -443,7 +447,7 @@ def tag_run(session: Session, run_id: str, tags: Mapping[str, str]) -> None:
 
 
 def settle_runs(session: Session, runs: Sequence[Any]) -> bool:
-    """Record the outcome of the jobs whose runs are still RUNNING but which have ended
+    """Record the outcome of the jobs whose runs are not recorded yet but which have ended
     (started with ``wait=False`` and never waited on); True when any was recorded. Runs of
     another backend's jobs, or of jobs that are gone, are left as they are."""
     verbs: dict[str, JobVerbs[Any, Any]] = {
@@ -453,7 +457,8 @@ def settle_runs(session: Session, runs: Sequence[Any]) -> bool:
     for run in runs:
         tags = run.data.tags
         kind, name = tags.get("mlopskit.kind"), tags.get("mlopskit.job_name")
-        if run.info.status != "RUNNING" or kind not in verbs or name is None \
+        # Not the run's status: a script's own ``with mlflow.start_run():`` ends the run.
+        if tags.get("mlopskit.finished") == "1" or kind not in verbs or name is None \
                 or tags.get("mlopskit.backend") != session.backend_name:
             continue
         try:

@@ -412,17 +412,20 @@ class Tracker:
     def finish_run(self, run_id: str, *,
                    status: Literal["FINISHED", "FAILED", "KILLED"],
                    metrics: Sequence[MetricPoint] = (), tags: Mapping[str, str] = {},
-                   end_time_ms: int | None = None, inputs: Sequence[DatasetRef] = ()) -> None:
+                   end_time_ms: int | None = None, inputs: Sequence[DatasetRef] = (),
+                   check: bool = True) -> None:
         """Record a run's outcome: ``inputs`` (datasets known only now), ``metrics``
         (1,000 per call) and ``tags`` with ``mlopskit.finished=1`` in as few batches as
         MLflow allows, then the terminal ``status`` and end time. A run that carries that
-        tag is left alone, so finishing is idempotent."""
+        tag is left alone, so finishing is idempotent. ``check=False`` skips that look (one
+        read) for a caller that knows: writing the same outcome twice changes nothing, as
+        MLflow keeps a metric point and a dataset input once."""
         if status not in _RUN_STATUSES:
             raise ValidationError(f"status: {status!r} is not one of "
                                   f"{', '.join(_RUN_STATUSES)}", field="status")
         # Not the run's status: a script's own ``with mlflow.start_run():`` ends the run it
         # joined before the job has ended.
-        if self.get_run(run_id).data.tags.get(FINISHED_TAG) == "1":
+        if check and self.get_run(run_id).data.tags.get(FINISHED_TAG) == "1":
             return
         self._log_inputs(run_id, inputs)
         self._log(run_id, metrics=metrics,

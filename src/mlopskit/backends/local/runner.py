@@ -8,7 +8,6 @@ status) and the training toolkit inside the container (decode hyperparameters, s
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..._archive import make_tar_gz, safe_extract
 from ...errors import MlopsKitError
+from ...sagemaker_api.metrics import parse_metric
 from ...specs.training import TrainingJobSpec
 from ._hosts import STOP_GRACE_SECONDS, HostProcesses, JobRecord, host_share, resource_config
 from ._processes import METRIC_SERIES
@@ -105,15 +105,13 @@ class TrainingRunner(JobRecord):
                 self._log_file.write(line + "\n")
                 self._log_file.flush()
             for metric, pattern in self._metric_patterns:
-                match = pattern.search(line if raw is None else raw)
-                if match:
-                    with contextlib.suppress(ValueError, IndexError):
-                        value, now = float(match.group(1)), self._now()
-                        self._metrics[metric] = (value, now)
-                        if self._series_file is not None:
-                            self._series_file.write(json.dumps(
-                                {"MetricName": metric, "Value": value, "Timestamp": now})
-                                + "\n")
+                value = parse_metric(line if raw is None else raw, pattern)
+                if value is not None:
+                    now = self._now()
+                    self._metrics[metric] = (value, now)
+                    if self._series_file is not None:
+                        self._series_file.write(json.dumps(
+                            {"MetricName": metric, "Value": value, "Timestamp": now}) + "\n")
         if self.on_log is not None:
             self.on_log(line)
 

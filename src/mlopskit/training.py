@@ -196,6 +196,13 @@ class Estimator:
             raise ConflictError("this estimator has not run a job yet; call fit() first")
         return self.latest_job.create_model(**kwargs)
 
+    @property
+    def _code_folder(self) -> Path:
+        """The folder the code comes from (where a git commit is looked for); checked by
+        :meth:`_code_layout` when the job is prepared."""
+        return Path(self.source_dir) if self.source_dir is not None \
+            else Path(self.entry_point).parent
+
     def _code_layout(self) -> tuple[Path, str]:
         """(folder to pack, entry point relative to it); checks both exist."""
         entry = Path(self.entry_point)
@@ -289,8 +296,7 @@ class Estimator:
         experiment, named ``run_name`` (else the job's name): see docs/experiments.md.
         """
         session = resolve_session(self.session)
-        plan = checked_plan(experiment or self.experiment, run_name,
-                            self._code_layout()[0])
+        plan = checked_plan(experiment or self.experiment, run_name, self._code_folder)
         channels = self._channels(inputs)
         name = checked_job_name(job_name) or free_name(
             session, session.backend.training, self.base_job_name or Path(self.entry_point).stem)

@@ -152,7 +152,7 @@ class HyperparameterTuner:
         """
         session = resolve_session(self.estimator.session)
         plan = checked_plan(experiment or self.experiment or self.estimator.experiment,
-                            run_name, self.estimator._code_layout()[0])
+                            run_name, self.estimator._code_folder)
         channels = self.estimator._channels(inputs)
         verbs = session.backend.tuning
         name = checked_tuning_name(job_name) or free_name(

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..backends.base import MetricValue, TuningJobDescription
 from ..errors import MlopsKitError, TrackingError, ValidationError
 
 if TYPE_CHECKING:
-    from ..backends.base import JobDescription, JobVerbs, MetricValue, ObjectStore
+    from ..backends.base import JobDescription, JobVerbs, ObjectStore
     from ..session import Session
     from .recorder import DatasetRef, MetricPoint
 
@@ -246,7 +247,8 @@ def _digest(objects: ObjectStore, uri: str) -> str | None:
     return None
 
 
-def _inputs(session: Session, described: JobDescription) -> list[DatasetRef]:
+def _inputs(session: Session,
+            described: JobDescription | TuningJobDescription) -> list[DatasetRef]:
     from .recorder import DatasetRef
 
     found = getattr(described, "inputs", None) or {}
@@ -300,7 +302,20 @@ def _finish(tracker: Any, run_id: str, described: Any, values: Sequence[MetricVa
                        check=check)
 
 
-def finish_job_run(session: Session, kind: str, described: JobDescription,
+def _tuning_outcome(described: TuningJobDescription
+                    ) -> tuple[list[MetricValue], dict[str, str]]:
+    """A tuning job's own record: its best training job, and the best objective as the
+    ``best:<metric>`` metric."""
+    if described.best_training_job is None:
+        return [], {}
+    when = described.end_time or described.creation_time
+    values = [MetricValue(f"best:{described.objective_metric}", described.best_objective,
+                          when)] if described.best_objective is not None and when else []
+    return values, {"mlopskit.best_training_job": described.best_training_job}
+
+
+def finish_job_run(session: Session, kind: str,
+                   described: JobDescription | TuningJobDescription,
                    series: Callable[[str], Sequence[MetricValue]] | None) -> None:
     """Record a job's outcome on its run, once (later calls find it recorded): the run's
     status, the metrics (the whole series when the backend reads it from the log, else the
@@ -311,30 +326,17 @@ def finish_job_run(session: Session, kind: str, described: JobDescription,
         return
     try:
         tracker = session.tracker()
-        trials = getattr(described, "trials", None)
-        # finish_run itself leaves a recorded run alone; a tuning job looks first, so its
-        # trials' runs are not made twice.
-        if trials is not None and \
-                tracker.get_run(run_id).data.tags.get("mlopskit.finished") == "1":
-            return
         values = list(series(described.name)) if series is not None else []
         if not values:
             values = list(getattr(described, "metrics", ()))
         extra: dict[str, str] = {}
-        if trials is not None:  # a tuning job: its best, and its trials as nested runs
+        if isinstance(described, TuningJobDescription):
+            # A tuning job looks first, so its trials' runs are not made twice.
+            if tracker.get_run(run_id).data.tags.get("mlopskit.finished") == "1":
+                return
             _finish_trials(session, described.tags.get(EXPERIMENT_TAG, ""), run_id,
                            described)
-            best = getattr(described, "best_training_job", None)
-            if best is not None:
-                extra["mlopskit.best_training_job"] = best
-                objective = getattr(described, "best_objective", None)
-                if objective is not None:
-                    from ..backends.base import MetricValue as _Value
-
-                    when = described.end_time or described.creation_time
-                    assert when is not None
-                    values = [_Value(f"best:{described.objective_metric}",  # type: ignore[attr-defined]
-                                     float(objective), when)]
+            values, extra = _tuning_outcome(described)
         # A job's outcome written twice (two waits in two processes) is the same outcome:
         # no look first. A tuning job looked above, before making its trials' runs.
         _finish(tracker, run_id, described, values, inputs=_inputs(session, described),

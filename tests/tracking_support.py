@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+import mlopskit
+from mlopskit.testing import MotoEmulation, set_emulation
 from mlopskit.tracking.recorder import _seed_sqlite_store
 
 # A server starts in ~15 s on a busy 2-core machine (it migrates its database first).
@@ -105,3 +107,14 @@ def sqlite_tracking_uri_fixture(tmp_path_factory: pytest.TempPathFactory) -> str
 # The fixtures under their own names too (for `from ..tracking_support import mlflow_server`).
 mlflow_server = mlflow_server_fixture
 sqlite_tracking_uri = sqlite_tracking_uri_fixture
+
+
+def tracked_aws_session(session: mlopskit.AwsSession, tracking_uri: str
+                        ) -> mlopskit.AwsSession:
+    """The same moto account, bucket, role and clock as ``session``, tracking into
+    ``tracking_uri`` (the stand-in for a SageMaker managed MLflow server)."""
+    tracked = mlopskit.AwsSession(
+        region=session.region, role_arn=session.role_arn, bucket=session.default_bucket,
+        boto3_session=session.boto3_session, clock=session.clock, tracking_uri=tracking_uri)
+    set_emulation(tracked, MotoEmulation(tracked.region))
+    return tracked

@@ -13,6 +13,8 @@ import pytest
 
 import mlopskit
 
+from ..tracking_support import tracked_aws_session
+
 pytest.importorskip("mlflow")
 
 METRICS = [{"Name": "validation:auc", "Regex": r"validation:auc=([0-9.]+)"},
@@ -21,10 +23,7 @@ METRICS = [{"Name": "validation:auc", "Regex": r"validation:auc=([0-9.]+)"},
 
 def test_an_ended_job_records_its_cloudwatch_series_on_its_run(
         aws_session: mlopskit.AwsSession, moto_lifecycle: Any, tmp_path: Path) -> None:
-    session = mlopskit.AwsSession(
-        region=aws_session.region, role_arn=aws_session.role_arn,
-        bucket=aws_session.default_bucket, boto3_session=aws_session.boto3_session,
-        clock=aws_session.clock, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    session = tracked_aws_session(aws_session, f"sqlite:///{tmp_path / 'mlflow.db'}")
     code = tmp_path / "code"
     code.mkdir()
     (code / "train.py").write_text("print('hello')\n")

@@ -16,10 +16,13 @@ import pytest
 
 import mlopskit
 from mlopskit.errors import CapabilityError, JobFailedError, ValidationError
-from mlopskit.testing import MotoEmulation, emulation_of, set_emulation
+from mlopskit.testing import MotoEmulation, emulation_of
 from mlopskit.tracking.jobs import TrackingWarning
 
-from ..tracking_support import mlflow_server_fixture  # noqa: F401 - a fixture
+from ..tracking_support import (
+    mlflow_server_fixture,  # noqa: F401 - a fixture
+    tracked_aws_session,
+)
 
 pytest.importorskip("mlflow")
 
@@ -63,11 +66,7 @@ def tracked_session(any_session: mlopskit.Session, tmp_path: Path,
         return
     assert isinstance(any_session, mlopskit.AwsSession)
     server = request.getfixturevalue("mlflow_server")
-    session = mlopskit.AwsSession(
-        region=any_session.region, role_arn=any_session.role_arn,
-        bucket=any_session.default_bucket, boto3_session=any_session.boto3_session,
-        clock=any_session.clock, tracking_uri=server)
-    set_emulation(session, MotoEmulation(session.region))
+    session = tracked_aws_session(any_session, server)
     try:
         yield session
     finally:

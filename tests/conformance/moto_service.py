@@ -12,15 +12,25 @@ until stopped), ``tests/monitoring_moto.py`` (monitoring schedules) and
   job), and its best job is the best of its trials;
 - pipeline executions that start ``Executing``, end ``Succeeded`` on their third describe
   unless stopped, ListPipelineExecutionSteps (one step per top-level step of the
-  definition) and StopPipelineExecution.
+  definition, naming the job a test ran for it) and StopPipelineExecution;
+- training jobs that keep the metric definitions they were created with (moto describes
+  every job with one of its own).
+
+:class:`MotoService` also plays the part of SageMaker where a test needs a job's work
+done: it runs a training job (creates it, Completed, and writes its log events to
+CloudWatch Logs as the container would), a tuning job's trials and a pipeline step's job.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
@@ -42,6 +52,86 @@ class MotoService(MotoEmulation):
 
     def hold_jobs(self) -> None:
         self.processing.describes_until_done = 1000  # InProgress until stopped
+
+    @property
+    def _sagemaker(self) -> Any:
+        return sm_models.sagemaker_backends[DEFAULT_ACCOUNT_ID][self.region]
+
+    def run_training_job(self, session: Any, request: dict[str, Any],
+                         log_lines: Sequence[str]) -> str:
+        """What SageMaker does with a CreateTrainingJob ``request`` (moto makes the job
+        Completed): the job, and ``log_lines`` as its container's CloudWatch log events,
+        a second apart from now. Returns the job's ARN."""
+        arn = str(session.backend.clients.sagemaker.create_training_job(
+            **request)["TrainingJobArn"])
+        self.write_job_log(session, request["TrainingJobName"], log_lines)
+        return arn
+
+    def write_job_log(self, session: Any, name: str, log_lines: Sequence[str]) -> None:
+        """``log_lines`` as the CloudWatch log events of training job ``name``'s container,
+        a second apart from now."""
+        logs = session.backend.clients.logs
+        group = "/aws/sagemaker/TrainingJobs"
+        stream = f"{name}/algo-1-1700000000"
+        if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        start = int(time.time() * 1000)  # CloudWatch drops events older than 14 days
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+            {"timestamp": start + 1000 * i, "message": line}
+            for i, line in enumerate(log_lines)])
+
+    def fail_training_job(self, name: str, reason: str) -> None:
+        """The training job ``name`` ends Failed, for ``reason``, as SageMaker reports an
+        AlgorithmError."""
+        job = self._sagemaker.training_jobs[name]
+        job.training_job_status = job.secondary_status = "Failed"
+        job.failure_reason = reason
+
+    def run_trial(self, session: Any, tuning_job: str, number: int, tuned: dict[str, str],
+                  log_lines: Sequence[str], objective: float) -> str:
+        """One trial of a tuning job, as SageMaker runs it: a training job made from the
+        job's TrainingJobDefinition with the ``tuned`` hyperparameters added, run, then
+        listed among the job's trials with its final objective. Returns its name."""
+        job = self._sagemaker.hyper_parameter_tuning_jobs[tuning_job]
+        definition = job.training_job_definition
+        name = f"{tuning_job}-{number:03d}-5a1c0d2e"
+        algorithm = {k: v for k, v in definition["AlgorithmSpecification"].items()
+                     if k in ("TrainingImage", "TrainingInputMode", "MetricDefinitions")}
+        request: dict[str, Any] = {
+            "TrainingJobName": name, "AlgorithmSpecification": algorithm,
+            "RoleArn": definition["RoleArn"],
+            "HyperParameters": {**definition.get("StaticHyperParameters", {}), **tuned},
+            "OutputDataConfig": definition["OutputDataConfig"],
+            "ResourceConfig": definition["ResourceConfig"],
+            "StoppingCondition": definition["StoppingCondition"],
+            "Environment": definition.get("Environment", {})}
+        if definition.get("InputDataConfig"):
+            request["InputDataConfig"] = definition["InputDataConfig"]
+        arn = self.run_training_job(session, request, log_lines)
+        metric = job.hyper_parameter_tuning_job_config["HyperParameterTuningJobObjective"][
+            "MetricName"]
+        job.trials.append({
+            "TrainingJobName": name, "TrainingJobArn": arn, "TuningJobName": tuning_job,
+            "CreationTime": dt.datetime.now(dt.timezone.utc), "TrainingJobStatus": "Completed",
+            "TunedHyperParameters": dict(tuned),
+            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": metric,
+                                                            "Value": objective}})
+        return name
+
+    def end_tuning_job(self, name: str, status: str = "Completed") -> None:
+        self._sagemaker.hyper_parameter_tuning_jobs[name] \
+            .hyper_parameter_tuning_job_status = status
+
+    def run_step_job(self, session: Any, execution_arn: str, step: str,
+                     request: dict[str, Any], log_lines: Sequence[str]) -> str:
+        """A pipeline step's training job, run as :meth:`run_training_job` does, and named
+        in the step's metadata by ListPipelineExecutionSteps. Returns its ARN."""
+        arn = self.run_training_job(session, request, log_lines)
+        execution = sm_models.get_pipeline_execution_from_arn(self._sagemaker.pipelines,
+                                                              execution_arn)
+        execution.step_jobs[step] = arn
+        return arn
 
 
 def patch_delete_group(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,6 +164,7 @@ def patch_pipelines(monkeypatch: pytest.MonkeyPatch) -> None:
         original_init(self, *args, **kwargs)
         self.pipeline_execution_status = "Executing"
         self.describes_left = 3
+        self.step_jobs = {}  # step name -> the ARN of the job a test ran for it
 
     def describe(self: Any, arn: str) -> dict[str, Any]:
         execution = sm_models.get_pipeline_execution_from_arn(self.pipelines, arn)
@@ -94,7 +185,9 @@ def patch_pipelines(monkeypatch: pytest.MonkeyPatch) -> None:
         status = {"Executing": "Executing", "Stopping": "Stopping"}.get(
             execution.pipeline_execution_status, execution.pipeline_execution_status)
         steps = [{"StepName": s["Name"], "StepStatus": status, "AttemptCount": 1,
-                  "Metadata": {kinds.get(s["Type"], s["Type"]): {}}}
+                  "Metadata": {kinds.get(s["Type"], s["Type"]): (
+                      {"Arn": execution.step_jobs[s["Name"]]}
+                      if s["Name"] in execution.step_jobs else {})}}
                  for s in definition["Steps"]]
         return ActionResult({"PipelineExecutionSteps": steps})
 
@@ -179,6 +272,19 @@ def patch_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
                         stop, raising=False)
 
 
+def patch_metric_definitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A training job keeps the MetricDefinitions it was created with."""
+    original_init = sm_models.FakeTrainingJob.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        sent = dict(kwargs.get("algorithm_specification") or {})
+        original_init(self, *args, **kwargs)
+        if "MetricDefinitions" in sent:
+            self.algorithm_specification["MetricDefinitions"] = sent["MetricDefinitions"]
+
+    monkeypatch.setattr(sm_models.FakeTrainingJob, "__init__", init)
+
+
 def patch(monkeypatch: pytest.MonkeyPatch, region: str) -> MotoService:
     """Everything above, for one test."""
     processing = processing_moto.patch(monkeypatch)
@@ -188,4 +294,5 @@ def patch(monkeypatch: pytest.MonkeyPatch, region: str) -> MotoService:
     patch_update_endpoint(monkeypatch)
     patch_pipelines(monkeypatch)
     patch_tuning(monkeypatch)
+    patch_metric_definitions(monkeypatch)
     return MotoService(region, processing, schedules)

@@ -5,6 +5,7 @@ processor, MLflow calls inside the script, and the runs read back with MLflow's 
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import warnings
@@ -160,12 +161,15 @@ def test_a_training_job_is_a_run_of_its_experiment(tracked_session: mlopskit.Ses
 
 
 def test_a_failed_job_is_a_failed_run_with_its_reason(tracked_session: mlopskit.Session,
-                                                      code: Path, exp: str) -> None:
-    if not _executes(tracked_session):
-        pytest.skip("the service runs the job; nothing ends here")
+                                                      code: Path, exp: str,
+                                                      moto_service: Any) -> None:
+    estimator = _estimator(tracked_session, code, hyperparameters={"fail": 1})
+    job = estimator.fit(experiment=exp, logs=False, wait=False)
+    if not _executes(tracked_session):  # SageMaker runs the script: moto stands in
+        moto_service.fail_training_job(
+            job.name, "AlgorithmError: ExecuteUserScriptError: the data is not what I expected")
     with pytest.raises(JobFailedError):
-        _estimator(tracked_session, code, hyperparameters={"fail": 1}).fit(
-            experiment=exp, logs=False)
+        job.wait(timeout=600)
     runs = _client(tracked_session).search_runs(
         [_client(tracked_session).get_experiment_by_name(exp).experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
@@ -256,8 +260,14 @@ def test_session_tracking_settings_are_checked() -> None:
     assert "pw" not in repr(with_password.tracker())
 
 
+def _auc_lines(epochs: int) -> list[str]:
+    """What TRAIN prints for ``epochs`` (the log SageMaker's container would write)."""
+    return [f"epoch {e}: validation:auc={0.5 + e / 100:.3f}" for e in range(1, epochs + 1)]
+
+
 def test_a_tuning_job_is_a_run_with_its_trials_nested(tracked_session: mlopskit.Session,
-                                                      code: Path, exp: str) -> None:
+                                                      code: Path, exp: str,
+                                                      moto_service: Any) -> None:
     from mlopskit.tuning import CategoricalParameter
 
     session = tracked_session
@@ -275,7 +285,14 @@ def test_a_tuning_job_is_a_run_with_its_trials_nested(tracked_session: mlopskit.
         environment = request["TrainingJobDefinition"]["Environment"]
         assert environment["MLFLOW_EXPERIMENT_NAME"] == exp
         assert "MLFLOW_RUN_ID" not in environment  # each trial is a run of its own
-        return
+        assert parent.info.status == "RUNNING"
+        # SageMaker runs the trials: moto stands in for it, the logs in CloudWatch.
+        for number, epochs in enumerate((2, 3), start=1):
+            moto_service.run_trial(session, job.name, number, {"epochs": str(epochs)},
+                                   _auc_lines(epochs), objective=0.5 + epochs / 100)
+        moto_service.end_tuning_job(job.name)
+        job.wait(timeout=600)
+    parent = client.get_run(job.run_id)
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["mlopskit.best_training_job"] == job.best_training_job()
     experiment_id = client.get_experiment_by_name(exp).experiment_id
@@ -289,7 +306,7 @@ def test_a_tuning_job_is_a_run_with_its_trials_nested(tracked_session: mlopskit.
 
 
 def test_a_pipeline_execution_is_a_run_with_a_run_per_step(
-        tracked_session: mlopskit.Session, code: Path, exp: str) -> None:
+        tracked_session: mlopskit.Session, code: Path, exp: str, moto_service: Any) -> None:
     from mlopskit.pipeline import ParameterInteger, Pipeline, TrainingStep
 
     session = tracked_session
@@ -307,8 +324,15 @@ def test_a_pipeline_execution_is_a_run_with_a_run_per_step(
     assert parent.data.tags["mlopskit.execution_arn"] == execution.arn
     assert parent.data.params["Epochs"] == "2"
     if not _executes(session):
-        assert parent.info.status == "RUNNING"  # SageMaker runs it; nothing ends here
-        return
+        assert parent.info.status == "RUNNING"
+        # SageMaker runs the step's job: moto stands in for it, the log in CloudWatch.
+        [step_request] = [s["Arguments"] for s in
+                          json.loads(pipeline.definition())["Steps"]]
+        moto_service.run_step_job(session, execution.arn, "Train", {
+            **{k: v for k, v in step_request.items() if k != "HyperParameters"},
+            "TrainingJobName": "pipelines-" + execution.arn.rsplit("/", 1)[-1] + "-Train",
+            "HyperParameters": {**step_request["HyperParameters"], "epochs": "2"}},
+            _auc_lines(2))
     execution.wait(timeout=600)
     parent = client.get_run(execution.run_id)
     assert (parent.info.status, parent.data.tags["mlopskit.status"]) == ("FINISHED",
@@ -319,6 +343,10 @@ def test_a_pipeline_execution_is_a_run_with_a_run_per_step(
     assert step.info.run_name == "Train" and step.info.status == "FINISHED"
     assert step.data.tags["mlopskit.step_type"] == "Training"
     assert step.data.params["epochs"] == "2"
+    # The step names its job the same way on both backends: by name, as attach takes it.
+    job_name = execution.step("Train").job
+    assert step.data.tags["mlopskit.job_name"] == job_name
+    assert mlopskit.TrainingJob.attach(job_name, session=session).status == "Completed"
     assert [m.value for m in client.get_metric_history(step.info.run_id, "validation:auc")] \
         == [pytest.approx(0.51), pytest.approx(0.52)]
     # A handle attached later finds the run by the execution's tag.
@@ -372,22 +400,26 @@ def test_concurrent_jobs_log_into_one_experiment(tracked_session: mlopskit.Sessi
 
 
 def test_a_job_never_waited_on_is_recorded_when_its_experiment_is_read(
-        tracked_session: mlopskit.Session, code: Path, exp: str) -> None:
-    if not _executes(tracked_session):
-        pytest.skip("the service runs the job; nothing ends here")
-    # The script joins the job's run and ends it itself (MLflow's context manager does), so
-    # the run is FINISHED before mlopskit has recorded anything.
-    job = _estimator(tracked_session, code, hyperparameters={"use-mlflow": 1, "steps": 5}
-                     ).fit(experiment=exp, wait=False, logs=False)
-    # Looked at, never waited on (describe records nothing), until it has ended.
-    other = mlopskit.TrainingJob(job.name, session=tracked_session)
-    deadline = time.monotonic() + 600
-    while other.describe().status == "InProgress" and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling a running job
+        tracked_session: mlopskit.Session, code: Path, exp: str, moto_service: Any) -> None:
+    if _executes(tracked_session):
+        # The script joins the job's run and ends it itself (MLflow's context manager
+        # does), so the run is FINISHED before mlopskit has recorded anything.
+        job = _estimator(tracked_session, code, hyperparameters={"use-mlflow": 1, "steps": 5}
+                         ).fit(experiment=exp, wait=False, logs=False)
+        # Looked at, never waited on (describe records nothing), until it has ended.
+        other = mlopskit.TrainingJob(job.name, session=tracked_session)
+        deadline = time.monotonic() + 600
+        while other.describe().status == "InProgress" and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling a running job
+    else:  # SageMaker runs the script (moto: Completed at once), its log in CloudWatch
+        job = _estimator(tracked_session, code).fit(experiment=exp, wait=False, logs=False)
+        moto_service.write_job_log(tracked_session, job.name, _auc_lines(5))
+        assert mlopskit.TrainingJob(job.name, session=tracked_session).status == "Completed"
     assert "mlopskit.finished" not in _client(tracked_session).get_run(job.run_id).data.tags
     frame = mlopskit.Experiment(exp, session=tracked_session).runs()
     assert list(frame["status"]) == ["FINISHED"]
     assert frame["metrics.validation:auc"].iloc[0] == pytest.approx(0.55)
-    assert frame["metrics.script_loss"].iloc[0] == pytest.approx(0.2)
+    if _executes(tracked_session):
+        assert frame["metrics.script_loss"].iloc[0] == pytest.approx(0.2)
     tags = _client(tracked_session).get_run(job.run_id).data.tags
     assert (tags["mlopskit.finished"], tags["mlopskit.status"]) == ("1", "Completed")

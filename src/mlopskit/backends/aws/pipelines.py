@@ -28,6 +28,21 @@ _METADATA_TYPES = {"TrainingJob": "Training", "ProcessingJob": "Processing",
                    "EMR": "EMR", "AutoMLJob": "AutoML"}
 
 
+def _resource_name(arn: str) -> str:
+    """What a step ran, by name as the local backend gives it (``TrainingJob.attach`` takes
+    it): ``<name>`` of ``arn:aws:sagemaker:...:training-job/<name>``; an ARN of another
+    form (a Lambda function's) as it is.
+
+    Example:
+        >>> _resource_name("arn:aws:sagemaker:us-east-1:111122223333:training-job/t-1")
+        't-1'
+        >>> _resource_name("arn:aws:sagemaker:us-east-1:111122223333:model-package/g/3")
+        'g/3'
+    """
+    resource = arn.split(":", 5)[-1]
+    return resource.split("/", 1)[1] if arn.startswith("arn:") and "/" in resource else arn
+
+
 def parameter_text(value: Any) -> str:
     """A parameter value as StartPipelineExecution takes it (always a string)."""
     if isinstance(value, bool):
@@ -140,8 +155,9 @@ class AwsPipelines(SageMakerFamily):
             metadata = step.get("Metadata") or {}
             kind = next((_METADATA_TYPES[k] for k in metadata if k in _METADATA_TYPES), "")
             cache = (step.get("CacheHitResult") or {}).get("SourcePipelineExecutionArn")
-            job = next((v.get("Arn") for v in metadata.values()
-                        if isinstance(v, dict) and v.get("Arn")), None)
+            arn_of_job = next((v.get("Arn") for v in metadata.values()
+                               if isinstance(v, dict) and v.get("Arn")), None)
+            job = _resource_name(str(arn_of_job)) if arn_of_job else None
             records.append(StepRecord(
                 name=step["StepName"], type=kind, status=step["StepStatus"],
                 failure_reason=step.get("FailureReason"), cache_hit=cache is not None,

@@ -23,7 +23,7 @@ class StepRecord:
     cache_hit: bool
     cache_source: str | None  # the execution whose run was reused
     attempts: int
-    job: str | None
+    job: str | None  # the name of the job the step ran (a training, processing, ... job)
     # Not in the repr: a job step's properties hold its request, environment values too.
     properties: dict[str, Any] = field(repr=False)
     start_time: _dt.datetime | None

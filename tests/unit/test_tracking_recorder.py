@@ -96,6 +96,42 @@ def test_round_trip_over_http_with_a_real_server(mlflow_server):
     assert tracker.experiment_id("round-trip-http", create=False)
 
 
+def _store_engine(tracker: Tracker):
+    """The SQLAlchemy engine MLflow's SQLite store uses in this process (a private path
+    of MLflow's: the tracker's own relaxing of syncs depends on it too)."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracker.tracking_uri)._tracking_client.store.engine
+
+
+def _pragmas(engine) -> tuple[str, int]:
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        sync = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    return str(mode).lower(), int(sync)
+
+
+def test_a_new_store_is_seeded_in_wal_mode_and_commits_without_a_sync_each(tmp_path):
+    # A session root that does not exist yet: the store is still a seeded copy.
+    tracker = Tracker(f"sqlite:///{tmp_path / 'not-yet' / 'mlflow.db'}")
+    tracker.start_run("seeded", "first")
+    assert _pragmas(_store_engine(tracker)) == ("wal", 1)  # 1: NORMAL
+
+
+def test_a_store_in_another_journal_mode_keeps_its_syncs(tmp_path):
+    import sqlite3
+
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'theirs.db'}"
+    MlflowClient(tracking_uri=uri).search_experiments()  # made by MLflow: rollback journal
+    with sqlite3.connect(tmp_path / "theirs.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    tracker = Tracker(uri)
+    tracker.start_run("theirs", "first")
+    assert _pragmas(_store_engine(tracker)) == ("delete", 2)  # 2: FULL, SQLite's default
+
+
 def test_experiments_are_made_once_with_the_artifact_root(sqlite_tracking_uri, tmp_path):
     root = (tmp_path / "artifacts").as_uri()
     tracker = Tracker(sqlite_tracking_uri, artifact_root=root)

@@ -38,9 +38,12 @@ parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--fail", type=int, default=0)
 parser.add_argument("--use-mlflow", type=int, default=0)
 parser.add_argument("--steps", type=int, default=1000)
+parser.add_argument("--print-steps", type=int, default=0)
 args, _ = parser.parse_known_args()
 if args.fail:
     raise SystemExit("the data is not what I expected")
+for step in range(1, args.print_steps + 1):
+    print(f"step {step}: train:loss={1.0 / step:.6f}")
 if args.use_mlflow:
     import mlflow
 
@@ -53,7 +56,13 @@ for epoch in range(1, args.epochs + 1):
 with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
     f.write("ok")
 """
-METRICS = [{"Name": "validation:auc", "Regex": r"validation:auc=([0-9.]+)"}]
+METRICS = [{"Name": "validation:auc", "Regex": r"validation:auc=([0-9.]+)"},
+           {"Name": "train:loss", "Regex": r"train:loss=([0-9.]+)"}]
+
+
+def _auc_lines(epochs: int) -> list[str]:
+    """What TRAIN prints for ``epochs`` (the log SageMaker's container would write)."""
+    return [f"epoch {e}: validation:auc={0.5 + e / 100:.3f}" for e in range(1, epochs + 1)]
 
 
 @pytest.fixture
@@ -116,12 +125,14 @@ def _client(session: mlopskit.Session) -> Any:
 
 
 def test_a_training_job_is_a_run_of_its_experiment(tracked_session: mlopskit.Session,
-                                                   code: Path, exp: str) -> None:
+                                                   code: Path, exp: str,
+                                                   moto_service: Any) -> None:
     session = tracked_session
     data = code.parent / "train.csv"
     data.write_text("1,2\n3,4\n")
     sent = _sent(session, "CreateTrainingJob")
-    job = _estimator(session, code, hyperparameters={"epochs": 4, "use-mlflow": 1}).fit(
+    job = _estimator(session, code, hyperparameters={"epochs": 4, "use-mlflow": 1,
+                                                     "print-steps": 1000}).fit(
         {"train": str(data)}, experiment=exp, run_name="first-try",
         wait=_executes(session), logs=False)
     client = _client(session)
@@ -143,18 +154,28 @@ def test_a_training_job_is_a_run_of_its_experiment(tracked_session: mlopskit.Ses
         assert environment["MLFLOW_EXPERIMENT_NAME"] == exp
         assert environment["MLFLOW_TRACKING_URI"] == session.tracking_uri
         assert run.info.status == "RUNNING"
-        return
+        # The container's output, as CloudWatch keeps it (moto: the job is Completed).
+        moto_service.write_job_log(session, job.name, [
+            *(f"step {step}: train:loss={1.0 / step:.6f}" for step in range(1, 1001)),
+            *_auc_lines(4)])
+        job.wait(timeout=600)
+        run = client.get_run(job.run_id)
+        tags = run.data.tags
     assert run.info.status == "FINISHED"
     assert tags["mlopskit.status"] == "Completed"
     assert tags["mlopskit.model_data"] == job.model_data
-    # The regex series, step by step, with the log's times; the script's own 1,000 steps.
+    # The regex series, step by step, with the log's times: 4 epochs, and 1,000 steps.
     history = client.get_metric_history(job.run_id, "validation:auc")
     assert [(m.step, m.value) for m in history] == [
         (epoch, pytest.approx(0.5 + epoch / 100)) for epoch in range(1, 5)]
     assert all(m.timestamp > 0 for m in history)
-    script = client.get_metric_history(job.run_id, "script_loss")
-    assert len(script) == 1000 and script[-1].value == pytest.approx(0.001)
-    assert run.data.params["script_param"] == "from-the-script"
+    loss = sorted(client.get_metric_history(job.run_id, "train:loss"), key=lambda m: m.step)
+    assert [m.step for m in loss] == list(range(1, 1001))
+    assert loss[-1].value == pytest.approx(0.001)
+    if _executes(session):  # the script's own 1,000 mlflow.log_metric steps
+        script = client.get_metric_history(job.run_id, "script_loss")
+        assert len(script) == 1000 and script[-1].value == pytest.approx(0.001)
+        assert run.data.params["script_param"] == "from-the-script"
     inputs = {d.dataset.name: d.dataset for d in run.inputs.dataset_inputs}
     assert inputs["train"].source and "train" in inputs["train"].source
     assert inputs["train"].digest
@@ -258,11 +279,6 @@ def test_session_tracking_settings_are_checked() -> None:
     assert mlopskit.AwsSession(region="us-east-1", mlflow_tracking_arn=arn).tracking_uri == arn
     with_password = mlopskit.LocalSession(tracking_uri="http://u:pw@h:1")
     assert "pw" not in repr(with_password.tracker())
-
-
-def _auc_lines(epochs: int) -> list[str]:
-    """What TRAIN prints for ``epochs`` (the log SageMaker's container would write)."""
-    return [f"epoch {e}: validation:auc={0.5 + e / 100:.3f}" for e in range(1, epochs + 1)]
 
 
 def test_a_tuning_job_is_a_run_with_its_trials_nested(tracked_session: mlopskit.Session,

@@ -132,6 +132,14 @@ def test_a_store_in_another_journal_mode_keeps_its_syncs(tmp_path):
     assert _pragmas(_store_engine(tracker)) == ("delete", 2)  # 2: FULL, SQLite's default
 
 
+def test_a_file_that_is_not_a_store_is_a_tracking_error(tmp_path):
+    (tmp_path / "notes.db").write_text("not a database, but my notes\n")
+    tracker = Tracker(f"sqlite:///{tmp_path / 'notes.db'}")
+    with pytest.raises(TrackingError, match=r"notes\.db: .* failed: file is not a database$"):
+        tracker.start_run("anything", "first")
+    assert (tmp_path / "notes.db").read_text() == "not a database, but my notes\n"
+
+
 def test_experiments_are_made_once_with_the_artifact_root(sqlite_tracking_uri, tmp_path):
     root = (tmp_path / "artifacts").as_uri()
     tracker = Tracker(sqlite_tracking_uri, artifact_root=root)

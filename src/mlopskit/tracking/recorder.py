@@ -130,9 +130,12 @@ def _seed_sqlite_store(uri: str) -> None:
     if not uri.startswith("sqlite:///"):
         return
     target = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)  # as MLflow would
+    try:
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)  # as MLflow would
+    except OSError:
+        return  # MLflow's first call reports it, as a TrackingError
     with _TEMPLATE_LOCK:
         if not _TEMPLATE:
             from mlflow.tracking import MlflowClient
@@ -186,7 +189,10 @@ def _relax_sqlite_syncs(client: Any) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    try:  # making the store opens it: a store that cannot be opened fails the first call
+        store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    except Exception:
+        return
     engine = getattr(store, "engine", None)
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite" \
             or event.contains(engine, "connect", _wal_sync_normal):
@@ -294,10 +300,11 @@ class Tracker:
         ``missing`` is the NotFoundError message for an unknown resource, ``field`` the
         argument an invalid-value error names."""
         self._probe()
-        client = self._client()
+        require_mlflow()
         from mlflow.exceptions import MlflowException
 
         try:
+            client = self._client()  # MLflow opens the store here: a bad one fails now
             with (contextlib.nullcontext() if self._local
                   else short_http_retries(self._timeout)):
                 return action(client)
@@ -315,7 +322,9 @@ class Tracker:
             if not isinstance(exc, OSError) and not type(exc).__module__.startswith(
                     ("botocore", "requests", "urllib3", "sqlalchemy")):
                 raise
-            raise TrackingError(f"{self._shown}: {what} failed: {redact(str(exc))}",
+            # SQLAlchemy's own message adds the SQL and a link: the database's says it all.
+            cause = getattr(exc, "orig", None) or exc
+            raise TrackingError(f"{self._shown}: {what} failed: {redact(str(cause))}",
                                 tracking_uri=self._shown) from None
 
     # -- experiments -------------------------------------------------------------------

@@ -237,6 +237,16 @@ def test_a_processing_job_is_a_run(tracked_session: mlopskit.Session, tmp_path: 
     assert run.data.params["arguments"] == "--rows 10"
     if _executes(tracked_session):
         assert run.info.status == "FINISHED"
+    # MLflow's telemetry thread can deadlock mlflow.autolog(): off in tracked jobs...
+    environment = job.describe().environment
+    assert environment["MLFLOW_RUN_ID"] == job.run_id
+    assert environment["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    # ... unless the job's own environment says otherwise.
+    mine = mlopskit.Processor(framework="sklearn", framework_version="1.2-1",
+                              instance_type="ml.m5.large", session=tracked_session,
+                              environment={"MLFLOW_DISABLE_TELEMETRY": "false"})
+    again = mine.run(str(script), experiment=exp, wait=_executes(tracked_session), logs=False)
+    assert again.describe().environment["MLFLOW_DISABLE_TELEMETRY"] == "false"
 
 
 def _free_port() -> int:

@@ -3,7 +3,8 @@
 A job started with ``experiment=`` gets a RUNNING run before it is created; the job's
 environment carries ``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_NAME``,
 ``MLFLOW_EXPERIMENT_ID`` and ``MLFLOW_RUN_ID`` (so ``mlflow.log_metric`` in the script logs
-into that run) and its tags name the run (``mlopskit:mlflow-run-id``), so a handle attached
+into that run), and ``MLFLOW_DISABLE_TELEMETRY=true`` unless the job's environment sets
+it; its tags name the run (``mlopskit:mlflow-run-id``), so a handle attached
 later finds it. When a wait sees the job end, :func:`finish_job_run` records the outcome
 once: the status, the metrics' full series from the log (with each line's time), the
 artifacts as URIs (nothing is copied) and the failure reason.
@@ -41,6 +42,7 @@ EXPERIMENT_TAG = "mlopskit:experiment"
 ERROR_TAG = "mlopskit:tracking-error"
 _MAX_NAME = 250
 _DIGEST_OBJECTS = 100  # a channel of more objects is recorded by URI, without a digest
+_TELEMETRY = "MLFLOW_DISABLE_TELEMETRY"
 RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
 _STATUS: dict[str, RunStatus] = {"Completed": "FINISHED", "Failed": "FAILED",
                                  "Stopped": "KILLED"}
@@ -207,6 +209,11 @@ def start_job_run(session: Session, plan: RunPlan, kind: str, name: str,
     environment = {"MLFLOW_TRACKING_URI": tracker.tracking_uri,
                    "MLFLOW_EXPERIMENT_NAME": plan.experiment,
                    "MLFLOW_EXPERIMENT_ID": experiment_id, "MLFLOW_RUN_ID": run_id}
+    # MLflow's telemetry thread can deadlock a script's mlflow.autolog() (an import-lock
+    # cycle between the two threads): off in tracked jobs, unless the job's own
+    # environment says otherwise.
+    if _TELEMETRY not in (getattr(spec, "training", None) or spec).environment:
+        environment[_TELEMETRY] = "true"
     try:
         return _respec(spec, environment, {RUN_TAG: run_id,
                                            EXPERIMENT_TAG: plan.experiment[:256]}), run_id

@@ -15,6 +15,8 @@ from moto.core.responses import ActionResult
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 
+from ..conformance.moto_service import patch_metric_definitions
+
 
 class Lifecycle:
     """How many describes a job stays InProgress before it completes."""
@@ -29,14 +31,12 @@ class Lifecycle:
 @pytest.fixture
 def moto_lifecycle(monkeypatch: pytest.MonkeyPatch) -> Lifecycle:
     lifecycle = Lifecycle()
+    patch_metric_definitions(monkeypatch)
     original_init = sm_models.FakeTrainingJob.__init__
     original_describe = sm_models.SageMakerModelBackend.describe_training_job
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        sent = dict(kwargs.get("algorithm_specification") or {})
         original_init(self, *args, **kwargs)
-        if "MetricDefinitions" in sent:  # moto puts a fixed one of its own in their place
-            self.algorithm_specification["MetricDefinitions"] = sent["MetricDefinitions"]
         self.training_job_status = "InProgress"
         self.secondary_status = "Training"
         self.remaining = lifecycle.describes_until_done

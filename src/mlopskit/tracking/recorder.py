@@ -189,10 +189,7 @@ def _relax_sqlite_syncs(client: Any) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    try:  # making the store opens it: a store that cannot be opened fails the first call
-        store = getattr(getattr(client, "_tracking_client", None), "store", None)
-    except Exception:
-        return
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
     engine = getattr(store, "engine", None)
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite" \
             or event.contains(engine, "connect", _wal_sync_normal):
